@@ -1,0 +1,88 @@
+"""liveops_rules: a pure-Python promotion rules engine following Xsolla's LiveOps API.
+
+Build promotions (or load them from LiveOps JSON), then ask which apply to a user at a moment:
+`evaluate` explains one promotion, `Catalog` answers for many at once.
+"""
+
+from liveops_rules.catalog import Catalog
+from liveops_rules.errors import LiveOpsError, NaiveDatetimeError, Problem, ValidationError
+from liveops_rules.evaluate import Decision, evaluate, is_eligible
+from liveops_rules.models import (
+    MAX_CONDITIONS,
+    Bonus,
+    Condition,
+    Coupon,
+    DateCondition,
+    DiscountedItem,
+    IntervalType,
+    ItemDiscount,
+    LocalizedName,
+    NumberCondition,
+    Operator,
+    PersonalizedCatalogRule,
+    PriceCondition,
+    PromoCode,
+    Promotion,
+    PromotionKind,
+    PromotionLimits,
+    RecurrentSchedule,
+    RewardItem,
+    ShownItem,
+    StringCondition,
+    UniqueCatalogOffer,
+    User,
+    ValidityWindow,
+)
+from liveops_rules.reasons import (
+    AnonymousUser,
+    AttributeMissing,
+    ConditionFailed,
+    Disabled,
+    Ended,
+    NotStarted,
+    Reason,
+    TypeMismatch,
+)
+
+__all__ = [
+    "MAX_CONDITIONS",
+    "AnonymousUser",
+    "AttributeMissing",
+    "Bonus",
+    "Catalog",
+    "Condition",
+    "ConditionFailed",
+    "Coupon",
+    "DateCondition",
+    "Decision",
+    "Disabled",
+    "DiscountedItem",
+    "Ended",
+    "IntervalType",
+    "ItemDiscount",
+    "LiveOpsError",
+    "LocalizedName",
+    "NaiveDatetimeError",
+    "NotStarted",
+    "NumberCondition",
+    "Operator",
+    "PersonalizedCatalogRule",
+    "PriceCondition",
+    "Problem",
+    "PromoCode",
+    "Promotion",
+    "PromotionKind",
+    "PromotionLimits",
+    "Reason",
+    "RecurrentSchedule",
+    "RewardItem",
+    "ShownItem",
+    "StringCondition",
+    "TypeMismatch",
+    "UniqueCatalogOffer",
+    "User",
+    "ValidationError",
+    "ValidityWindow",
+    "evaluate",
+    "is_eligible",
+]

@@ -1,0 +1,188 @@
+"""A compiled, indexed set of promotions: which of them apply to a user at a moment, fast.
+
+The catalog is built once. A query combines, as bitsets over the promotions, the ones enabled
+and inside their window at `at` with, for each attribute any condition names, the ones the
+user's value fails. Its cost grows with the number of attributes the catalog's conditions use
+and with the number of results, not with the number of promotions; its answers are exactly
+those of `evaluate` for each promotion.
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator
+from datetime import datetime
+
+from liveops_rules._attribute_index import AttributeIndex, Entry
+from liveops_rules._bitset import bitset, members
+from liveops_rules.errors import Problem, ValidationError, describe
+from liveops_rules.evaluate import Decision, check_moment, evaluate
+from liveops_rules.models.promotions import (
+    PersonalizedCatalogRule,
+    Promotion,
+    PromotionKind,
+)
+from liveops_rules.models.user import User
+from liveops_rules.models.values import ShownItem
+
+__all__ = ["Catalog"]
+
+_PROMOTION_TYPES = tuple(cls for cls in Promotion.__args__)
+_CACHE_BYTES = 64 * 1024 * 1024
+
+
+class Catalog:
+    """Many promotions, indexed once to answer eligibility queries without scanning them all."""
+
+    def __init__(self, promotions: Iterable[Promotion], *, cache_bytes: int = _CACHE_BYTES):
+        """Index `promotions`; a ValidationError if one is not a promotion or an id repeats.
+
+        `cache_bytes` bounds the memory the catalog spends remembering answers for values
+        and moments it has seen.
+        """
+        self._promotions: tuple[Promotion, ...] = tuple(promotions)
+        self._check(self._promotions)
+        size = len(self._promotions)
+        self._by_key = {(p.kind, p.key): p for p in self._promotions}
+        self._kind_masks = {
+            kind: bitset((i for i, p in enumerate(self._promotions) if p.kind is kind), size)
+            for kind in PromotionKind
+        }
+        self._enabled = bitset((i for i, p in enumerate(self._promotions) if p.enabled), size)
+        rules = self._kind_masks[PromotionKind.PERSONALIZED_RULE]
+        self._rules = rules
+        self._unauth_rules = bitset(
+            (
+                i
+                for i, p in enumerate(self._promotions)
+                if isinstance(p, PersonalizedCatalogRule) and p.satisfied_for_unauth
+            ),
+            size,
+        )
+        self._build_windows()
+        entries: dict[str, list[Entry]] = defaultdict(list)
+        for index, promotion in enumerate(self._promotions):
+            for condition in promotion.conditions:
+                entries[condition.attribute].append((index, condition))
+        mask_bytes = max(1, (size + 7) // 8)
+        per_attribute = max(64, cache_bytes // (mask_bytes * max(1, len(entries)) * 3))
+        self._attributes = {
+            name: AttributeIndex(found, size, per_attribute) for name, found in entries.items()
+        }
+        self._base_cache: dict[int, int] = {}
+        self._base_cache_limit = max(16, cache_bytes // (mask_bytes * 8))
+
+    @staticmethod
+    def _check(promotions: tuple[Promotion, ...]) -> None:
+        problems = []
+        seen: dict[tuple[PromotionKind, str], int] = {}
+        for index, promotion in enumerate(promotions):
+            if not isinstance(promotion, _PROMOTION_TYPES):
+                problems.append(Problem(f"promotions[{index}]", "a promotion", describe(promotion)))
+                continue
+            key = (promotion.kind, promotion.key)
+            if key in seen:
+                problems.append(
+                    Problem(
+                        f"promotions[{index}]",
+                        f"a {promotion.kind.value} id not used before",
+                        f"{promotion.key!r}, already promotions[{seen[key]}]",
+                    )
+                )
+            else:
+                seen[key] = index
+        if problems:
+            raise ValidationError(problems)
+
+    def _build_windows(self) -> None:
+        bounds: set[datetime] = set()
+        for promotion in self._promotions:
+            if promotion.window.start is not None:
+                bounds.add(promotion.window.start)
+            if promotion.window.end is not None:
+                bounds.add(promotion.window.end)
+        self._bounds = sorted(bounds)
+        rank = {moment: i for i, moment in enumerate(self._bounds)}
+        never = len(self._bounds)
+        # A promotion is inside its window in region r (r bounds are <= at) when its start's
+        # rank is below r and its end's rank is r or above.
+        self._start_rank = array(
+            "l", (-1 if p.window.start is None else rank[p.window.start] for p in self._promotions)
+        )
+        self._end_rank = array(
+            "l", (never if p.window.end is None else rank[p.window.end] for p in self._promotions)
+        )
+
+    def _active(self, at: datetime) -> int:
+        region = bisect.bisect_right(self._bounds, at)
+        cached = self._base_cache.get(region)
+        if cached is None:
+            starts, ends = self._start_rank, self._end_rank
+            inside = bitset(
+                (i for i in range(len(starts)) if starts[i] < region <= ends[i]),
+                len(self._promotions),
+            )
+            cached = inside & self._enabled
+            if len(self._base_cache) >= self._base_cache_limit:
+                del self._base_cache[next(iter(self._base_cache))]
+            self._base_cache[region] = cached
+        return cached
+
+    def __len__(self) -> int:
+        return len(self._promotions)
+
+    def __iter__(self) -> Iterator[Promotion]:
+        return iter(self._promotions)
+
+    def get(self, kind: PromotionKind | str, key: str) -> Promotion | None:
+        """The promotion of `kind` whose external id (or numeric id as text) is `key`."""
+        return self._by_key.get((PromotionKind(kind), key))
+
+    def _mask(self, user: User, at: datetime, kinds: Collection[PromotionKind | str] | None) -> int:
+        check_moment(at)
+        if not isinstance(user, User):
+            raise ValidationError.single("user", "a User", user)
+        base = self._active(at)
+        if kinds is not None:
+            wanted = 0
+            for kind in kinds:
+                wanted |= self._kind_masks[PromotionKind(kind)]
+            base &= wanted
+        if not base:
+            return 0
+        failing = 0
+        get = user.attributes.get
+        for name, index in self._attributes.items():
+            failing |= index.fails(get(name))
+        eligible = base & ~failing
+        if user.id is None and base & self._rules:
+            eligible = (eligible & ~self._rules) | (base & self._unauth_rules)
+        return eligible
+
+    def eligible(
+        self, user: User, at: datetime, kinds: Collection[PromotionKind | str] | None = None
+    ) -> list[Promotion]:
+        """The promotions (optionally only of `kinds`) that apply to `user` at `at`, in order."""
+        promotions = self._promotions
+        return [promotions[i] for i in members(self._mask(user, at, kinds))]
+
+    def evaluate_all(
+        self, user: User, at: datetime, kinds: Collection[PromotionKind | str] | None = None
+    ) -> list[Decision]:
+        """A decision with reasons for every promotion (optionally only of `kinds`), in order."""
+        check_moment(at)
+        wanted = None if kinds is None else {PromotionKind(k) for k in kinds}
+        return [
+            evaluate(p, user, at) for p in self._promotions if wanted is None or p.kind in wanted
+        ]
+
+    def visible_items(self, user: User, at: datetime) -> list[ShownItem]:
+        """The items of every personalized rule the user meets at `at`, each once, in order."""
+        shown: dict[ShownItem, None] = {}
+        for rule in self.eligible(user, at, (PromotionKind.PERSONALIZED_RULE,)):
+            assert isinstance(rule, PersonalizedCatalogRule)
+            for item in rule.items:
+                shown.setdefault(item)
+        return list(shown)

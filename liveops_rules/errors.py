@@ -1,0 +1,93 @@
+"""The library's exceptions: one base class, and errors that carry data a caller can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+__all__ = ["LiveOpsError", "NaiveDatetimeError", "Problem", "ValidationError"]
+
+
+class LiveOpsError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with an input: where it is, what was expected there and what was found."""
+
+    path: str
+    expected: str
+    found: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: expected {self.expected}, found {self.found}"
+
+
+def describe(value: object) -> str:
+    """A short, bounded rendering of a found value for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return repr(shown)
+    if isinstance(value, int | float):
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)}"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+class ValidationError(LiveOpsError, ValueError):
+    """An input (model arguments or a payload) is invalid; `problems` lists every fault found."""
+
+    problems: tuple[Problem, ...]
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        if not self.problems:
+            raise ValueError("a ValidationError needs at least one problem")
+        super().__init__(self._render())
+
+    @classmethod
+    def single(cls, path: str, expected: str, found: object) -> ValidationError:
+        """One problem, with `found` given as the offending value."""
+        return cls([Problem(path, expected, describe(found))])
+
+    def prefixed(self, prefix: str) -> ValidationError:
+        """The same problems with `prefix` put before each path (for nested models)."""
+        return ValidationError(
+            attrs.evolve(p, path=join_path(prefix, p.path)) for p in self.problems
+        )
+
+    def _render(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        lines = [f"{len(self.problems)} problems:"]
+        lines.extend(f"  {p}" for p in self.problems)
+        return "\n".join(lines)
+
+
+def join_path(prefix: str, path: str) -> str:
+    """Join a JSON-path-like prefix and a relative path (`$.a` + `b[0]` → `$.a.b[0]`)."""
+    if not path or path == "$":
+        return prefix
+    if path.startswith("$"):
+        path = path[1:]
+    if path.startswith(("[", ".")):
+        return prefix + path
+    return f"{prefix}.{path}"
+
+
+class NaiveDatetimeError(ValidationError):
+    """A datetime without a time zone was given where the library needs an aware one."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__([Problem(what, "an aware datetime (with tzinfo)", "a naive datetime")])

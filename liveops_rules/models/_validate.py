@@ -1,0 +1,146 @@
+"""attrs validators and converters that raise the library's ValidationError, naming the field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import attrs
+
+from liveops_rules.errors import NaiveDatetimeError, ValidationError
+
+INT_MAX = 2**31 - 1
+"""Largest integer a limit, quantity or id may take (the stores' signed 32-bit range)."""
+
+T = TypeVar("T")
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def pattern(regex: str, what: str, *, max_length: int | None = None) -> Validator:
+    """A validator: the value is a str that matches `regex` as a whole, ASCII classes only."""
+    compiled = re.compile(regex, re.ASCII)
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, str):
+            raise ValidationError.single(attribute.name, what, value)
+        if max_length is not None and len(value) > max_length:
+            raise ValidationError.single(
+                attribute.name, f"{what} of at most {max_length} characters", value
+            )
+        if compiled.fullmatch(value) is None:
+            raise ValidationError.single(attribute.name, what, value)
+
+    return check
+
+
+def optional(validator: Validator) -> Validator:
+    """A validator that lets None through and checks anything else with `validator`."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None:
+            validator(instance, attribute, value)
+
+    return check
+
+
+def int_in(low: int, high: int = INT_MAX) -> Validator:
+    """A validator: a real int (never a bool) in [low, high]."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if type(value) is not int or not low <= value <= high:
+            raise ValidationError.single(attribute.name, f"an integer from {low} to {high}", value)
+
+    return check
+
+
+def is_bool(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A validator: exactly True or False."""
+    if type(value) is not bool:
+        raise ValidationError.single(attribute.name, "true or false", value)
+
+
+def aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A validator: an aware datetime."""
+    if not isinstance(value, datetime):
+        raise ValidationError.single(attribute.name, "an aware datetime", value)
+    if value.utcoffset() is None:
+        raise NaiveDatetimeError(attribute.name)
+
+
+def instance_of(cls: type | tuple[type, ...], what: str) -> Validator:
+    """A validator: an instance of `cls`, described as `what` in the error."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, cls):
+            raise ValidationError.single(attribute.name, what, value)
+
+    return check
+
+
+def each(validator: Validator, *, min_items: int = 0, max_items: int | None = None) -> Validator:
+    """A validator for a tuple: its length is in range and every element passes `validator`."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, tuple):
+            raise ValidationError.single(attribute.name, "a sequence", value)
+        if len(value) < min_items or (max_items is not None and len(value) > max_items):
+            bound = f"at most {max_items}" if max_items is not None else "any number of"
+            raise ValidationError.single(
+                attribute.name, f"at least {min_items} and {bound} items", value
+            )
+        for index, item in enumerate(value):
+            try:
+                validator(instance, attribute, item)
+            except ValidationError as error:
+                raise ValidationError(
+                    attrs.evolve(p, path=f"{attribute.name}[{index}]") for p in error.problems
+                ) from None
+
+    return check
+
+
+def to_tuple(value: Iterable[T] | None) -> tuple[T, ...]:
+    """Converter: any iterable (not a str or mapping) to a tuple; None to ()."""
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes | dict):
+        return value  # type: ignore[return-value]  # left for the validator to reject
+    return tuple(value)
+
+
+def to_optional_tuple(value: Iterable[T] | None) -> tuple[T, ...] | None:
+    """Converter: None stays None (absent), anything else becomes a tuple."""
+    return None if value is None else to_tuple(value)
+
+
+def to_decimal(value: object) -> object:
+    """Converter: int or numeric str → Decimal; float and bool are left for the validator to
+    reject, since money and thresholds must never pass through binary floating point."""
+    if isinstance(value, bool | float):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str) and value.isascii():
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return value
+    return value
+
+
+def decimal_in(
+    low: Decimal, high: Decimal | None, what: str, *, low_open: bool = False
+) -> Validator:
+    """A validator: a finite Decimal within [low, high] (or (low, high] when `low_open`)."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise ValidationError.single(attribute.name, what, value)
+        too_low = value <= low if low_open else value < low
+        if too_low or (high is not None and value > high):
+            raise ValidationError.single(attribute.name, what, value)
+
+    return check

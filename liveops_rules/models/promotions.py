@@ -1,0 +1,278 @@
+"""The promotion kinds of LiveOps, as immutable values validated at construction."""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from typing import Any, ClassVar, TypeAlias
+
+import attrs
+
+from liveops_rules.errors import ValidationError
+from liveops_rules.models._validate import (
+    decimal_in,
+    each,
+    instance_of,
+    int_in,
+    is_bool,
+    optional,
+    pattern,
+    to_decimal,
+    to_optional_tuple,
+    to_tuple,
+)
+from liveops_rules.models.conditions import (
+    _COMPARE,
+    DateCondition,
+    NumberCondition,
+    StringCondition,
+)
+from liveops_rules.models.limits import PromotionLimits
+from liveops_rules.models.values import SKU_PATTERN, LocalizedName, Operator, RewardItem, ShownItem
+from liveops_rules.models.window import ValidityWindow
+
+__all__ = [
+    "MAX_CONDITIONS",
+    "Bonus",
+    "Coupon",
+    "DiscountedItem",
+    "ItemDiscount",
+    "PersonalizedCatalogRule",
+    "PriceCondition",
+    "PromoCode",
+    "Promotion",
+    "PromotionKind",
+    "UniqueCatalogOffer",
+]
+
+MAX_CONDITIONS = 100
+"""LiveOps allows at most this many attribute conditions on one promotion."""
+
+EXTERNAL_ID_PATTERN = r"[A-Za-z0-9._-]{1,255}"
+
+_HUNDRED = Decimal(100)
+
+
+class PromotionKind(enum.StrEnum):
+    """The kinds of promotion, named as in a catalog file's lists."""
+
+    COUPON = "coupon"
+    PROMO_CODE = "promocode"
+    ITEM_DISCOUNT = "discount"
+    BONUS = "bonus"
+    UNIQUE_CATALOG_OFFER = "unique_catalog_offer"
+    PERSONALIZED_RULE = "personalized_rule"
+
+
+_sku = pattern(SKU_PATTERN, "an item SKU")
+_limit = optional(int_in(1))
+_percent = decimal_in(Decimal(0), _HUNDRED, "a percent in (0, 100]", low_open=True)
+_condition = instance_of(
+    (StringCondition, NumberCondition, DateCondition), "an attribute condition"
+)
+
+
+def _to_name(value: object) -> object:
+    return LocalizedName(value) if isinstance(value, dict) else value
+
+
+def _has_identity(
+    instance: _PromotionBase, _attribute: attrs.Attribute[Any], _value: object
+) -> None:
+    if instance.external_id is None and instance.promotion_id is None:
+        raise ValidationError.single(
+            "external_id", "an external_id or a numeric promotion_id", "neither"
+        )
+
+
+def _parse_operator(value: object) -> Operator:
+    return Operator.parse(value)
+
+
+@attrs.frozen
+class PriceCondition:
+    """A price (a cart's total or one item's price) compares with `value` by `operator`."""
+
+    operator: Operator = attrs.field(converter=_parse_operator)
+    value: Decimal = attrs.field(
+        converter=to_decimal,
+        validator=decimal_in(Decimal(0), None, "a non-negative decimal amount"),
+    )
+
+    def holds(self, price: Decimal) -> bool:
+        """Whether `price` meets the condition."""
+        return bool(_COMPARE[self.operator](price, self.value))
+
+
+@attrs.frozen
+class DiscountedItem:
+    """A promo code's discount on one SKU."""
+
+    sku: str = attrs.field(validator=_sku)
+    percent: Decimal = attrs.field(converter=to_decimal, validator=_percent)
+
+
+_price_conditions = optional(each(instance_of(PriceCondition, "a PriceCondition")))
+_excluded = each(int_in(1))
+
+
+@attrs.frozen(kw_only=True)
+class _PromotionBase:
+    """What every promotion has: identity, window, conditions and an enabled flag."""
+
+    kind: ClassVar[PromotionKind]
+
+    external_id: str | None = attrs.field(
+        default=None, validator=optional(pattern(EXTERNAL_ID_PATTERN, "an external id"))
+    )
+    promotion_id: int | None = attrs.field(
+        default=None, validator=[optional(int_in(1)), _has_identity]
+    )
+    window: ValidityWindow = attrs.field(
+        factory=ValidityWindow, validator=instance_of(ValidityWindow, "a ValidityWindow")
+    )
+    conditions: tuple[StringCondition | NumberCondition | DateCondition, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=each(_condition, max_items=MAX_CONDITIONS)
+    )
+    enabled: bool = attrs.field(default=False, validator=is_bool)
+
+    @property
+    def key(self) -> str:
+        """The promotion's name in results: its external id, else its numeric id."""
+        return self.external_id if self.external_id is not None else str(self.promotion_id)
+
+
+@attrs.frozen(kw_only=True)
+class _Named(_PromotionBase):
+    name: LocalizedName = attrs.field(
+        factory=lambda: LocalizedName({}),
+        converter=_to_name,
+        validator=instance_of(LocalizedName, "a mapping of locale to text"),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class _CodeLimits(_Named):
+    redeem_total_limit: int | None = attrs.field(default=None, validator=_limit)
+    redeem_user_limit: int | None = attrs.field(default=None, validator=_limit)
+    redeem_code_limit: int | None = attrs.field(default=None, validator=_limit)
+
+
+@attrs.frozen(kw_only=True)
+class Coupon(_CodeLimits):
+    """A coupon: codes a user redeems for `bonus` items, within redemption limits."""
+
+    kind: ClassVar[PromotionKind] = PromotionKind.COUPON
+
+    bonus: tuple[RewardItem, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=each(instance_of(RewardItem, "a RewardItem"))
+    )
+
+
+@attrs.frozen(kw_only=True)
+class PromoCode(_CodeLimits):
+    """A promo code: a code applied to a cart for discounts and bonus items."""
+
+    kind: ClassVar[PromotionKind] = PromotionKind.PROMO_CODE
+
+    bonus: tuple[RewardItem, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=each(instance_of(RewardItem, "a RewardItem"))
+    )
+    discount_percent: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, validator=optional(_percent)
+    )
+    discounted_items: tuple[DiscountedItem, ...] | None = attrs.field(
+        default=None,
+        converter=to_optional_tuple,
+        validator=optional(each(instance_of(DiscountedItem, "a DiscountedItem"))),
+    )
+    price_conditions: tuple[PriceCondition, ...] | None = attrs.field(
+        default=None, converter=to_optional_tuple, validator=_price_conditions
+    )
+    item_price_conditions: tuple[PriceCondition, ...] | None = attrs.field(
+        default=None, converter=to_optional_tuple, validator=_price_conditions
+    )
+    excluded_promotions: tuple[int, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=_excluded
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ItemDiscount(_Named):
+    """A discount of `discount_percent` on the listed SKUs or on items matching price rules."""
+
+    kind: ClassVar[PromotionKind] = PromotionKind.ITEM_DISCOUNT
+
+    discount_percent: Decimal = attrs.field(converter=to_decimal, validator=_percent)
+    items: tuple[str, ...] | None = attrs.field(
+        default=None, converter=to_optional_tuple, validator=optional(each(_sku))
+    )
+    price_conditions: tuple[PriceCondition, ...] | None = attrs.field(
+        default=None, converter=to_optional_tuple, validator=_price_conditions
+    )
+    limits: PromotionLimits | None = attrs.field(
+        default=None, validator=optional(instance_of(PromotionLimits, "a PromotionLimits"))
+    )
+    excluded_promotions: tuple[int, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=_excluded
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Bonus(_Named):
+    """A bonus: buying any of the `condition` SKUs (any purchase when None) grants `bonus`."""
+
+    kind: ClassVar[PromotionKind] = PromotionKind.BONUS
+
+    bonus: tuple[RewardItem, ...] = attrs.field(
+        converter=to_tuple,
+        validator=each(instance_of(RewardItem, "a RewardItem"), min_items=1),
+    )
+    condition: tuple[str, ...] | None = attrs.field(
+        default=None, converter=to_optional_tuple, validator=optional(each(_sku))
+    )
+    price_conditions: tuple[PriceCondition, ...] | None = attrs.field(
+        default=None, converter=to_optional_tuple, validator=_price_conditions
+    )
+    limits: PromotionLimits | None = attrs.field(
+        default=None, validator=optional(instance_of(PromotionLimits, "a PromotionLimits"))
+    )
+    excluded_promotions: tuple[int, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=_excluded
+    )
+
+
+@attrs.frozen(kw_only=True)
+class UniqueCatalogOffer(_CodeLimits):
+    """A unique catalog offer: a code that unlocks the listed SKUs in the catalog."""
+
+    kind: ClassVar[PromotionKind] = PromotionKind.UNIQUE_CATALOG_OFFER
+
+    items: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=each(_sku))
+
+
+@attrs.frozen(kw_only=True)
+class PersonalizedCatalogRule(_PromotionBase):
+    """A personalized catalog rule: users who meet its conditions see its `items`.
+
+    An anonymous user sees them only when `satisfied_for_unauth` is true, and then whatever
+    the conditions say.
+    """
+
+    kind: ClassVar[PromotionKind] = PromotionKind.PERSONALIZED_RULE
+
+    name: str = attrs.field(
+        default="", validator=pattern(r"(?:\S.{0,254})?", "a name of at most 255 characters")
+    )
+    items: tuple[ShownItem, ...] = attrs.field(
+        default=(),
+        converter=to_tuple,
+        validator=each(instance_of(ShownItem, "a ShownItem"), max_items=100),
+    )
+    satisfied_for_unauth: bool = attrs.field(default=False, validator=is_bool)
+
+
+Promotion: TypeAlias = (
+    Coupon | PromoCode | ItemDiscount | Bonus | UniqueCatalogOffer | PersonalizedCatalogRule
+)
+"""Any promotion."""

@@ -1,0 +1,128 @@
+"""Hypothesis strategies for promotions, users and moments, shared by the tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from hypothesis import strategies as st
+
+from liveops_rules import (
+    Bonus,
+    Coupon,
+    DateCondition,
+    ItemDiscount,
+    NumberCondition,
+    PersonalizedCatalogRule,
+    PromoCode,
+    RewardItem,
+    ShownItem,
+    StringCondition,
+    UniqueCatalogOffer,
+    User,
+    ValidityWindow,
+)
+
+ATTRIBUTES = ("tier", "level", "signup")
+STRING_VALUES = ("gold", "silver", "US", "DE", "", "10")
+NUMBER_VALUES = (Decimal("-1"), Decimal(0), Decimal("9.5"), Decimal(10), Decimal(11), Decimal(100))
+BASE = datetime(2026, 3, 1, tzinfo=UTC)
+OFFSETS = (UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12)))
+DAYS = (*(date(2026, 2, d) for d in (27, 28)), date(2026, 3, 1), date(2026, 3, 2))
+
+moments = st.builds(
+    lambda hours, tz: (BASE + timedelta(hours=hours)).astimezone(tz),
+    st.integers(-72, 72),
+    st.sampled_from(OFFSETS),
+)
+day_or_moment = st.one_of(st.sampled_from(DAYS), moments)
+
+string_conditions = st.builds(
+    StringCondition,
+    st.sampled_from(ATTRIBUTES),
+    st.sampled_from(("eq", "ne")),
+    st.sampled_from(STRING_VALUES),
+    can_be_missing=st.booleans(),
+)
+number_conditions = st.builds(
+    NumberCondition,
+    st.sampled_from(ATTRIBUTES),
+    st.sampled_from(("eq", "ne", "gt", "ge", "lt", "le")),
+    st.sampled_from(NUMBER_VALUES),
+    can_be_missing=st.booleans(),
+)
+date_conditions = st.builds(
+    DateCondition,
+    st.sampled_from(ATTRIBUTES),
+    st.sampled_from(("eq", "ne", "gt", "ge", "lt", "le")),
+    day_or_moment,
+    can_be_missing=st.booleans(),
+)
+conditions = st.one_of(string_conditions, number_conditions, date_conditions)
+
+
+@st.composite
+def windows(draw: st.DrawFn) -> ValidityWindow:
+    start = draw(st.none() | moments)
+    end = draw(st.none() | moments)
+    if start is not None and end is not None and end <= start:
+        start, end = (end, start) if end < start else (start, None)
+    return ValidityWindow(start, end)
+
+
+def _common(draw: st.DrawFn, index: int) -> dict[str, object]:
+    return {
+        "window": draw(windows()),
+        "conditions": draw(st.lists(conditions, max_size=5)),
+        "enabled": draw(st.booleans()),
+    }
+
+
+@st.composite
+def promotions(draw: st.DrawFn, index: int) -> object:
+    kind = draw(st.sampled_from(("coupon", "promo", "discount", "bonus", "offer", "rule")))
+    common = _common(draw, index)
+    if kind == "coupon":
+        return Coupon(external_id=f"p{index}", bonus=[RewardItem("gem", 1)], **common)
+    if kind == "promo":
+        return PromoCode(external_id=f"p{index}", discount_percent=Decimal(5), **common)
+    if kind == "discount":
+        return ItemDiscount(
+            promotion_id=index + 1, discount_percent=Decimal(10), items=["sword"], **common
+        )
+    if kind == "bonus":
+        return Bonus(promotion_id=index + 1, bonus=[RewardItem("gem", 2)], **common)
+    if kind == "offer":
+        return UniqueCatalogOffer(external_id=f"p{index}", items=["sword"], **common)
+    return PersonalizedCatalogRule(
+        promotion_id=index + 1,
+        items=[ShownItem(sku=draw(st.sampled_from(("sword", "shield"))))],
+        satisfied_for_unauth=draw(st.booleans()),
+        **common,
+    )
+
+
+@st.composite
+def catalogs(draw: st.DrawFn) -> list[object]:
+    size = draw(st.integers(0, 25))
+    return [draw(promotions(i)) for i in range(size)]
+
+
+raw_values = st.one_of(
+    st.none(),
+    st.sampled_from(STRING_VALUES),
+    st.sampled_from(STRING_VALUES),  # strings twice: they are the common case
+    st.sampled_from(STRING_VALUES),
+    st.sampled_from(("9.5", "10", "10.0", "1e1", "abc", "2026-02-28", "2026-03-01T05:00:00+14:00")),
+    st.integers(-2, 120),
+    st.sampled_from(NUMBER_VALUES),
+    st.sampled_from((True, 1.5, float("nan"), Decimal("NaN"))),
+    day_or_moment,
+    st.just(datetime(2026, 3, 1, 0, 0)),  # naive: unreadable as a date
+)
+
+users = st.builds(
+    User,
+    st.none() | st.sampled_from(("u1", "u2")),
+    st.dictionaries(st.sampled_from(ATTRIBUTES), raw_values),
+)
