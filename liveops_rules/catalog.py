@@ -77,10 +77,19 @@ class Catalog:
     @staticmethod
     def _check(promotions: tuple[Promotion, ...]) -> None:
         problems = []
-        seen: dict[tuple[PromotionKind, str], int] = {}
+        seen: dict[tuple[PromotionKind, str | None], int] = {}
         for index, promotion in enumerate(promotions):
             if not isinstance(promotion, _PROMOTION_TYPES):
                 problems.append(Problem(f"promotions[{index}]", "a promotion", describe(promotion)))
+                continue
+            if promotion.key is None:
+                problems.append(
+                    Problem(
+                        f"promotions[{index}]",
+                        "a promotion with an external_id or a numeric id",
+                        "neither",
+                    )
+                )
                 continue
             key = (promotion.kind, promotion.key)
             if key in seen:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, time
+from decimal import Decimal
 
 import attrs
 
@@ -37,6 +39,8 @@ def describe(value: object) -> str:
     if isinstance(value, int | float):
         text = repr(value)
         return text if len(text) <= 60 else text[:57] + "..."
+    if isinstance(value, date | time | Decimal):
+        return str(value) if isinstance(value, Decimal) else value.isoformat()
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list | tuple):

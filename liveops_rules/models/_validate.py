@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
 
-from liveops_rules.errors import NaiveDatetimeError, ValidationError
+from liveops_rules.errors import NaiveDatetimeError, Problem, ValidationError
+
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 
 INT_MAX = 2**31 - 1
 """Largest integer a limit, quantity or id may take (the stores' signed 32-bit range)."""
@@ -123,11 +125,8 @@ def to_decimal(value: object) -> object:
         return value
     if isinstance(value, int):
         return Decimal(value)
-    if isinstance(value, str) and value.isascii():
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            return value
+    if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+        return Decimal(value)
     return value
 
 
@@ -144,3 +143,55 @@ def decimal_in(
             raise ValidationError.single(attribute.name, what, value)
 
     return check
+
+
+def build(cls: type[T], values: dict[str, Any]) -> T:
+    """`cls(**values)`, but reporting every invalid field at once rather than the first.
+
+    Each field is converted and validated on its own (cross-field validators see the other
+    converted values); only when all pass is the instance built, which then runs the
+    whole-object checks.
+    """
+    converted: dict[str, Any] = {}
+    problems: list[Problem] = []
+    fields = attrs.fields(cls)  # type: ignore[arg-type]
+    for field in fields:
+        if not field.init:
+            continue
+        name = field.alias or field.name
+        if name in values:
+            value = values[name]
+        elif field.default is attrs.NOTHING:
+            continue
+        elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            value = field.default.factory()
+        else:
+            value = field.default
+        if field.converter is not None and name in values:
+            try:
+                value = field.converter(value)
+            except ValidationError as error:
+                problems.extend(error.problems)
+                continue
+        converted[field.name] = value
+    view = _View(converted)
+    for field in fields:
+        if field.validator is None or field.name not in converted:
+            continue
+        try:
+            field.validator(view, field, converted[field.name])
+        except ValidationError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ValidationError(problems)
+    return cls(**values)
+
+
+class _View:
+    """Attribute access to converted field values, standing in for the instance."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:
+        return None

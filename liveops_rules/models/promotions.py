@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import enum
 from decimal import Decimal
-from typing import Any, ClassVar, TypeAlias
+from typing import ClassVar, TypeAlias
 
 import attrs
 
-from liveops_rules.errors import ValidationError
 from liveops_rules.models._validate import (
     decimal_in,
     each,
@@ -76,15 +75,6 @@ def _to_name(value: object) -> object:
     return LocalizedName(value) if isinstance(value, dict) else value
 
 
-def _has_identity(
-    instance: _PromotionBase, _attribute: attrs.Attribute[Any], _value: object
-) -> None:
-    if instance.external_id is None and instance.promotion_id is None:
-        raise ValidationError.single(
-            "external_id", "an external_id or a numeric promotion_id", "neither"
-        )
-
-
 def _parse_operator(value: object) -> Operator:
     return Operator.parse(value)
 
@@ -123,11 +113,10 @@ class _PromotionBase:
     kind: ClassVar[PromotionKind]
 
     external_id: str | None = attrs.field(
-        default=None, validator=optional(pattern(EXTERNAL_ID_PATTERN, "an external id"))
+        default=None,
+        validator=optional(pattern(EXTERNAL_ID_PATTERN, "an external id ([A-Za-z0-9._-], 1..255)")),
     )
-    promotion_id: int | None = attrs.field(
-        default=None, validator=[optional(int_in(1)), _has_identity]
-    )
+    promotion_id: int | None = attrs.field(default=None, validator=optional(int_in(1)))
     window: ValidityWindow = attrs.field(
         factory=ValidityWindow, validator=instance_of(ValidityWindow, "a ValidityWindow")
     )
@@ -137,9 +126,15 @@ class _PromotionBase:
     enabled: bool = attrs.field(default=False, validator=is_bool)
 
     @property
-    def key(self) -> str:
-        """The promotion's name in results: its external id, else its numeric id."""
-        return self.external_id if self.external_id is not None else str(self.promotion_id)
+    def key(self) -> str | None:
+        """The promotion's name in results: its external id, else its numeric id as text.
+
+        None for a promotion not yet given an id (as in a create request for an item
+        discount, whose id LiveOps assigns).
+        """
+        if self.external_id is not None:
+            return self.external_id
+        return None if self.promotion_id is None else str(self.promotion_id)
 
 
 @attrs.frozen(kw_only=True)

@@ -1,0 +1,144 @@
+"""The `liveops-rules` command: parse arguments, call the library, print. Nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import TextIO
+
+from liveops_rules.catalog import Catalog
+from liveops_rules.errors import ValidationError
+from liveops_rules.evaluate import Decision
+from liveops_rules.models import User
+from liveops_rules.wire import load_catalog, load_user, read_json_file
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+class _CliError(Exception):
+    """A problem with the command's input, printed as one message with exit status 2."""
+
+
+def _load(path: str, what: str, loader: object) -> object:
+    try:
+        data = read_json_file(path)
+        return loader(data)  # type: ignore[operator]
+    except ValidationError as error:
+        lines = [f"{path}: invalid {what}:"] + [f"  {p}" for p in error.problems]
+        if len(error.problems) == 1:
+            lines = [f"{path}: {error.problems[0]}"]
+        raise _CliError("\n".join(lines)) from None
+
+
+def _moment(text: str) -> datetime:
+    if text == "now":
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise _CliError(f"--at: expected an ISO 8601 date-time, found {text!r}") from None
+    if at.utcoffset() is None:
+        raise _CliError(f"--at: {text!r} has no UTC offset; add one, like {text}+00:00")
+    return at
+
+
+def _result(decision: Decision) -> dict[str, object]:
+    promotion = decision.promotion
+    return {
+        "kind": promotion.kind.value,
+        "id": promotion.key,
+        "eligible": decision.eligible,
+        "reasons": [reason.to_dict() for reason in decision.reasons],
+    }
+
+
+def _print_table(decisions: Sequence[Decision], out: TextIO) -> None:
+    rows = [
+        (
+            d.promotion.kind.value,
+            d.promotion.key or "",
+            "yes" if d.eligible else "no",
+            "; ".join(r.message for r in d.reasons),
+        )
+        for d in decisions
+    ]
+    header = ("KIND", "ID", "ELIGIBLE", "WHY NOT")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    for row in [header, *rows]:
+        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)))
+        out.write(f"  {row[3]}".rstrip() + "\n")
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    promotions = _load(args.catalog, "catalog", load_catalog)
+    user = _load(args.user, "user", load_user)
+    at = _moment(args.at)
+    assert isinstance(user, User)
+    decisions = Catalog(promotions).evaluate_all(user, at)  # type: ignore[arg-type]
+    if args.format == "json":
+        document = {
+            "at": at.isoformat(),
+            "user": user.id,
+            "results": [_result(d) for d in decisions],
+        }
+        out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print_table(decisions, out)
+    return EXIT_OK
+
+
+def _sample(name: str) -> Path:
+    return Path(str(resources.files("liveops_rules").joinpath("samples", name)))
+
+
+def _demo(_: argparse.Namespace, out: TextIO) -> int:
+    from liveops_rules.demo import run_demo
+
+    run_demo(_sample("catalog.json"), _sample("user.json"), out)
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="liveops-rules",
+        description="Decide which LiveOps promotions apply to a player, and why.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check", help="for each promotion in a catalog file: eligible or not, and why"
+    )
+    check.add_argument("catalog", metavar="CATALOG.json")
+    check.add_argument("--user", required=True, metavar="USER.json")
+    check.add_argument(
+        "--at", required=True, metavar="ISO8601", help="the moment to decide for, or 'now'"
+    )
+    check.add_argument("--format", choices=("table", "json"), default="table")
+    check.set_defaults(run=_check)
+
+    demo = commands.add_parser("demo", help="a walk through the library on bundled sample data")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit status (0 fine, 2 bad input)."""
+    stream = out if out is not None else sys.stdout
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args, stream))
+    except _CliError as error:
+        sys.stderr.write(f"liveops-rules: {error}\n")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Strict JSON text parsing: no duplicate keys, no NaN or Infinity, exact decimals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+
+from liveops_rules.errors import Problem, ValidationError, describe
+
+__all__ = ["parse_json"]
+
+_MAX_DEPTH = 64
+
+
+class _DuplicateKeys(dict[str, object]):
+    """A JSON object in which some key appeared more than once (the last value kept)."""
+
+    duplicates: list[str]
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result: dict[str, object] = {}
+    duplicates: list[str] = []
+    for key, value in pairs:
+        if key in result:
+            duplicates.append(key)
+        result[key] = value
+    if duplicates:
+        marked = _DuplicateKeys(result)
+        marked.duplicates = duplicates
+        return marked
+    return result
+
+
+class _ConstantError(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> object:
+    raise _ConstantError(name)
+
+
+def _walk(value: object, path: str, depth: int) -> Iterator[Problem]:
+    if depth > _MAX_DEPTH:
+        yield Problem(path, f"at most {_MAX_DEPTH} levels of nesting", "deeper nesting")
+        return
+    if isinstance(value, dict):
+        if isinstance(value, _DuplicateKeys):
+            for key in dict.fromkeys(value.duplicates):
+                yield Problem(f"{path}.{key}", "each key once in an object", "a repeated key")
+        for key, item in value.items():
+            yield from _walk(item, f"{path}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}[{index}]", depth + 1)
+
+
+def parse_json(text: str | bytes) -> object:
+    """Parse JSON text strictly; a ValidationError (path `$`, or the faulty key) otherwise.
+
+    Numbers with a fraction or exponent become Decimal, so nothing passes through binary
+    floating point; integers stay int.
+    """
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_object,
+            parse_constant=_reject_constant,
+            parse_float=Decimal,
+        )
+    except _ConstantError as error:
+        raise ValidationError.single(
+            "$", "a finite number (JSON has no NaN/Infinity)", str(error)
+        ) from None
+    except json.JSONDecodeError as error:
+        raise ValidationError(
+            [Problem("$", "valid JSON", f"{error.msg} at line {error.lineno} column {error.colno}")]
+        ) from None
+    except RecursionError:
+        raise ValidationError.single("$", "nesting of reasonable depth", "too deep") from None
+    except (UnicodeDecodeError, ValueError) as error:  # bad encoding, or an int too long
+        raise ValidationError.single("$", "valid UTF-8 JSON", describe(str(error))) from None
+    problems = list(_walk(value, "$", 0))
+    if problems:
+        raise ValidationError(problems)
+    return value
