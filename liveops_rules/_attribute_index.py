@@ -1,9 +1,9 @@
 """For one attribute, the set of promotions whose conditions on it a given value fails.
 
-Strings use precomputed sets per value. Numbers and dates are answered by running the
-conditions' own `status` once per distinct case and caching the resulting set: every number
-between two adjacent thresholds behaves alike, so numbers are cached per such region.
-Using the conditions' own code keeps the index's answers identical to `evaluate`'s.
+String conditions are answered from sets precomputed per value. Number and date conditions
+are ordered comparisons: for each operator the conditions are sorted by threshold, so the
+ones a value fails form a prefix of that order, found by bisection and read from
+`PrefixBits`. The answers equal the conditions' own `status` (a property test checks it).
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from liveops_rules._bitset import bitset
+from liveops_rules._bitset import PrefixBits, SetsByValue, bitset
 from liveops_rules.models.conditions import (
-    PASS,
-    DateCondition,
+    Condition,
     NumberCondition,
     StringCondition,
     read_date,
@@ -24,7 +24,80 @@ from liveops_rules.models.conditions import (
 )
 from liveops_rules.models.values import Operator
 
-Entry = tuple[int, StringCondition | NumberCondition | DateCondition]
+__all__ = ["AttributeIndex", "OrderedConditions"]
+
+
+class _Equality:
+    """`eq` and `ne` conditions: who fails for a value, from sets kept per value."""
+
+    def __init__(
+        self,
+        indices: Sequence[int],
+        operators: Sequence[Operator],
+        values: Sequence[Any],
+        size: int,
+    ) -> None:
+        equal: dict[int, set[Hashable]] = defaultdict(set)
+        unequal: dict[Hashable, list[int]] = defaultdict(list)
+        for index, operator, value in zip(indices, operators, values, strict=True):
+            if operator is Operator.EQ:
+                equal[index].add(value)
+            elif operator is Operator.NE:
+                unequal[value].append(index)
+        only: dict[Hashable, list[int]] = defaultdict(list)
+        for index, found in equal.items():
+            if len(found) == 1:  # two different `eq` values on one attribute never both hold
+                only[next(iter(found))].append(index)
+        self._size = size
+        self._equal_holders = bitset(equal, size)
+        self._equal_only = SetsByValue(only, size)
+        self._unequal = SetsByValue(unequal, size)
+
+    def fails(self, value: Any) -> int:
+        failing = self._unequal.get(value)
+        if self._equal_holders:
+            failing |= self._equal_holders & ~self._equal_only.get(value)
+        return failing
+
+
+class OrderedConditions:
+    """Conditions comparing one totally ordered kind of value (numbers, days or moments)."""
+
+    def __init__(
+        self,
+        indices: Sequence[int],
+        operators: Sequence[Operator],
+        values: Sequence[Any],
+        size: int,
+    ) -> None:
+        self._equality = _Equality(indices, operators, values, size)
+        self._ordered: list[tuple[Operator, list[Any], PrefixBits]] = []
+        for operator in (Operator.GT, Operator.GE, Operator.LT, Operator.LE):
+            chosen = [k for k, o in enumerate(operators) if o is operator]
+            if not chosen:
+                continue
+            chosen.sort(key=values.__getitem__)
+            ascending = [values[k] for k in chosen]
+            members = [indices[k] for k in chosen]
+            if operator in (Operator.GT, Operator.GE):
+                members.reverse()  # these fail for the largest thresholds: a prefix, descending
+            self._ordered.append((operator, ascending, PrefixBits(members, size)))
+
+    def fails(self, value: Any) -> int:
+        """The promotions with a condition here that `value` does not meet."""
+        failing = self._equality.fails(value)
+        for operator, ascending, prefix in self._ordered:
+            if operator is Operator.GT:  # fails when threshold >= value
+                count = len(ascending) - bisect.bisect_left(ascending, value)
+            elif operator is Operator.GE:  # fails when threshold > value
+                count = len(ascending) - bisect.bisect_right(ascending, value)
+            elif operator is Operator.LT:  # fails when threshold <= value
+                count = bisect.bisect_right(ascending, value)
+            else:  # LE fails when threshold < value
+                count = bisect.bisect_left(ascending, value)
+            if count:
+                failing |= prefix.first(count)
+        return failing
 
 
 class _BoundedCache(dict[Hashable, int]):
@@ -41,39 +114,54 @@ class _BoundedCache(dict[Hashable, int]):
         return value
 
 
+class _Group:
+    """The conditions of one comparison family, as parallel lists."""
+
+    def __init__(self) -> None:
+        self.indices: list[int] = []
+        self.operators: list[Operator] = []
+        self.values: list[Any] = []
+
+    def add(self, index: int, condition: Condition) -> None:
+        self.indices.append(index)
+        self.operators.append(condition.operator)
+        self.values.append(condition.value)
+
+
 class AttributeIndex:
-    """Which promotions fail their conditions on one attribute, for any raw value."""
+    """Which promotions fail their conditions on one attribute, for any raw value.
 
-    def __init__(self, entries: list[Entry], size: int, cache_limit: int) -> None:
-        self._size = size
-        strings = [(i, c) for i, c in entries if isinstance(c, StringCondition)]
-        self._numbers = [(i, c) for i, c in entries if isinstance(c, NumberCondition)]
-        self._dates = [(i, c) for i, c in entries if isinstance(c, DateCondition)]
+    `indices[k]` is the promotion that `conditions[k]` belongs to.
+    """
 
-        self.missing_fails = bitset((i for i, c in entries if not c.can_be_missing), size)
-        self._string_holders = bitset((i for i, _ in strings), size)
-        self._number_holders = bitset((i for i, _ in self._numbers), size)
-        self._date_holders = bitset((i for i, _ in self._dates), size)
-
-        eq_values: dict[int, set[str]] = defaultdict(set)
-        ne_members: dict[str, list[int]] = defaultdict(list)
-        for index, condition in strings:
-            if condition.operator is Operator.EQ:
-                eq_values[index].add(condition.value)
+    def __init__(
+        self, indices: Sequence[int], conditions: Sequence[Condition], size: int, cache_limit: int
+    ) -> None:
+        strings, numbers, days, moments = _Group(), _Group(), _Group(), _Group()
+        required: list[int] = []
+        for index, condition in zip(indices, conditions, strict=True):
+            if not condition.can_be_missing:
+                required.append(index)
+            kind = type(condition)
+            if kind is StringCondition:
+                strings.add(index, condition)
+            elif kind is NumberCondition:
+                numbers.add(index, condition)
+            elif isinstance(condition.value, datetime):
+                moments.add(index, condition)
             else:
-                ne_members[condition.value].append(index)
-        eq_ok: dict[str, list[int]] = defaultdict(list)
-        for index, values in eq_values.items():
-            if len(values) == 1:  # two different `eq` values on one attribute never both hold
-                eq_ok[next(iter(values))].append(index)
-        self._eq_holders = bitset(eq_values, size)
-        self._eq_ok = {value: bitset(found, size) for value, found in eq_ok.items()}
-        self._ne = {value: bitset(found, size) for value, found in ne_members.items()}
-
-        self._thresholds = sorted({c.value for _, c in self._numbers})
+                days.add(index, condition)
+        self.missing_fails = bitset(required, size)
+        self._string_holders = bitset(strings.indices, size)
+        self._number_holders = bitset(numbers.indices, size)
+        self._date_holders = bitset(days.indices + moments.indices, size)
+        self._strings = _Equality(strings.indices, strings.operators, strings.values, size)
+        self._numbers = OrderedConditions(numbers.indices, numbers.operators, numbers.values, size)
+        # Date conditions on a calendar day compare the user's day; those on a moment compare
+        # instants (see DateCondition): two orders, each total.
+        self._days = OrderedConditions(days.indices, days.operators, days.values, size)
+        self._moments = OrderedConditions(moments.indices, moments.operators, moments.values, size)
         self._by_raw = _BoundedCache(cache_limit)
-        self._by_number_region = _BoundedCache(cache_limit)
-        self._by_moment = _BoundedCache(cache_limit)
 
     def fails(self, raw: object) -> int:
         """The promotions that fail a condition on this attribute when its value is `raw`."""
@@ -89,39 +177,17 @@ class AttributeIndex:
     def _compute(self, raw: object) -> int:
         failing = 0
         if self._string_holders:
-            if isinstance(raw, str):
-                failing = (self._eq_holders & ~self._eq_ok.get(raw, 0)) | self._ne.get(raw, 0)
-            else:
-                failing = self._string_holders
+            failing = self._strings.fails(raw) if isinstance(raw, str) else self._string_holders
         if self._number_holders:
-            failing |= self._number_fails(raw)
+            number = read_number(raw)
+            failing |= self._number_holders if number is None else self._numbers.fails(number)
         if self._date_holders:
-            failing |= self._date_fails(raw)
+            moment = read_date(raw)
+            if moment is None:
+                failing |= self._date_holders
+            elif isinstance(moment, datetime):
+                failing |= self._days.fails(moment.date()) | self._moments.fails(moment)
+            else:
+                midnight = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+                failing |= self._days.fails(moment) | self._moments.fails(midnight)
         return failing
-
-    def _number_fails(self, raw: object) -> int:
-        number = read_number(raw)
-        if number is None:
-            return self._number_holders
-        position = bisect.bisect_left(self._thresholds, number)
-        exact = position < len(self._thresholds) and self._thresholds[position] == number
-        region = (position, exact)
-        cached = self._by_number_region.get(region)
-        if cached is None:
-            cached = self._by_number_region.put(region, self._scan(self._numbers, number))
-        return cached
-
-    def _date_fails(self, raw: object) -> int:
-        moment = read_date(raw)
-        if moment is None:
-            return self._date_holders
-        # Equal moments in different offsets can fall on different calendar dates.
-        offset = moment.utcoffset() if isinstance(moment, datetime) else None
-        key = (moment.__class__, moment, offset)
-        cached = self._by_moment.get(key)
-        if cached is None:
-            cached = self._by_moment.put(key, self._scan(self._dates, moment))
-        return cached
-
-    def _scan(self, entries: Sequence[Entry], value: object) -> int:
-        return bitset((i for i, c in entries if c.status(value) != PASS), self._size)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 
 
 def bitset(members: Iterable[int], size: int) -> int:
@@ -27,3 +27,55 @@ def members(bits: int) -> Iterator[int]:
     while position >= 0:
         yield position
         position = find("1", position + 1)
+
+
+class SetsByValue:
+    """Sets of members kept per value: as bitsets when dense, as member lists when sparse.
+
+    A bitset costs size/8 bytes however few its members; a sparse set is kept as its
+    members and turned into a bitset when asked for.
+    """
+
+    def __init__(self, groups: Mapping[Hashable, Sequence[int]], size: int) -> None:
+        self._size = size
+        dense_from = max(1, size // 64)  # 8 bytes a member vs size/8 bytes a bitset
+        self._sets: dict[Hashable, int | tuple[int, ...]] = {
+            value: bitset(found, size) if len(found) >= dense_from else tuple(found)
+            for value, found in groups.items()
+        }
+
+    def get(self, value: Hashable) -> int:
+        """The bitset of the members kept for `value` (0 when none)."""
+        found = self._sets.get(value, 0)
+        return found if isinstance(found, int) else bitset(found, self._size)
+
+
+class PrefixBits:
+    """The bitset of the first m members of a fixed sequence, for any m, quickly.
+
+    Keeps the bitsets of the first 0, k, 2k, ... members (at most `max_checkpoints` of them)
+    and adds the few members past the nearest checkpoint on demand.
+    """
+
+    def __init__(self, sequence: Sequence[int], size: int, max_checkpoints: int = 256) -> None:
+        self._sequence = list(sequence)
+        self._size = size
+        self._step = max(64, -(-len(self._sequence) // max_checkpoints))
+        self._checkpoints = [0]
+        buffer = bytearray((size + 7) // 8)
+        for position, member in enumerate(self._sequence, 1):
+            buffer[member >> 3] |= 1 << (member & 7)
+            if position % self._step == 0:
+                self._checkpoints.append(int.from_bytes(buffer, "little"))
+        if len(self._sequence) % self._step:
+            self._checkpoints.append(int.from_bytes(buffer, "little"))
+
+    def __len__(self) -> int:
+        return len(self._sequence)
+
+    def first(self, count: int) -> int:
+        """The bitset of the first `count` members of the sequence."""
+        checkpoint = count // self._step
+        found = self._checkpoints[checkpoint]
+        rest = self._sequence[checkpoint * self._step : count]
+        return found | bitset(rest, self._size) if rest else found

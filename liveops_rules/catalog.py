@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 
-from liveops_rules._attribute_index import AttributeIndex, Entry
+from liveops_rules._attribute_index import AttributeIndex
 from liveops_rules._bitset import bitset, members
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.evaluate import Decision, check_moment, evaluate
+from liveops_rules.models.conditions import Condition
 from liveops_rules.models.promotions import (
     PersonalizedCatalogRule,
     Promotion,
@@ -45,7 +45,11 @@ class Catalog:
         self._promotions: tuple[Promotion, ...] = tuple(promotions)
         self._check(self._promotions)
         size = len(self._promotions)
-        self._by_key = {(p.kind, p.key): p for p in self._promotions}
+        self._by_key: dict[PromotionKind, dict[str | None, Promotion]] = {
+            kind: {} for kind in PromotionKind
+        }
+        for promotion in self._promotions:
+            self._by_key[promotion.kind][promotion.key] = promotion
         self._kind_masks = {
             kind: bitset((i for i, p in enumerate(self._promotions) if p.kind is kind), size)
             for kind in PromotionKind
@@ -62,14 +66,20 @@ class Catalog:
             size,
         )
         self._build_windows()
-        entries: dict[str, list[Entry]] = defaultdict(list)
+        owners: dict[str, list[int]] = {}
+        conditions: dict[str, list[Condition]] = {}
         for index, promotion in enumerate(self._promotions):
             for condition in promotion.conditions:
-                entries[condition.attribute].append((index, condition))
+                name = condition.attribute
+                if name not in owners:
+                    owners[name], conditions[name] = [], []
+                owners[name].append(index)
+                conditions[name].append(condition)
         mask_bytes = max(1, (size + 7) // 8)
-        per_attribute = max(64, cache_bytes // (mask_bytes * max(1, len(entries)) * 3))
+        per_attribute = max(64, cache_bytes // (mask_bytes * max(1, len(owners)) * 3))
         self._attributes = {
-            name: AttributeIndex(found, size, per_attribute) for name, found in entries.items()
+            name: AttributeIndex(owners[name], conditions[name], size, per_attribute)
+            for name in owners
         }
         self._base_cache: dict[int, int] = {}
         self._base_cache_limit = max(16, cache_bytes // (mask_bytes * 8))
@@ -147,7 +157,7 @@ class Catalog:
 
     def get(self, kind: PromotionKind | str, key: str) -> Promotion | None:
         """The promotion of `kind` whose external id (or numeric id as text) is `key`."""
-        return self._by_key.get((PromotionKind(kind), key))
+        return self._by_key[PromotionKind(kind)].get(key)
 
     def _mask(self, user: User, at: datetime, kinds: Collection[PromotionKind | str] | None) -> int:
         check_moment(at)

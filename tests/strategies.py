@@ -126,3 +126,62 @@ users = st.builds(
     st.none() | st.sampled_from(("u1", "u2")),
     st.dictionaries(st.sampled_from(ATTRIBUTES), raw_values),
 )
+
+
+# A denser space for the index's comparisons: one attribute, every promotion enabled and
+# always open, thresholds and user values drawn from the same small pools, so that equal
+# values, offsets and day boundaries meet often.
+FOCUS_NUMBERS = (Decimal(-1), Decimal(0), Decimal("9.5"), Decimal(10), Decimal(11))
+FOCUS_MOMENTS = tuple(
+    datetime(2026, 3, 1, hour, tzinfo=tz)
+    for hour in (0, 10, 23)
+    for tz in (UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12)))
+)
+FOCUS_DAYS = (date(2026, 2, 28), date(2026, 3, 1), date(2026, 3, 2))
+OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le")
+
+focused_conditions = st.one_of(
+    st.builds(
+        StringCondition,
+        st.just("x"),
+        st.sampled_from(("eq", "ne")),
+        st.sampled_from(("a", "b", "10")),
+        can_be_missing=st.booleans(),
+    ),
+    st.builds(
+        NumberCondition,
+        st.just("x"),
+        st.sampled_from(OPERATORS),
+        st.sampled_from(FOCUS_NUMBERS),
+        can_be_missing=st.booleans(),
+    ),
+    st.builds(
+        DateCondition,
+        st.just("x"),
+        st.sampled_from(OPERATORS),
+        st.sampled_from(FOCUS_DAYS + FOCUS_MOMENTS),
+        can_be_missing=st.booleans(),
+    ),
+)
+
+focused_values = st.one_of(
+    st.none(),
+    st.sampled_from(("a", "b", "10", "10.0", "9.5", "-1", "x")),
+    st.sampled_from(FOCUS_NUMBERS),
+    st.sampled_from((-1, 0, 10, 11)),
+    st.sampled_from(FOCUS_DAYS + FOCUS_MOMENTS),
+    st.sampled_from(FOCUS_DAYS + FOCUS_MOMENTS).map(lambda v: v.isoformat()),
+)
+
+
+@st.composite
+def focused_catalogs(draw: st.DrawFn) -> list[object]:
+    size = draw(st.integers(1, 30))
+    return [
+        Coupon(
+            external_id=f"c{i}",
+            enabled=True,
+            conditions=draw(st.lists(focused_conditions, min_size=1, max_size=3)),
+        )
+        for i in range(size)
+    ]

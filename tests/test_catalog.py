@@ -21,7 +21,7 @@ from liveops_rules import (
     ValidityWindow,
     evaluate,
 )
-from tests.strategies import catalogs, moments, users
+from tests.strategies import catalogs, focused_catalogs, focused_values, moments, users
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -124,3 +124,13 @@ def test_two_different_eq_values_on_one_attribute_never_hold():
     catalog = Catalog([both])
     for tier in ("gold", "silver"):
         assert catalog.eligible(User("u", {"tier": tier}), AT) == []
+
+
+@settings(max_examples=1500, deadline=None)
+@given(focused_catalogs(), st.lists(focused_values, min_size=1, max_size=8))
+def test_catalog_matches_evaluate_on_dense_comparisons(promotions, values):
+    catalog = Catalog(promotions)
+    for value in values:
+        user = User("u", {"x": value})
+        expected = [p for p in promotions if evaluate(p, user, AT).eligible]
+        assert catalog.eligible(user, AT) == expected

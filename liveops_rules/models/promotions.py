@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from decimal import Decimal
-from typing import ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
 import attrs
 
@@ -50,6 +51,7 @@ MAX_CONDITIONS = 100
 EXTERNAL_ID_PATTERN = r"[A-Za-z0-9._-]{1,255}"
 
 _HUNDRED = Decimal(100)
+T = TypeVar("T")
 
 
 class PromotionKind(enum.StrEnum):
@@ -106,6 +108,10 @@ _price_conditions = optional(each(instance_of(PriceCondition, "a PriceCondition"
 _excluded = each(int_in(1))
 
 
+def _rebuild(cls: type[T], fields: dict[str, Any]) -> T:
+    return cls(**fields)
+
+
 @attrs.frozen(kw_only=True)
 class _PromotionBase:
     """What every promotion has: identity, window, conditions and an enabled flag."""
@@ -124,6 +130,18 @@ class _PromotionBase:
         default=(), converter=to_tuple, validator=each(_condition, max_items=MAX_CONDITIONS)
     )
     enabled: bool = attrs.field(default=False, validator=is_bool)
+    condition_checks: tuple[tuple[str, Callable[[object], int]], ...] = attrs.field(
+        init=False, eq=False, hash=False, repr=False, order=False
+    )
+    """Each condition's attribute and `status` function, paired once for the evaluator."""
+
+    def __attrs_post_init__(self) -> None:
+        checks = tuple((c.attribute, c.status) for c in self.conditions)
+        object.__setattr__(self, "condition_checks", checks)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = {f.name: getattr(self, f.name) for f in attrs.fields(type(self)) if f.init}
+        return (_rebuild, (type(self), fields))
 
     @property
     def key(self) -> str | None:

@@ -6,6 +6,7 @@ fields are refused, and every fault is reported with its JSON path, not only the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar, get_args
@@ -48,6 +49,13 @@ class _NestedError(Exception):
         self.problems = problems
 
 
+def _from_float(value: object) -> object:
+    """A finite float (from a json.loads the caller ran) as the Decimal its text names."""
+    if isinstance(value, float) and math.isfinite(value):
+        return Decimal(repr(value))
+    return value
+
+
 def _str(value: object, _: type) -> str:
     if isinstance(value, str):
         return value
@@ -55,6 +63,7 @@ def _str(value: object, _: type) -> str:
 
 
 def _int(value: object, _: type) -> int:
+    value = _from_float(value)
     if type(value) is int:
         return value
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
@@ -69,6 +78,7 @@ def _bool(value: object, _: type) -> bool:
 
 
 def _number(value: object, _: type) -> Decimal | int:
+    value = _from_float(value)
     if type(value) is int or (isinstance(value, Decimal) and value.is_finite()):
         return value
     raise _WrongTypeError("a number", value)
@@ -103,7 +113,12 @@ def _mapping_factory(kind: Any, _converter: cattrs.Converter) -> Callable[[Any, 
         problems: list[Problem] = []
         for key, item in value.items():
             if value_type is object:
-                if item is None or isinstance(item, str | int | Decimal | bool):
+                item = _from_float(item)
+                if (
+                    item is None
+                    or isinstance(item, str | int | bool)
+                    or (isinstance(item, Decimal) and item.is_finite())
+                ):
                     result[key] = item
                 else:
                     problems.append(

@@ -1,0 +1,215 @@
+"""Catalog eligibility: the indexed Catalog against a naive per-promotion loop, same process.
+
+Run: python benchmarks/catalog_eligibility.py [--sizes 1000 10000 100000] [--users 200]
+
+Prints, for each catalog size P: build time (median of 3), memory the index adds on top of
+the promotions themselves (tracemalloc, on a separate build), µs per user
+for the catalog (first pass, caches cold; second pass, warm) and for the naive loop, and the
+ratio. Then the cost of one `evaluate` of a 6-condition promotion. Timings are noisy on a
+shared machine; the ratios, measured in the same run, are what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import sys
+import time
+import tracemalloc
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from liveops_rules import (  # noqa: E402
+    Catalog,
+    Coupon,
+    DateCondition,
+    ItemDiscount,
+    NumberCondition,
+    StringCondition,
+    User,
+    ValidityWindow,
+    evaluate,
+    is_eligible,
+)
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+STRING_ATTRIBUTES = {
+    name: [f"{name}_{i}" for i in range(size)]
+    for name, size in (
+        ("country", 50),
+        ("tier", 4),
+        ("platform", 5),
+        ("segment", 12),
+        ("language", 20),
+        ("cohort", 30),
+    )
+}
+NUMBER_ATTRIBUTES = {"level": (1, 100), "spent_usd": (0, 2000)}
+DATE_ATTRIBUTE = "registered"
+
+
+def make_condition(rng: random.Random) -> object:
+    can_be_missing = rng.random() < 0.3
+    roll = rng.random()
+    if roll < 0.7:
+        name = rng.choice(list(STRING_ATTRIBUTES))
+        operator = "eq" if rng.random() < 0.6 else "ne"
+        value = rng.choice(STRING_ATTRIBUTES[name])
+        return StringCondition(name, operator, value, can_be_missing=can_be_missing)
+    if roll < 0.9:
+        name = rng.choice(list(NUMBER_ATTRIBUTES))
+        low, high = NUMBER_ATTRIBUTES[name]
+        operator = rng.choice(("eq", "ne", "gt", "ge", "lt", "le"))
+        return NumberCondition(
+            name, operator, rng.randint(low, high), can_be_missing=can_be_missing
+        )
+    operator = rng.choice(("eq", "ne", "gt", "ge", "lt", "le"))
+    value = date(2020, 1, 1) + timedelta(days=rng.randint(0, 2500))
+    return DateCondition(DATE_ATTRIBUTE, operator, value, can_be_missing=can_be_missing)
+
+
+def make_window(rng: random.Random) -> ValidityWindow:
+    roll = rng.random()
+    hours = timedelta(hours=rng.randint(1, 2000))
+    if roll < 0.4:
+        return ValidityWindow()
+    if roll < 0.7:
+        return ValidityWindow(NOW - hours, NOW + timedelta(hours=rng.randint(1, 2000)))
+    if roll < 0.85:
+        return ValidityWindow(NOW - 2 * hours, NOW - hours)
+    return ValidityWindow(NOW + hours, None)
+
+
+def make_catalog(size: int, seed: int) -> list[object]:
+    rng = random.Random(seed)
+    promotions: list[object] = []
+    for index in range(size):
+        common = {
+            "window": make_window(rng),
+            "conditions": [make_condition(rng) for _ in range(rng.randint(1, 6))],
+            "enabled": rng.random() >= 0.1,
+        }
+        if index % 2:
+            promotions.append(Coupon(external_id=f"coupon_{index}", **common))
+        else:
+            promotions.append(
+                ItemDiscount(promotion_id=index + 1, discount_percent=Decimal(10), **common)
+            )
+    return promotions
+
+
+def make_users(count: int, seed: int) -> list[User]:
+    rng = random.Random(seed)
+    users = []
+    for index in range(count):
+        attributes: dict[str, object] = {}
+        for name, values in STRING_ATTRIBUTES.items():
+            if rng.random() >= 0.2:
+                attributes[name] = rng.choice(values)
+        for name, (low, high) in NUMBER_ATTRIBUTES.items():
+            if rng.random() >= 0.2:
+                attributes[name] = str(rng.randint(low, high))  # LiveOps sends strings
+        if rng.random() >= 0.2:
+            day = date(2020, 1, 1) + timedelta(days=rng.randint(0, 2500))
+            attributes[DATE_ATTRIBUTE] = day.isoformat()
+        users.append(User(f"user_{index}", attributes))
+    return users
+
+
+def per_user_seconds(function: object, users: list[User]) -> float:
+    started = time.perf_counter()
+    for user in users:
+        function(user)  # type: ignore[operator]
+    return (time.perf_counter() - started) / len(users)
+
+
+def measure(size: int, user_count: int) -> None:
+    promotions = make_catalog(size, seed=size)
+    users = make_users(user_count, seed=7)
+    builds = []
+    for _ in range(3):
+        gc.collect()
+        started = time.perf_counter()
+        catalog = Catalog(promotions)  # type: ignore[arg-type]
+        builds.append(time.perf_counter() - started)
+        del catalog
+    build = sorted(builds)[1]  # the median of three
+    gc.collect()
+    tracemalloc.start()  # memory is measured on a separate build: tracing slows building
+    catalog = Catalog(promotions)  # type: ignore[arg-type]
+    index_bytes, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    def indexed(user: User) -> list[object]:
+        return catalog.eligible(user, NOW)  # type: ignore[return-value]
+
+    def naive(user: User) -> list[object]:
+        return [p for p in promotions if is_eligible(p, user, NOW)]  # type: ignore[arg-type]
+
+    cold = per_user_seconds(indexed, users)
+    warm = per_user_seconds(indexed, users)
+    naive_users = users[: max(10, min(user_count, 2_000_000 // size))]
+    slow = per_user_seconds(naive, naive_users)
+    for user in naive_users:  # the index must give exactly the naive answer
+        assert indexed(user) == naive(user), user
+    matched = sum(len(indexed(u)) for u in users) / len(users)
+    print(
+        f"P={size:>7,}  build {build:6.2f} s  index {index_bytes / size:7.0f} B/promotion  "
+        f"catalog {cold * 1e6:9.1f} µs/user cold, {warm * 1e6:9.1f} warm  "
+        f"naive {slow * 1e6:11.1f} µs/user  ratio {slow / warm:6.1f}x warm, "
+        f"{slow / cold:6.1f}x cold  ({matched:.0f} eligible/user)"
+    )
+
+
+def measure_evaluate() -> None:
+    conditions = [
+        StringCondition("tier", "ne", "tier_0"),
+        NumberCondition("level", "ge", 10),
+        DateCondition("registered", "lt", "2026-01-01"),
+        StringCondition("country", "eq", "country_1"),
+        NumberCondition("spent_usd", "gt", "99.5"),
+        StringCondition("platform", "eq", "platform_1", can_be_missing=True),
+    ]
+    promotion = Coupon(
+        external_id="six", enabled=True, window=ValidityWindow(NOW, None), conditions=conditions
+    )
+    passing = User(
+        "u",
+        {
+            "tier": "tier_2",
+            "level": "12",
+            "registered": "2025-05-01",
+            "country": "country_1",
+            "spent_usd": "100",
+        },
+    )
+    failing = User(
+        "u", {"tier": "tier_0", "level": "x", "country": "country_1", "platform": "platform_3"}
+    )
+    at = NOW + timedelta(hours=1)
+    for label, user in (("eligible", passing), ("4 reasons", failing)):
+        rounds = 200_000
+        started = time.perf_counter()
+        for _ in range(rounds):
+            evaluate(promotion, user, at)
+        each = (time.perf_counter() - started) / rounds
+        print(f"evaluate, 6 conditions, {label:<9}: {each * 1e6:5.2f} µs")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--users", type=int, default=200)
+    args = parser.parse_args()
+    print(f"Python {sys.version.split()[0]}; {args.users} users; at {NOW.isoformat()}")
+    for size in args.sizes:
+        measure(size, args.users)
+    measure_evaluate()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The `liveops-rules` command line: check and demo."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from liveops_rules.cli import main
+
+SAMPLES = Path(str(resources.files("liveops_rules").joinpath("samples")))
+CATALOG = str(SAMPLES / "catalog.json")
+USER = str(SAMPLES / "user.json")
+AT = "2026-11-28T12:00:00+00:00"
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    status = main(list(argv), out)
+    return status, out.getvalue()
+
+
+def test_check_prints_json_with_every_promotion_and_its_reasons():
+    status, text = run("check", CATALOG, "--user", USER, "--at", AT, "--format", "json")
+    assert status == 0
+    document = json.loads(text)
+    assert document["at"] == AT
+    assert document["user"] == "player-42"
+    results = {(r["kind"], r["id"]): r for r in document["results"]}
+    assert results["coupon", "winter_gift"]["eligible"] is True
+    vip = results["coupon", "vip_welcome"]
+    assert vip["eligible"] is False
+    assert vip["reasons"] == [
+        {
+            "code": "condition_failed",
+            "message": "attribute `tier` is `silver`, needs `eq gold`",
+            "attribute": "tier",
+            "operator": "eq",
+            "expected": "gold",
+            "actual": "silver",
+        }
+    ]
+    assert results["discount", "101"]["eligible"] is True
+    assert results["bonus", "201"]["reasons"][0]["code"] == "disabled"
+    assert results["personalized_rule", "302"]["eligible"] is False
+
+
+def test_check_prints_a_table_by_default():
+    status, text = run("check", CATALOG, "--user", USER, "--at", AT)
+    assert status == 0
+    lines = text.splitlines()
+    assert lines[0].split() == ["KIND", "ID", "ELIGIBLE", "WHY", "NOT"]
+    assert any("summer_gift" in line and "ended at 2026-09-01" in line for line in lines)
+
+
+def test_bad_input_names_the_file_and_path_and_exits_2(tmp_path, capsys):
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(
+        json.dumps({"coupons": [{"external_id": "x", "name": {}, "is_enabled": "yes"}]})
+    )
+    status, _ = run("check", str(catalog), "--user", USER, "--at", AT)
+    assert status == 2
+    err = capsys.readouterr().err
+    assert f"{catalog}: $.coupons[0].is_enabled: expected true or false" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--at", "2026-11-28T12:00:00"), "no UTC offset"),
+        (("--at", "tomorrow"), "expected an ISO 8601"),
+    ],
+)
+def test_bad_moments_exit_2(args, message, capsys):
+    status, _ = run("check", CATALOG, "--user", USER, *args)
+    assert status == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_and_broken_files_exit_2(tmp_path, capsys):
+    assert run("check", str(tmp_path / "nope.json"), "--user", USER, "--at", AT)[0] == 2
+    assert "nope.json" in capsys.readouterr().err
+    broken = tmp_path / "user.json"
+    broken.write_text('{"id": "u", "id": "v"}')
+    assert run("check", CATALOG, "--user", str(broken), "--at", AT)[0] == 2
+    assert "$.id: expected each key once" in capsys.readouterr().err
+
+
+def test_demo_runs_on_bundled_data():
+    status, text = run("demo")
+    assert status == 0
+    assert "winter_gift" in text
+    assert "anonymous player: ['starter_pack']" in text
+    assert "$.redeem_user_limit" in text
+
+
+def test_the_module_runs_as_a_program():
+    done = subprocess.run(
+        [sys.executable, "-m", "liveops_rules.cli", "check", CATALOG, "--user", USER, "--at", AT],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "winter_gift" in done.stdout
