@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from liveops_rules import (  # noqa: E402
+from liveops_rules import (
     Catalog,
     Coupon,
     DateCondition,
