@@ -36,7 +36,7 @@ def run_demo(catalog_path: Path, user_path: Path, out: TextIO) -> None:
     for decision in catalog.evaluate_all(user, at):
         promotion = decision.promotion
         verdict = "eligible" if decision.eligible else "not eligible"
-        say(f"   {promotion.kind.value:<21} {promotion.key:<13} {verdict}")
+        say(f"   {promotion.kind.value:<21} {promotion.key or '':<13} {verdict}")
         for reason in decision.reasons:
             say(f"      - {reason.code}: {reason.message}")
     say()
