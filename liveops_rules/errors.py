@@ -36,6 +36,8 @@ def describe(value: object) -> str:
     if isinstance(value, str):
         shown = value if len(value) <= 60 else value[:57] + "..."
         return repr(shown)
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"an integer of {value.bit_length()} bits"
     if isinstance(value, int | float):
         text = repr(value)
         return text if len(text) <= 60 else text[:57] + "..."

@@ -96,6 +96,7 @@ def promotions(draw: st.DrawFn, index: int) -> object:
         return UniqueCatalogOffer(external_id=f"p{index}", items=["sword"], **common)
     return PersonalizedCatalogRule(
         promotion_id=index + 1,
+        name="rule",
         items=[ShownItem(sku=draw(st.sampled_from(("sword", "shield"))))],
         satisfied_for_unauth=draw(st.booleans()),
         **common,
@@ -185,3 +186,182 @@ def focused_catalogs(draw: st.DrawFn) -> list[object]:
         )
         for i in range(size)
     ]
+
+
+# Every field of every kind, for dump/load round trips.
+from liveops_rules import (  # noqa: E402
+    DiscountedItem,
+    PriceCondition,
+    PromotionLimits,
+    RecurrentSchedule,
+)
+
+skus = st.from_regex(r"[A-Za-z0-9_.\-]{1,12}", fullmatch=True)
+external_ids = st.from_regex(r"[A-Za-z0-9._-]{1,20}", fullmatch=True)
+int32 = st.integers(1, 2**31 - 1)
+limits_or_none = st.none() | int32
+decimals_4 = st.decimals(min_value=0, max_value=10**6, places=4, allow_nan=False)
+percents = st.decimals(min_value=Decimal("0.01"), max_value=100, places=2, allow_nan=False)
+any_offset = st.builds(
+    lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-23 * 60, 23 * 60)
+)
+precise_moments = st.builds(
+    lambda seconds, micro, tz: (BASE + timedelta(seconds=seconds, microseconds=micro)).astimezone(
+        tz
+    ),
+    st.integers(-(10**8), 10**8),
+    st.sampled_from((0, 0, 123456)),
+    any_offset,
+)
+names = st.dictionaries(
+    st.from_regex(r"[a-z]{2}(-[A-Z]{2})?", fullmatch=True), st.text(max_size=20), max_size=3
+)
+full_conditions = st.one_of(
+    st.builds(
+        StringCondition,
+        st.from_regex(r"[-_.0-9A-Za-z]{1,20}", fullmatch=True),
+        st.sampled_from(("eq", "ne")),
+        st.text(max_size=30),
+        can_be_missing=st.booleans(),
+    ),
+    st.builds(
+        NumberCondition,
+        st.from_regex(r"[-_.0-9A-Za-z]{1,20}", fullmatch=True),
+        st.sampled_from(OPERATORS),
+        st.one_of(
+            st.integers(-(10**12), 10**12),
+            st.decimals(
+                allow_nan=False, allow_infinity=False, places=3, min_value=-(10**9), max_value=10**9
+            ),
+        ),
+        can_be_missing=st.booleans(),
+    ),
+    st.builds(
+        DateCondition,
+        st.from_regex(r"[-_.0-9A-Za-z]{1,20}", fullmatch=True),
+        st.sampled_from(OPERATORS),
+        st.one_of(
+            st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 1, 1)), precise_moments
+        ),
+        can_be_missing=st.booleans(),
+    ),
+)
+
+
+@st.composite
+def full_windows(draw: st.DrawFn) -> ValidityWindow:
+    start = draw(st.none() | precise_moments)
+    end = draw(st.none() | precise_moments)
+    if start is not None and end is not None and end <= start:
+        end = None
+    return ValidityWindow(start, end)
+
+
+price_conditions = st.none() | st.lists(
+    st.builds(PriceCondition, st.sampled_from(OPERATORS), decimals_4), max_size=3
+)
+schedules = st.one_of(
+    st.builds(
+        RecurrentSchedule,
+        st.just("daily"),
+        st.integers(0, 23),
+        any_offset.map(lambda tz: tz.utcoffset(None)),
+    ),
+    st.builds(
+        RecurrentSchedule,
+        st.just("weekly"),
+        st.integers(0, 23),
+        any_offset.map(lambda tz: tz.utcoffset(None)),
+        day_of_week=st.integers(1, 7),
+    ),
+    st.builds(
+        RecurrentSchedule,
+        st.just("monthly"),
+        st.integers(0, 23),
+        any_offset.map(lambda tz: tz.utcoffset(None)),
+        day_of_month=st.integers(1, 31),
+    ),
+)
+promotion_limits = st.none() | st.builds(
+    PromotionLimits, per_user=limits_or_none, recurrent_schedule=st.none() | schedules
+)
+rewards = st.lists(st.builds(RewardItem, skus, int32), max_size=3)
+
+
+def _shared(draw: st.DrawFn) -> dict[str, object]:
+    return {
+        "window": draw(full_windows()),
+        "conditions": draw(st.lists(full_conditions, max_size=4)),
+        "enabled": draw(st.booleans()),
+    }
+
+
+def _code_fields(draw: st.DrawFn) -> dict[str, object]:
+    return {
+        "external_id": draw(external_ids),
+        "name": draw(names),
+        "redeem_total_limit": draw(limits_or_none),
+        "redeem_user_limit": draw(limits_or_none),
+        "redeem_code_limit": draw(limits_or_none),
+    }
+
+
+@st.composite
+def full_promotions(draw: st.DrawFn) -> object:
+    kind = draw(st.sampled_from(("coupon", "promo", "discount", "bonus", "offer", "rule")))
+    shared = _shared(draw)
+    if kind == "coupon":
+        return Coupon(**_code_fields(draw), bonus=draw(rewards), **shared)
+    if kind == "promo":
+        return PromoCode(
+            **_code_fields(draw),
+            bonus=draw(rewards),
+            discount_percent=draw(st.none() | percents),
+            discounted_items=draw(
+                st.none() | st.lists(st.builds(DiscountedItem, skus, percents), max_size=2)
+            ),
+            price_conditions=draw(price_conditions),
+            item_price_conditions=draw(price_conditions),
+            excluded_promotions=draw(st.lists(int32, max_size=3)),
+            **shared,
+        )
+    if kind == "discount":
+        return ItemDiscount(
+            promotion_id=draw(st.none() | int32),
+            name=draw(names),
+            discount_percent=draw(percents),
+            items=draw(st.none() | st.lists(skus, max_size=3)),
+            price_conditions=draw(price_conditions),
+            limits=draw(promotion_limits),
+            excluded_promotions=draw(st.lists(int32, max_size=3)),
+            **shared,
+        )
+    if kind == "bonus":
+        return Bonus(
+            promotion_id=draw(st.none() | int32),
+            name=draw(names),
+            bonus=draw(st.lists(st.builds(RewardItem, skus, int32), min_size=1, max_size=3)),
+            condition=draw(st.none() | st.lists(skus, max_size=3)),
+            price_conditions=draw(price_conditions),
+            limits=draw(promotion_limits),
+            excluded_promotions=draw(st.lists(int32, max_size=3)),
+            **shared,
+        )
+    if kind == "offer":
+        shared.pop("conditions")
+        return UniqueCatalogOffer(
+            **_code_fields(draw), items=draw(st.lists(skus, max_size=3)), **shared
+        )
+    shared.pop("window")
+    return PersonalizedCatalogRule(
+        promotion_id=draw(st.none() | int32),
+        name=draw(st.from_regex(r"\S[ -~]{0,20}", fullmatch=True)),
+        satisfied_for_unauth=draw(st.booleans()),
+        items=draw(
+            st.lists(
+                st.one_of(st.builds(ShownItem, sku=skus), st.builds(ShownItem, item_id=int32)),
+                max_size=3,
+            )
+        ),
+        **shared,
+    )

@@ -100,12 +100,15 @@ def test_many_moments_and_values_beyond_the_cache_stay_exact():
 def test_anonymous_users_see_only_rules_open_to_them():
     open_rule = PersonalizedCatalogRule(
         promotion_id=1,
+        name="rule",
         enabled=True,
         satisfied_for_unauth=True,
         conditions=[StringCondition("tier", "eq", "gold")],
         items=[ShownItem(sku="a")],
     )
-    closed_rule = PersonalizedCatalogRule(promotion_id=2, enabled=True, items=[ShownItem(sku="b")])
+    closed_rule = PersonalizedCatalogRule(
+        promotion_id=2, name="closed", enabled=True, items=[ShownItem(sku="b")]
+    )
     catalog = Catalog([open_rule, closed_rule])
     assert catalog.visible_items(User(None), AT) == [ShownItem(sku="a")]
     assert catalog.visible_items(User("u"), AT) == [ShownItem(sku="b")]

@@ -230,6 +230,7 @@ def test_long_values_are_shortened_in_reasons():
 def test_anonymous_users_and_personalized_rules():
     rule = PersonalizedCatalogRule(
         promotion_id=1,
+        name="rule",
         enabled=True,
         conditions=[StringCondition("tier", "eq", "gold")],
         items=[ShownItem(sku="a")],
@@ -237,6 +238,7 @@ def test_anonymous_users_and_personalized_rules():
     assert reasons(rule, {"tier": "gold"}, user_id=None) == (AnonymousUser(),)
     open_rule = PersonalizedCatalogRule(
         promotion_id=2,
+        name="rule",
         enabled=True,
         satisfied_for_unauth=True,
         conditions=[StringCondition("tier", "eq", "gold")],

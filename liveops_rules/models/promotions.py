@@ -275,7 +275,7 @@ class PersonalizedCatalogRule(_PromotionBase):
     kind: ClassVar[PromotionKind] = PromotionKind.PERSONALIZED_RULE
 
     name: str = attrs.field(
-        default="", validator=pattern(r"(?:\S.{0,254})?", "a name of at most 255 characters")
+        validator=pattern(r"\S.{0,254}", "a name of 1..255 characters, not starting with a space")
     )
     items: tuple[ShownItem, ...] = attrs.field(
         default=(),

@@ -1,4 +1,8 @@
-"""LiveOps JSON ↔ models: load promotion payloads, users and catalog files, strictly."""
+"""LiveOps JSON ↔ models: load and dump promotion payloads, users, catalogs and requests.
+
+Loading is strict: JSON types are checked exactly, unknown fields are refused, and a
+ValidationError lists every problem with its JSON path. Dumping writes plain JSON values.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.models import Promotion, PromotionKind, User
 from liveops_rules.wire import _translate
 from liveops_rules.wire._converter import structure
+from liveops_rules.wire._dump import dump_model
+from liveops_rules.wire._forms import FIELDS, Form
 from liveops_rules.wire._json import parse_json
 from liveops_rules.wire._payloads import (
     BonusPayload,
@@ -20,11 +26,18 @@ from liveops_rules.wire._payloads import (
     UniqueCatalogOfferPayload,
     UserPayload,
 )
+from liveops_rules.wire._requests import REQUEST_LOADERS, dump_request
 
 __all__ = [
     "CATALOG_SECTIONS",
+    "PAYLOAD_KINDS",
+    "Form",
+    "dump_catalog",
+    "dump_payload",
+    "dump_promotion",
     "load_catalog",
     "load_catalog_file",
+    "load_payload",
     "load_promotion",
     "load_user",
     "parse_json",
@@ -60,13 +73,80 @@ _ID_FIELD = {
 }
 
 
-def load_promotion(kind: PromotionKind | str, data: object, path: str = "$") -> Promotion:
-    """A promotion of `kind` from its parsed LiveOps payload (create, update or GET form).
+def _form_problems(kind: PromotionKind, data: object, path: str, form: Form) -> list[Problem]:
+    """Fields that belong to the other form of the payload (unknown ones are found later)."""
+    if not isinstance(data, dict):
+        return []
+    other = Form.RESPONSE if form is Form.REQUEST else Form.REQUEST
+    own, theirs = FIELDS[kind][form], FIELDS[kind][other]
+    problems = [
+        Problem(f"{path}.{key}", f"a field of a {kind.value} {form.value}", f"a {other} field")
+        for key in data
+        if key in theirs and key not in own
+    ]
+    limits = data.get("limits")
+    if isinstance(limits, dict):
+        per_user = limits.get("per_user")
+        if form is Form.REQUEST and isinstance(per_user, dict):
+            problems.append(
+                Problem(
+                    f"{path}.limits.per_user", "an integer or null (the write form)", "an object"
+                )
+            )
+        if form is Form.RESPONSE and type(per_user) is int:
+            problems.append(
+                Problem(f"{path}.limits.per_user", "{total} or null (the read form)", "an integer")
+            )
+        if form is Form.REQUEST and "per_item" in limits:
+            problems.append(
+                Problem(f"{path}.limits.per_item", "a field of the write form", "a response field")
+            )
+        recurrent = limits.get("recurrent_schedule")
+        schedule = recurrent.get("per_user") if isinstance(recurrent, dict) else None
+        if form is Form.REQUEST and isinstance(schedule, dict):
+            problems.extend(
+                Problem(
+                    f"{path}.limits.recurrent_schedule.per_user.{key}",
+                    "a field of the write form",
+                    "a response field",
+                )
+                for key in schedule
+                if key.startswith(("reset_", "displayable_"))
+            )
+    return problems
 
-    Raises ValidationError listing every problem, each at its JSON path.
+
+def load_promotion(
+    kind: PromotionKind | str, data: object, path: str = "$", form: Form | str | None = None
+) -> Promotion:
+    """A promotion of `kind` from its parsed LiveOps payload.
+
+    With `form` None either form is accepted; `Form.REQUEST` or `Form.RESPONSE` also refuses
+    the other form's fields. Read-only state (`total_limit_state`, `per_item`, the
+    `reset_*`/`displayable_reset_*` fields) is accepted in a response and dropped. Raises
+    ValidationError listing every problem, each at its JSON path.
     """
-    payload_class, translate = _LOADERS[PromotionKind(kind)]
-    return translate(structure(data, payload_class, path), path)
+    kind = PromotionKind(kind)
+    payload_class, translate = _LOADERS[kind]
+    problems = [] if form is None else _form_problems(kind, data, path, Form(form))
+    try:
+        promotion = translate(structure(data, payload_class, path), path)
+    except ValidationError as error:
+        raise ValidationError([*problems, *error.problems]) from None
+    if problems:
+        raise ValidationError(problems)
+    return promotion
+
+
+def dump_promotion(promotion: Promotion, form: Form | str = Form.REQUEST) -> dict[str, Any]:
+    """The LiveOps payload of `promotion` in `form` (plain JSON values).
+
+    A request form carries no `is_enabled` except for personalized rules (LiveOps switches the
+    others with activate/deactivate), and no server-assigned `id` of an item discount or
+    `rule_id`; loading it back gives the promotion without those. Fields holding their
+    default (null, empty lists, `is_enabled: false` in requests) are left out.
+    """
+    return dump_model(promotion, Form(form))
 
 
 def load_user(data: object, path: str = "$") -> User:
@@ -127,8 +207,51 @@ def load_catalog(data: object) -> list[Promotion]:
     return promotions
 
 
+def dump_catalog(promotions: list[Promotion]) -> dict[str, list[dict[str, Any]]]:
+    """A catalog object of promotions, each in its response form (with ids and is_enabled)."""
+    sections = {kind: name for name, kind in CATALOG_SECTIONS.items()}
+    document: dict[str, list[dict[str, Any]]] = {}
+    for promotion in promotions:
+        document.setdefault(sections[promotion.kind], []).append(
+            dump_promotion(promotion, Form.RESPONSE)
+        )
+    return document
+
+
+PAYLOAD_KINDS: tuple[str, ...] = (
+    *(kind.value for kind in PromotionKind),
+    "catalog",
+    "user",
+    *REQUEST_LOADERS,
+)
+"""Every payload `load_payload` reads, by name."""
+
+
+def load_payload(name: str, data: object, path: str = "$") -> object:
+    """Any supported payload, by its name in PAYLOAD_KINDS (a promotion kind, `catalog`,
+    `user`, `coupon_redeem_request`, `code_request`, `user_limit_set`, ...)."""
+    if name in REQUEST_LOADERS:
+        return REQUEST_LOADERS[name](data, path)
+    if name == "catalog":
+        return load_catalog(data)
+    if name == "user":
+        return load_user(data, path)
+    try:
+        kind = PromotionKind(name)
+    except ValueError:
+        raise ValidationError.single("kind", "one of " + ", ".join(PAYLOAD_KINDS), name) from None
+    return load_promotion(kind, data, path)
+
+
+def dump_payload(value: object, form: Form | str = Form.REQUEST) -> dict[str, Any]:
+    """The LiveOps payload of a promotion (in `form`) or of a request or answer model."""
+    if isinstance(value, Promotion):
+        return dump_promotion(value, form)
+    return dump_request(value)
+
+
 def read_json_file(path: str | Path) -> object:
-    """Parse a JSON file strictly; problems are reported with the file's name before `$`."""
+    """Parse a JSON file strictly (see `parse_json`)."""
     try:
         text = Path(path).read_bytes()
     except OSError as error:

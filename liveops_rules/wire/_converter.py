@@ -19,6 +19,7 @@ from cattrs.gen import make_dict_structure_fn
 
 from liveops_rules.errors import Problem, ValidationError, describe, join_path
 from liveops_rules.wire._payloads import (
+    AnyJson,
     JsonBool,
     JsonInt,
     JsonNumber,
@@ -30,6 +31,8 @@ from liveops_rules.wire._payloads import (
 __all__ = ["structure"]
 
 T = TypeVar("T")
+
+_INT_DIGITS = 20  # an integral Decimal with more digits than this is no integer we could use
 
 
 class _WrongTypeError(Exception):
@@ -66,7 +69,12 @@ def _int(value: object, _: type) -> int:
     value = _from_float(value)
     if type(value) is int:
         return value
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+    if (
+        isinstance(value, Decimal)
+        and value.is_finite()
+        and value.adjusted() < _INT_DIGITS
+        and value == value.to_integral_value()
+    ):
         return int(value)
     raise _WrongTypeError("an integer", value)
 
@@ -82,6 +90,12 @@ def _number(value: object, _: type) -> Decimal | int:
     if type(value) is int or (isinstance(value, Decimal) and value.is_finite()):
         return value
     raise _WrongTypeError("a number", value)
+
+
+def _any_json(value: object, _: type) -> object:
+    if value is None or isinstance(value, str | int | float | Decimal | list | dict):
+        return value
+    raise _WrongTypeError("a JSON value", value)
 
 
 def _per_user(value: object, _: type) -> int | PerUserTotalPayload:
@@ -155,6 +169,7 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook(JsonBool, _bool)
     converter.register_structure_hook(JsonNumber, _number)
     converter.register_structure_hook(PerUserLimit, _per_user)
+    converter.register_structure_hook(AnyJson, _any_json)
     converter.register_structure_hook_factory(is_sequence, _list_factory)
     converter.register_structure_hook_factory(is_mapping, _mapping_factory)
     converter.register_structure_hook_factory(attrs.has, _class_factory)

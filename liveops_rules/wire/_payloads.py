@@ -17,6 +17,8 @@ JsonInt = NewType("JsonInt", int)
 JsonBool = NewType("JsonBool", bool)
 JsonNumber = NewType("JsonNumber", Decimal)
 """An int or a Decimal from JSON (never a bool)."""
+AnyJson = NewType("AnyJson", object)
+"""Any JSON value, kept as it is (for fields the library reads past)."""
 PerUserLimit = NewType("PerUserLimit", object)
 """`limits.per_user`: an int when written, `PerUserTotalPayload` (`{total}`) when read."""
 

@@ -1,0 +1,131 @@
+"""LiveOps error codes: what each refusal is called by LiveOps, and its error envelope.
+
+A backend that answers its own clients as LiveOps would can turn any refusal of this library
+into LiveOps' `{statusCode, errorCode, errorMessage: "[0401-NNNN]: ...", transactionId}`.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from liveops_rules.errors import ValidationError
+from liveops_rules.models import PromotionKind
+from liveops_rules.reasons import Reason
+
+__all__ = ["ErrorCode", "error_code_for", "error_envelope", "validation_envelope"]
+
+
+class ErrorCode(enum.IntEnum):
+    """The LiveOps error codes this library can answer with."""
+
+    VALIDATION_ERROR = 1102
+    NO_USER_LIMITS = 4509
+    LIMIT_OUT_OF_RANGE = 4511
+    PROMOTION_NOT_FOUND = 9802
+    CODE_ALREADY_EXISTS = 9803
+    LIMIT_REACHED = 9804
+    INVALID_CODE = 9807
+    NOT_AVAILABLE_IN_REGION = 9808
+    EXPIRED = 9810
+    CODE_NOT_FOUND = 9811
+
+    @property
+    def status(self) -> int:
+        """The HTTP status LiveOps answers this code with."""
+        return 404 if self in _NOT_FOUND else 422
+
+    def message(self, kind: PromotionKind | str = PromotionKind.COUPON) -> str:
+        """LiveOps' own wording, for a coupon or a promo code."""
+        noun = "promo code" if PromotionKind(kind) is PromotionKind.PROMO_CODE else "coupon"
+        return _MESSAGES[self].format(noun=noun, Noun=_CAPITAL[noun])
+
+
+_NOT_FOUND = frozenset(
+    {ErrorCode.PROMOTION_NOT_FOUND, ErrorCode.INVALID_CODE, ErrorCode.CODE_NOT_FOUND}
+)
+_CAPITAL = {"coupon": "Coupon", "promo code": "Promocode"}
+_MESSAGES = {
+    ErrorCode.VALIDATION_ERROR: "Unprocessable Entity.",
+    ErrorCode.NO_USER_LIMITS: "Promotion does not have configured user limits.",
+    ErrorCode.LIMIT_OUT_OF_RANGE: "Available promotion limit is out of range.",
+    ErrorCode.PROMOTION_NOT_FOUND: "{Noun} not found",
+    ErrorCode.CODE_ALREADY_EXISTS: "The code already exists.",
+    ErrorCode.LIMIT_REACHED: "You have reached the coupon redemption limit.",
+    ErrorCode.INVALID_CODE: "Enter valid {noun} code.",
+    ErrorCode.NOT_AVAILABLE_IN_REGION: "Coupon is not available in your region.",
+    ErrorCode.EXPIRED: "Sorry, this code is expired.",
+    ErrorCode.CODE_NOT_FOUND: "Code not found.",
+}
+
+# Refusals by their stable `code`: the evaluator's reasons and the accounting's refusals.
+# LiveOps has no code of its own for a disabled or not yet started promotion, or for unmet
+# attribute conditions: it answers "Enter valid coupon code." (9807), and so does this table.
+_BY_REASON: dict[str, ErrorCode] = {
+    "disabled": ErrorCode.INVALID_CODE,
+    "not_started": ErrorCode.INVALID_CODE,
+    "ended": ErrorCode.EXPIRED,
+    "condition_failed": ErrorCode.INVALID_CODE,
+    "attribute_missing": ErrorCode.INVALID_CODE,
+    "type_mismatch": ErrorCode.INVALID_CODE,
+    "anonymous_user": ErrorCode.INVALID_CODE,
+    "malformed_code": ErrorCode.INVALID_CODE,
+    "unknown_code": ErrorCode.CODE_NOT_FOUND,
+    "unknown_promotion": ErrorCode.PROMOTION_NOT_FOUND,
+    "code_exists": ErrorCode.CODE_ALREADY_EXISTS,
+    "limit_reached": ErrorCode.LIMIT_REACHED,
+    "region": ErrorCode.NOT_AVAILABLE_IN_REGION,
+    "no_user_limits": ErrorCode.NO_USER_LIMITS,
+    "limit_out_of_range": ErrorCode.LIMIT_OUT_OF_RANGE,
+    "validation": ErrorCode.VALIDATION_ERROR,
+}
+REASON_CODES = frozenset(_BY_REASON)
+"""Every refusal code the table knows."""
+
+
+def error_code_for(reason: Reason | str) -> ErrorCode:
+    """The LiveOps error code for a refusal, given as a reason object or its `code`."""
+    code = reason if isinstance(reason, str) else reason.code
+    try:
+        return _BY_REASON[code]
+    except KeyError:
+        raise ValidationError.single("reason", "a known refusal code", code) from None
+
+
+def error_envelope(
+    error: ErrorCode,
+    *,
+    kind: PromotionKind | str = PromotionKind.COUPON,
+    detail: str | None = None,
+    transaction_id: str | None = None,
+) -> dict[str, object]:
+    """LiveOps' error answer for `error`: `{statusCode, errorCode, errorMessage, ...}`.
+
+    `detail` replaces LiveOps' standard wording after the `[0401-NNNN]: ` prefix;
+    `transactionId` is included when given (the library makes no ids of its own).
+    """
+    text = detail if detail is not None else error.message(kind)
+    envelope: dict[str, object] = {
+        "statusCode": error.status,
+        "errorCode": int(error),
+        "errorMessage": f"[0401-{int(error)}]: {text}",
+    }
+    if transaction_id is not None:
+        envelope["transactionId"] = transaction_id
+    return envelope
+
+
+def validation_envelope(
+    error: ValidationError, *, transaction_id: str | None = None
+) -> dict[str, object]:
+    """A 1102 answer for a ValidationError: the first problem in the message, all of them in
+    `errorMessageExtended` (as LiveOps does for some validation answers)."""
+    first = error.problems[0]
+    envelope = error_envelope(
+        ErrorCode.VALIDATION_ERROR,
+        detail=f"Unprocessable Entity. {first}",
+        transaction_id=transaction_id,
+    )
+    envelope["errorMessageExtended"] = [
+        {"path": p.path, "expected": p.expected, "found": p.found} for p in error.problems
+    ]
+    return envelope

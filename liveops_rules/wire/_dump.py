@@ -1,0 +1,286 @@
+"""Core models → LiveOps payloads, in the request or the response form.
+
+A dump holds only JSON types (str, int, bool, None, list, dict). Fields that hold their
+default — null, an empty list, `can_be_missing` aside — are left out; `load` reads an absent
+field as its default, so `load(dump(m))` gives `m` back (see `dump_promotion` for the fields a
+request form cannot carry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import cattrs
+
+from liveops_rules.errors import ValidationError
+from liveops_rules.models import (
+    Bonus,
+    Coupon,
+    DateCondition,
+    ItemDiscount,
+    NumberCondition,
+    PersonalizedCatalogRule,
+    PriceCondition,
+    PromoCode,
+    Promotion,
+    PromotionLimits,
+    RecurrentSchedule,
+    UniqueCatalogOffer,
+)
+from liveops_rules.models.conditions import Condition
+from liveops_rules.wire._forms import FIELDS, Form
+from liveops_rules.wire._payloads import (
+    AttributeConditionPayload,
+    BonusPayload,
+    CouponPayload,
+    DiscountedItemPayload,
+    DiscountPayload,
+    ItemDiscountPayload,
+    JsonStr,
+    LimitsPayload,
+    PersonalizedRulePayload,
+    PerUserLimit,
+    PerUserTotalPayload,
+    PriceConditionPayload,
+    PromoCodePayload,
+    RecurrentSchedulePayload,
+    RewardPayload,
+    SchedulePayload,
+    ShownItemPayload,
+    SkuPayload,
+    UniqueCatalogOfferPayload,
+)
+
+__all__ = ["decimal_text", "dump_model"]
+
+_UNSTRUCTURE = cattrs.Converter(omit_if_default=True)
+# `limits.per_user` is declared as a bare JSON value (an int, or `{total}` when read).
+_UNSTRUCTURE.register_unstructure_hook(
+    PerUserLimit, lambda value: _UNSTRUCTURE.unstructure(value, unstructure_as=type(value))
+)
+
+
+def decimal_text(value: Decimal | int) -> str:
+    """A number as plain decimal text, never in exponent form (`1E+3` → `1000`)."""
+    return str(value) if isinstance(value, int) else format(value, "f")
+
+
+def _moment(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _offset_text(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"{sign}{hours:02d}:{minutes:02d}"
+
+
+def _condition(condition: Condition) -> AttributeConditionPayload:
+    if isinstance(condition, NumberCondition):
+        text = decimal_text(condition.value)
+    elif isinstance(condition, DateCondition):
+        text = condition.value.isoformat()
+    else:
+        text = condition.value
+    return AttributeConditionPayload(
+        attribute=JsonStr(condition.attribute),
+        type=JsonStr(condition.type_name),
+        operator=JsonStr(condition.operator.value),
+        value=JsonStr(text),
+        can_be_missing=condition.can_be_missing,  # type: ignore[arg-type]
+    )
+
+
+def _conditions(promotion: Promotion) -> list[AttributeConditionPayload] | None:
+    return [_condition(c) for c in promotion.conditions] or None
+
+
+def _prices(conditions: tuple[PriceCondition, ...] | None) -> list[PriceConditionPayload] | None:
+    if conditions is None:
+        return None
+    return [
+        PriceConditionPayload(
+            operator=JsonStr(c.operator.value), value=JsonStr(decimal_text(c.value))
+        )
+        for c in conditions
+    ]
+
+
+def _schedule(schedule: RecurrentSchedule) -> SchedulePayload:
+    time = f"{schedule.hour:02d}:00:00{_offset_text(schedule.utc_offset)}"
+    return SchedulePayload(
+        interval_type=JsonStr(schedule.interval.value),
+        time=JsonStr(time),
+        day_of_week=schedule.day_of_week,  # type: ignore[arg-type]
+        day_of_month=schedule.day_of_month,  # type: ignore[arg-type]
+    )
+
+
+def _limits(limits: PromotionLimits | None, form: Form) -> LimitsPayload | None:
+    if limits is None:
+        return None
+    per_user: object = limits.per_user
+    if form is Form.RESPONSE and limits.per_user is not None:
+        per_user = PerUserTotalPayload(total=limits.per_user)  # type: ignore[arg-type]
+    schedule = limits.recurrent_schedule
+    return LimitsPayload(
+        per_user=per_user,  # type: ignore[arg-type]
+        recurrent_schedule=None
+        if schedule is None
+        else RecurrentSchedulePayload(per_user=_schedule(schedule)),
+    )
+
+
+def _rewards(promotion: Coupon | PromoCode | Bonus) -> list[RewardPayload] | None:
+    return [
+        RewardPayload(sku=JsonStr(r.sku), quantity=r.quantity)  # type: ignore[arg-type]
+        for r in promotion.bonus
+    ] or None
+
+
+def _common(promotion: Any, form: Form) -> dict[str, Any]:
+    return {
+        "name": dict(promotion.name),
+        "date_start": _moment(promotion.window.start),
+        "date_end": _moment(promotion.window.end),
+        "is_enabled": promotion.enabled if form is Form.RESPONSE else None,
+    }
+
+
+def _code_limits(promotion: Coupon | PromoCode | UniqueCatalogOffer) -> dict[str, Any]:
+    return {
+        "external_id": promotion.external_id,
+        "redeem_total_limit": promotion.redeem_total_limit,
+        "redeem_user_limit": promotion.redeem_user_limit,
+        "redeem_code_limit": promotion.redeem_code_limit,
+    }
+
+
+def _coupon(promotion: Coupon, form: Form) -> CouponPayload:
+    return CouponPayload(
+        **_common(promotion, form),
+        **_code_limits(promotion),
+        bonus=_rewards(promotion),
+        attribute_conditions=_conditions(promotion),
+    )
+
+
+def _promo_code(promotion: PromoCode, form: Form) -> PromoCodePayload:
+    percent = promotion.discount_percent
+    discounted = promotion.discounted_items
+    return PromoCodePayload(
+        **_common(promotion, form),
+        **_code_limits(promotion),
+        bonus=_rewards(promotion),
+        attribute_conditions=_conditions(promotion),
+        discount=None
+        if percent is None
+        else DiscountPayload(percent=JsonStr(decimal_text(percent))),
+        discounted_items=None
+        if discounted is None
+        else [
+            DiscountedItemPayload(
+                sku=JsonStr(d.sku),
+                discount=DiscountPayload(percent=JsonStr(decimal_text(d.percent))),
+            )
+            for d in discounted
+        ],
+        price_conditions=_prices(promotion.price_conditions),
+        item_price_conditions=_prices(promotion.item_price_conditions),
+        excluded_promotions=list(promotion.excluded_promotions) or None,  # type: ignore[arg-type]
+    )
+
+
+def _item_discount(promotion: ItemDiscount, form: Form) -> ItemDiscountPayload:
+    return ItemDiscountPayload(
+        **_common(promotion, form),
+        id=promotion.promotion_id,  # type: ignore[arg-type]
+        discount=DiscountPayload(percent=JsonStr(decimal_text(promotion.discount_percent))),
+        items=None
+        if promotion.items is None
+        else [SkuPayload(sku=JsonStr(s)) for s in promotion.items],
+        attribute_conditions=_conditions(promotion),
+        price_conditions=_prices(promotion.price_conditions),
+        limits=_limits(promotion.limits, form),
+        excluded_promotions=list(promotion.excluded_promotions) or None,  # type: ignore[arg-type]
+    )
+
+
+def _bonus(promotion: Bonus, form: Form) -> BonusPayload:
+    return BonusPayload(
+        **_common(promotion, form),
+        id=promotion.promotion_id,  # type: ignore[arg-type]
+        bonus=_rewards(promotion) or [],
+        condition=None
+        if promotion.condition is None
+        else [SkuPayload(sku=JsonStr(s)) for s in promotion.condition],
+        attribute_conditions=_conditions(promotion),
+        price_conditions=_prices(promotion.price_conditions),
+        limits=_limits(promotion.limits, form),
+        excluded_promotions=list(promotion.excluded_promotions) or None,  # type: ignore[arg-type]
+    )
+
+
+def _unique_offer(promotion: UniqueCatalogOffer, form: Form) -> UniqueCatalogOfferPayload:
+    return UniqueCatalogOfferPayload(
+        **_common(promotion, form),
+        **_code_limits(promotion),
+        items=[JsonStr(s) for s in promotion.items] or None,
+    )
+
+
+def _rule(promotion: PersonalizedCatalogRule, _form: Form) -> PersonalizedRulePayload:
+    return PersonalizedRulePayload(
+        name=JsonStr(promotion.name),
+        rule_id=promotion.promotion_id,  # type: ignore[arg-type]
+        is_enabled=promotion.enabled,  # type: ignore[arg-type]
+        is_satisfied_for_unauth=promotion.satisfied_for_unauth,  # type: ignore[arg-type]
+        attribute_conditions=_conditions(promotion),
+        items=[
+            ShownItemPayload(sku=JsonStr(i.sku) if i.sku else None, item_id=i.item_id)  # type: ignore[arg-type]
+            for i in promotion.items
+        ]
+        or None,
+    )
+
+
+_BUILDERS: dict[type, Callable[[Any, Form], Any]] = {
+    Coupon: _coupon,
+    PromoCode: _promo_code,
+    ItemDiscount: _item_discount,
+    Bonus: _bonus,
+    UniqueCatalogOffer: _unique_offer,
+    PersonalizedCatalogRule: _rule,
+}
+
+
+def _check_representable(promotion: Promotion) -> None:
+    if isinstance(promotion, UniqueCatalogOffer) and promotion.conditions:
+        raise ValidationError.single(
+            "conditions",
+            "no attribute conditions: LiveOps unique catalog offers carry none",
+            list(promotion.conditions),
+        )
+    if isinstance(promotion, PersonalizedCatalogRule) and (
+        promotion.window.start is not None or promotion.window.end is not None
+    ):
+        raise ValidationError.single(
+            "window", "an open window: LiveOps personalized rules carry no dates", promotion.window
+        )
+
+
+def dump_model(promotion: Promotion, form: Form) -> dict[str, Any]:
+    """The payload of `promotion` in `form`, with only the fields that form defines.
+
+    Raises ValidationError for what LiveOps' payloads cannot carry (conditions on a unique
+    catalog offer, dates on a personalized rule) rather than dropping it.
+    """
+    _check_representable(promotion)
+    payload = _BUILDERS[type(promotion)](promotion, form)
+    document: dict[str, Any] = _UNSTRUCTURE.unstructure(payload)
+    allowed = FIELDS[promotion.kind][form]
+    return {key: value for key, value in document.items() if key in allowed}
