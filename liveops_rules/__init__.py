@@ -5,6 +5,13 @@ Build promotions (or load them from LiveOps JSON), then ask which apply to a use
 """
 
 from liveops_rules.catalog import Catalog
+from liveops_rules.codes import is_valid_code, normalize_code, validate_code
+from liveops_rules.error_catalog import (
+    ErrorCode,
+    error_code_for,
+    error_envelope,
+    validation_envelope,
+)
 from liveops_rules.errors import LiveOpsError, NaiveDatetimeError, Problem, ValidationError
 from liveops_rules.evaluate import Decision, evaluate, is_eligible
 from liveops_rules.models import (
@@ -33,6 +40,14 @@ from liveops_rules.models import (
     User,
     ValidityWindow,
 )
+from liveops_rules.models.requests import (
+    CodeGenerationRequest,
+    CouponRedeemRequest,
+    PromoCodeRedeemRequest,
+    RedeemResult,
+    UserLimitState,
+    UserLimitUpdate,
+)
 from liveops_rules.reasons import (
     AnonymousUser,
     AttributeMissing,
@@ -43,21 +58,40 @@ from liveops_rules.reasons import (
     Reason,
     TypeMismatch,
 )
+from liveops_rules.wire import (
+    PAYLOAD_KINDS,
+    Form,
+    dump_catalog,
+    dump_payload,
+    dump_promotion,
+    load_catalog,
+    load_catalog_file,
+    load_payload,
+    load_promotion,
+    load_user,
+    parse_json,
+    read_json_file,
+)
 
 __all__ = [
     "MAX_CONDITIONS",
+    "PAYLOAD_KINDS",
     "AnonymousUser",
     "AttributeMissing",
     "Bonus",
     "Catalog",
+    "CodeGenerationRequest",
     "Condition",
     "ConditionFailed",
     "Coupon",
+    "CouponRedeemRequest",
     "DateCondition",
     "Decision",
     "Disabled",
     "DiscountedItem",
     "Ended",
+    "ErrorCode",
+    "Form",
     "IntervalType",
     "ItemDiscount",
     "LiveOpsError",
@@ -70,19 +104,39 @@ __all__ = [
     "PriceCondition",
     "Problem",
     "PromoCode",
+    "PromoCodeRedeemRequest",
     "Promotion",
     "PromotionKind",
     "PromotionLimits",
     "Reason",
     "RecurrentSchedule",
+    "RedeemResult",
     "RewardItem",
     "ShownItem",
     "StringCondition",
     "TypeMismatch",
     "UniqueCatalogOffer",
     "User",
+    "UserLimitState",
+    "UserLimitUpdate",
     "ValidationError",
     "ValidityWindow",
+    "dump_catalog",
+    "dump_payload",
+    "dump_promotion",
+    "error_code_for",
+    "error_envelope",
     "evaluate",
     "is_eligible",
+    "is_valid_code",
+    "load_catalog",
+    "load_catalog_file",
+    "load_payload",
+    "load_promotion",
+    "load_user",
+    "normalize_code",
+    "parse_json",
+    "read_json_file",
+    "validate_code",
+    "validation_envelope",
 ]

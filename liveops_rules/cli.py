@@ -15,10 +15,21 @@ from typing import TextIO
 from liveops_rules.catalog import Catalog
 from liveops_rules.errors import ValidationError
 from liveops_rules.evaluate import Decision
-from liveops_rules.models import User
-from liveops_rules.wire import load_catalog, load_user, read_json_file
+from liveops_rules.models import PromotionKind, User
+from liveops_rules.wire import (
+    PAYLOAD_KINDS,
+    Form,
+    load_catalog,
+    load_payload,
+    load_promotion,
+    load_user,
+    read_json_file,
+)
+from liveops_rules.wire._detect import detect_kinds
 
 __all__ = ["main"]
+
+_PROMOTION_KINDS = frozenset(kind.value for kind in PromotionKind)
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -96,6 +107,39 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _validate_one(path: str, kind: str | None, form: str | None) -> list[str]:
+    """Lines to print for one file; the first says valid or invalid."""
+    try:
+        data = read_json_file(path)
+    except ValidationError as error:
+        return [f"{path}: invalid JSON"] + [f"  {p}" for p in error.problems]
+    candidates = (kind,) if kind else detect_kinds(data)
+    failures: list[tuple[str, ValidationError]] = []
+    for candidate in candidates:
+        try:
+            if form and candidate in _PROMOTION_KINDS:
+                load_promotion(candidate, data, form=form)
+            else:
+                load_payload(candidate, data)
+        except ValidationError as error:
+            failures.append((candidate, error))
+            continue
+        return [f"{path}: valid {candidate}" + (f" ({form})" if form else "")]
+    best, refusal = min(failures, key=lambda failure: len(failure[1].problems))
+    guess = "" if kind else f" (read as {best}; pass --kind if it is another kind)"
+    return [f"{path}: invalid {best}{guess}"] + [f"  {p}" for p in refusal.problems]
+
+
+def _validate(args: argparse.Namespace, out: TextIO) -> int:
+    status = EXIT_OK
+    for path in args.files:
+        lines = _validate_one(path, args.kind, args.form)
+        if not lines[0].startswith(f"{path}: valid"):
+            status = EXIT_USAGE
+        out.write("\n".join(lines) + "\n")
+    return status
+
+
 def _sample(name: str) -> Path:
     return Path(str(resources.files("liveops_rules").joinpath("samples", name)))
 
@@ -125,13 +169,27 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("table", "json"), default="table")
     check.set_defaults(run=_check)
 
+    validate = commands.add_parser(
+        "validate", help="check LiveOps payload files; print every problem with its JSON path"
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument(
+        "--kind", choices=PAYLOAD_KINDS, help="the payload kind (default: guessed from the fields)"
+    )
+    validate.add_argument(
+        "--form",
+        choices=[form.value for form in Form],
+        help="for promotions: also refuse the fields of the other form",
+    )
+    validate.set_defaults(run=_validate)
+
     demo = commands.add_parser("demo", help="a walk through the library on bundled sample data")
     demo.set_defaults(run=_demo)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the command line; returns the exit status (0 fine, 2 bad input)."""
+    """Run the command line; returns the exit status (0 fine, 2 bad or invalid input)."""
     stream = out if out is not None else sys.stdout
     args = _parser().parse_args(argv)
     try:

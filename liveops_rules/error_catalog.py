@@ -36,14 +36,14 @@ class ErrorCode(enum.IntEnum):
 
     def message(self, kind: PromotionKind | str = PromotionKind.COUPON) -> str:
         """LiveOps' own wording, for a coupon or a promo code."""
-        noun = "promo code" if PromotionKind(kind) is PromotionKind.PROMO_CODE else "coupon"
+        noun = "promo" if PromotionKind(kind) is PromotionKind.PROMO_CODE else "coupon"
         return _MESSAGES[self].format(noun=noun, Noun=_CAPITAL[noun])
 
 
 _NOT_FOUND = frozenset(
     {ErrorCode.PROMOTION_NOT_FOUND, ErrorCode.INVALID_CODE, ErrorCode.CODE_NOT_FOUND}
 )
-_CAPITAL = {"coupon": "Coupon", "promo code": "Promocode"}
+_CAPITAL = {"coupon": "Coupon", "promo": "Promocode"}
 _MESSAGES = {
     ErrorCode.VALIDATION_ERROR: "Unprocessable Entity.",
     ErrorCode.NO_USER_LIMITS: "Promotion does not have configured user limits.",

@@ -109,3 +109,48 @@ def test_the_module_runs_as_a_program():
     )
     assert done.returncode == 0, done.stderr
     assert "winter_gift" in done.stdout
+
+
+def test_validate_guesses_kinds_and_reports_every_problem(tmp_path):
+    good = tmp_path / "redeem.json"
+    good.write_text('{"coupon_code": "ABC", "cart": {"id": "current"}}')
+    bad = tmp_path / "promo.json"
+    bad.write_text(
+        json.dumps(
+            {
+                "external_id": "x",
+                "name": {},
+                "discount": {"percent": "200"},
+                "attribute_conditions": [
+                    {"attribute": "a", "type": "number", "operator": "er", "value": "1"}
+                ],
+            }
+        )
+    )
+    status, text = run("validate", str(good), CATALOG, USER, str(bad))
+    assert status == 2
+    lines = text.splitlines()
+    assert f"{good}: valid promocode_redeem_request" in lines
+    assert f"{CATALOG}: valid catalog" in lines
+    assert f"{USER}: valid user" in lines
+    assert any(line.startswith(f"{bad}: invalid promocode") for line in lines)
+    assert "  $.discount.percent: expected a percent in (0, 100], found 200" in lines
+    assert any(line.startswith("  $.attribute_conditions[0].operator") for line in lines)
+
+
+def test_validate_with_kind_and_form(tmp_path):
+    payload = tmp_path / "coupon.json"
+    payload.write_text('{"external_id": "c", "name": {}, "is_enabled": true}')
+    assert run("validate", "--kind", "coupon", str(payload))[0] == 0
+    status, text = run("validate", "--kind", "coupon", "--form", "request", str(payload))
+    assert status == 2
+    assert "$.is_enabled" in text
+    assert run("validate", "--kind", "coupon", "--form", "response", str(payload))[0] == 0
+
+
+def test_validate_reports_broken_json(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"a": NaN}')
+    status, text = run("validate", str(broken))
+    assert status == 2
+    assert f"{broken}: invalid JSON" in text
