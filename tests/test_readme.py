@@ -8,10 +8,24 @@ from pathlib import Path
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
+def examples() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+
+
 def test_the_readme_example_runs(capsys):
-    (example,) = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    exec(compile(example, str(README), "exec"), {})
+    exec(compile(examples()[0], str(README), "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "False"
     assert printed[1] == "['attribute `level` is `7`, needs `ge 10`']"
     assert printed[2].startswith("[Coupon(external_id='winter_gift'")
+
+
+def test_the_readme_wire_example_runs(capsys):
+    exec(compile(examples()[1], str(README), "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == (
+        "{'name': {'en': 'Spring'}, 'external_id': 'spring', 'is_enabled': False, "
+        "'bonus': [{'sku': 'gem', 'quantity': 5}]}"
+    )
+    assert printed[1].startswith("$.external_id: expected an external id")
+    assert printed[2].startswith("$.redeem_user_limit: expected an integer from 1")

@@ -271,7 +271,23 @@ def _common(payload: Any, path: str, problems: Problems) -> dict[str, Any]:
         "name": payload.name,
         "window": window(payload.date_start, payload.date_end, path, problems),
         "enabled": bool(payload.is_enabled),
+        "conditions": conditions(
+            getattr(payload, "attribute_conditions", None), f"{path}.attribute_conditions", problems
+        ),
     }
+
+
+def _purchase_rules(payload: Any, path: str, problems: Problems) -> dict[str, Any]:
+    """What promotions applied to purchases share: price rules, exclusions, limits."""
+    values = {
+        "price_conditions": price_conditions(
+            payload.price_conditions, f"{path}.price_conditions", problems
+        ),
+        "excluded_promotions": payload.excluded_promotions or (),
+    }
+    if hasattr(payload, "limits"):
+        values["limits"] = limits(payload.limits, f"{path}.limits", problems)
+    return values
 
 
 def _code_limits(payload: Any) -> dict[str, Any]:
@@ -314,9 +330,6 @@ def coupon(payload: CouponPayload, path: str = "$") -> Coupon:
         **_common(payload, path, problems),
         **_code_limits(payload),
         "bonus": rewards(payload.bonus, f"{path}.bonus", problems) or (),
-        "conditions": conditions(
-            payload.attribute_conditions, f"{path}.attribute_conditions", problems
-        ),
     }
     return _finish(Coupon, values, path, problems, {})
 
@@ -339,24 +352,18 @@ def promo_code(payload: PromoCodePayload, path: str = "$") -> PromoCode:
     )
     values = {
         **_common(payload, path, problems),
+        **_purchase_rules(payload, path, problems),
         **_code_limits(payload),
         "bonus": rewards(payload.bonus, f"{path}.bonus", problems) or (),
-        "conditions": conditions(
-            payload.attribute_conditions, f"{path}.attribute_conditions", problems
-        ),
         "discount_percent": percent(
             payload.discount.percent if payload.discount else None,
             f"{path}.discount.percent",
             problems,
         ),
         "discounted_items": discounted,
-        "price_conditions": price_conditions(
-            payload.price_conditions, f"{path}.price_conditions", problems
-        ),
         "item_price_conditions": price_conditions(
             payload.item_price_conditions, f"{path}.item_price_conditions", problems
         ),
-        "excluded_promotions": payload.excluded_promotions or (),
     }
     return _finish(PromoCode, values, path, problems, {"discount_percent": "discount.percent"})
 
@@ -369,17 +376,10 @@ def item_discount(payload: ItemDiscountPayload, path: str = "$") -> ItemDiscount
         problems.add(f"{path}.discount.percent", "a percent as text, like 10.00", None)
     values = {
         **_common(payload, path, problems),
+        **_purchase_rules(payload, path, problems),
         "promotion_id": payload.id,
         "discount_percent": discount,
         "items": None if payload.items is None else tuple(i.sku for i in payload.items),
-        "conditions": conditions(
-            payload.attribute_conditions, f"{path}.attribute_conditions", problems
-        ),
-        "price_conditions": price_conditions(
-            payload.price_conditions, f"{path}.price_conditions", problems
-        ),
-        "limits": limits(payload.limits, f"{path}.limits", problems),
-        "excluded_promotions": payload.excluded_promotions or (),
     }
     return _finish(
         ItemDiscount,
@@ -395,17 +395,10 @@ def bonus(payload: BonusPayload, path: str = "$") -> Bonus:
     problems = Problems()
     values = {
         **_common(payload, path, problems),
+        **_purchase_rules(payload, path, problems),
         "promotion_id": payload.id,
         "bonus": rewards(payload.bonus, f"{path}.bonus", problems),
         "condition": None if payload.condition is None else tuple(i.sku for i in payload.condition),
-        "conditions": conditions(
-            payload.attribute_conditions, f"{path}.attribute_conditions", problems
-        ),
-        "price_conditions": price_conditions(
-            payload.price_conditions, f"{path}.price_conditions", problems
-        ),
-        "limits": limits(payload.limits, f"{path}.limits", problems),
-        "excluded_promotions": payload.excluded_promotions or (),
     }
     return _finish(Bonus, values, path, problems, {"promotion_id": "id"})
 
