@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import zoneinfo
 from datetime import timedelta
 from typing import Any
 
@@ -61,6 +62,21 @@ def _day_fields_match(
         )
 
 
+def _check_zone(
+    instance: RecurrentSchedule, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if not isinstance(value, str):
+        raise ValidationError.single(attribute.name, "an IANA time zone name", value)
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError.single(attribute.name, "a known IANA time zone name", value) from None
+    if instance.utc_offset:
+        raise ValidationError.single(
+            "utc_offset", "no fixed offset when a time zone is given", instance.utc_offset
+        )
+
+
 @attrs.frozen
 class RecurrentSchedule:
     """When a per-user limit resets: daily, weekly or monthly, on the hour, at a UTC offset.
@@ -78,6 +94,9 @@ class RecurrentSchedule:
     day_of_month: int | None = attrs.field(
         default=None, validator=[optional(int_in(1, 31)), _day_fields_match]
     )
+    zone: str | None = attrs.field(default=None, validator=optional(_check_zone))
+    """An IANA time zone (`Europe/Berlin`) instead of the fixed `utc_offset`, following its
+    daylight saving changes; a library extension: LiveOps payloads carry only offsets."""
 
 
 @attrs.frozen

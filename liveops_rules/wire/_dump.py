@@ -259,6 +259,14 @@ _BUILDERS: dict[type, Callable[[Any, Form], Any]] = {
 
 
 def _check_representable(promotion: Promotion) -> None:
+    limits = getattr(promotion, "limits", None)
+    schedule = None if limits is None else limits.recurrent_schedule
+    if schedule is not None and schedule.zone is not None:
+        raise ValidationError.single(
+            "limits.recurrent_schedule.zone",
+            "a fixed UTC offset: LiveOps payloads carry no time zone names",
+            schedule.zone,
+        )
     if isinstance(promotion, UniqueCatalogOffer) and promotion.conditions:
         raise ValidationError.single(
             "conditions",
