@@ -72,8 +72,7 @@ def _resets_around(schedule: RecurrentSchedule, at: datetime) -> list[datetime]:
         first = first.replace(day=1)
     wall_clock = _rule(schedule, first).between(first, local + span, inc=True)
     # fold=0: a repeated hour counts at its first occurrence; a skipped hour maps past the gap.
-    moments = sorted({naive.replace(tzinfo=zone).astimezone(UTC) for naive in wall_clock})
-    return moments
+    return sorted({naive.replace(tzinfo=zone).astimezone(UTC) for naive in wall_clock})
 
 
 def period_start(schedule: RecurrentSchedule, at: datetime) -> datetime:
