@@ -1,0 +1,637 @@
+"""Redemption accounting: redeem, reserve, commit, release and cancel against a store.
+
+The engine decides; the store counts. For each operation the engine finds the promotion,
+asks the evaluator whether it applies, works out every counter the operation touches (the
+promotion's total, the user's — per reset period when the limit recurs —, the code's) and
+hands them to the store, which checks and counts them all in one atomic step. A limit of 500
+means 500, whatever the concurrency.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from liveops_rules.codes import CODE_MAX_LENGTH, is_valid_code, validate_code
+from liveops_rules.error_catalog import ErrorCode, error_code_for
+from liveops_rules.errors import LiveOpsError, ValidationError
+from liveops_rules.evaluate import check_moment, evaluate
+from liveops_rules.models import (
+    Bonus,
+    Coupon,
+    ItemDiscount,
+    PromoCode,
+    Promotion,
+    RewardItem,
+    UniqueCatalogOffer,
+    User,
+)
+from liveops_rules.models._validate import INT_MAX
+from liveops_rules.models.requests import UserLimitState
+from liveops_rules.schedule import period_start
+from liveops_rules.stores.protocol import (
+    CounterSpec,
+    CounterState,
+    CountRequest,
+    IdempotencyConflict,
+    RedemptionStore,
+    SettleAction,
+)
+from liveops_rules.wire import Form, dump_promotion, load_promotion
+
+__all__ = [
+    "DEFAULT_CODE_ALPHABET",
+    "Accounting",
+    "AccountingError",
+    "Outcome",
+    "Refusal",
+    "check_ledger",
+    "promotion_ref",
+]
+
+DEFAULT_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+"""Upper-case letters and digits without the ones people confuse (0/O, 1/I/L)."""
+
+_MAX_GENERATED = 100_000
+
+
+def promotion_ref(promotion: Promotion) -> str:
+    """The name a store keeps a promotion under: `kind:id`."""
+    if promotion.key is None:
+        raise ValidationError.single("promotion", "a promotion with an id", "none")
+    return f"{promotion.kind.value}:{promotion.key}"
+
+
+def _quote(text: str) -> str:
+    return text.replace("%", "%25").replace("|", "%7C")
+
+
+class AccountingError(LiveOpsError):
+    """An admin or settle operation that cannot be done; `code` names the refusal and
+    `error_code` is LiveOps' code for it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def error_code(self) -> ErrorCode:
+        """LiveOps' error code for this refusal."""
+        if self.code in _EXTRA_CODES:
+            return _EXTRA_CODES[self.code]
+        return error_code_for(self.code)
+
+
+_EXTRA_CODES = {
+    "idempotency_conflict": ErrorCode.VALIDATION_ERROR,
+    "unknown_operation": ErrorCode.VALIDATION_ERROR,
+    "wrong_state": ErrorCode.VALIDATION_ERROR,
+    "reservation_expired": ErrorCode.EXPIRED,
+}
+
+
+@attrs.frozen
+class Refusal:
+    """Why an operation did not count: a stable `code`, a message, and the details."""
+
+    code: str
+    message: str
+    reasons: tuple[dict[str, Any], ...] = ()
+    """The evaluator's reasons (as dicts) when the promotion does not apply."""
+    limit: str | None = None
+    """Which limit was exhausted: `total`, `per_user` or `per_code`."""
+
+    @property
+    def error_code(self) -> ErrorCode:
+        """LiveOps' error code for this refusal."""
+        return _EXTRA_CODES.get(self.code) or error_code_for(self.code)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "reason": self.code,
+            "error_code": int(self.error_code),
+            "message": self.message,
+            "limit": self.limit,
+            "reasons": list(self.reasons),
+        }
+
+
+@attrs.frozen
+class Outcome:
+    """The result of redeem/reserve/commit: `ok` with what was granted, or a refusal."""
+
+    ok: bool
+    promotion: str | None = None
+    operation_id: str | None = None
+    items: tuple[RewardItem, ...] = ()
+    refusal: Refusal | None = None
+    replayed: bool = False
+    """True when this is the first result of an earlier call with the same idempotency key."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (without `replayed`)."""
+        document: dict[str, Any] = {"ok": self.ok, "promotion": self.promotion}
+        if self.ok:
+            document["operation_id"] = self.operation_id
+            document["items"] = [{"sku": i.sku, "quantity": i.quantity} for i in self.items]
+        else:
+            assert self.refusal is not None
+            document.update(self.refusal.to_dict())
+        return document
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any], *, replayed: bool = False) -> Outcome:
+        """The Outcome a `to_dict` wrote."""
+        if document["ok"]:
+            return cls(
+                ok=True,
+                promotion=document["promotion"],
+                operation_id=document["operation_id"],
+                items=tuple(RewardItem(i["sku"], i["quantity"]) for i in document["items"]),
+                replayed=replayed,
+            )
+        return cls(
+            ok=False,
+            promotion=document["promotion"],
+            refusal=Refusal(
+                document["reason"],
+                document["message"],
+                tuple(document["reasons"]),
+                document["limit"],
+            ),
+            replayed=replayed,
+        )
+
+
+def _refused(code: str, message: str, promotion: str | None = None, **extra: Any) -> Outcome:
+    return Outcome(ok=False, promotion=promotion, refusal=Refusal(code, message, **extra))
+
+
+_LIMIT_NAMES = {
+    "t": ("total", "promotion"),
+    "u": ("per_user", "per-user"),
+    "c": ("per_code", "per-code"),
+}
+
+
+class Accounting:
+    """Redemptions and their limits, against any RedemptionStore.
+
+    `code_normalizer` (for example `liveops_rules.normalize_code`) is applied to every code
+    given; by default codes are case-sensitive, as in LiveOps. `new_id` makes operation ids.
+    """
+
+    def __init__(
+        self,
+        store: RedemptionStore,
+        *,
+        code_normalizer: Callable[[str], str] | None = None,
+        new_id: Callable[[], str] = lambda: secrets.token_hex(16),
+    ) -> None:
+        self.store = store
+        self._normalize = code_normalizer
+        self._new_id = new_id
+        self._loaded: dict[str, tuple[str, Promotion]] = {}
+
+    # -- configuration ------------------------------------------------------------------------
+
+    def import_promotions(self, promotions: Sequence[Promotion]) -> None:
+        """Keep these promotions' configuration in the store (replacing older versions)."""
+        for promotion in promotions:
+            document = json.dumps(
+                {"kind": promotion.kind.value, "payload": dump_promotion(promotion, Form.RESPONSE)},
+                sort_keys=True,
+            )
+            self.store.put_promotion(promotion_ref(promotion), document)
+
+    def promotion(self, ref: str) -> Promotion | None:
+        """The promotion kept under `ref`, or None."""
+        document = self.store.promotion(ref)
+        if document is None:
+            return None
+        cached = self._loaded.get(ref)
+        if cached is not None and cached[0] == document:
+            return cached[1]
+        data = json.loads(document)
+        promotion = load_promotion(data["kind"], data["payload"], form=Form.RESPONSE)
+        self._loaded[ref] = (document, promotion)
+        return promotion
+
+    def _code(self, code: str) -> str:
+        return self._normalize(code) if self._normalize is not None else code
+
+    def add_codes(self, promotion: Promotion, codes: Sequence[str]) -> None:
+        """Give `codes` to `promotion`; AccountingError `code_exists` (9803) if any is taken.
+
+        Codes are checked first: a malformed or repeated code is a ValidationError and
+        nothing is added. Codes already taken are not added; the others are.
+        """
+        ref = self._require(promotion)
+        normalized = [self._code(c) for c in codes]
+        for index, code in enumerate(normalized):
+            validate_code(code, f"codes[{index}]")
+        if len(set(normalized)) != len(normalized):
+            raise ValidationError.single("codes", "each code once", "a repeated code")
+        taken = self.store.add_codes(ref, normalized)
+        if taken:
+            raise AccountingError("code_exists", f"The code already exists: {', '.join(taken[:5])}")
+
+    def generate_codes(
+        self,
+        promotion: Promotion,
+        count: int,
+        *,
+        length: int = 12,
+        alphabet: str = DEFAULT_CODE_ALPHABET,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[str]:
+        """Make `count` (1..100,000) new random codes for `promotion`, unique in the store.
+
+        Codes come from `secrets`. The alphabet must be Latin letters and digits; the space
+        of possible codes must be at least 1,000 times `count` so that collisions stay rare.
+        """
+        ref = self._require(promotion)
+        if type(count) is not int or not 1 <= count <= _MAX_GENERATED:
+            raise ValidationError.single("count", "an integer from 1 to 100000", count)
+        if type(length) is not int or not 1 <= length <= CODE_MAX_LENGTH:
+            raise ValidationError.single(
+                "length", f"an integer from 1 to {CODE_MAX_LENGTH}", length
+            )
+        letters = set(string.ascii_letters + string.digits)
+        if len(set(alphabet)) < 2 or not set(alphabet) <= letters:
+            raise ValidationError.single(
+                "alphabet", "two or more Latin letters and digits", alphabet
+            )
+        symbols = sorted(set(alphabet))
+        if len(symbols) ** length < count * 1000:
+            raise ValidationError.single(
+                "length", f"a length giving at least {count * 1000} possible codes", length
+            )
+        made: list[str] = []
+        while len(made) < count:
+            batch: set[str] = set()
+            wanted = min(count - len(made), 10_000)
+            while len(batch) < wanted:
+                batch.add("".join(secrets.choice(symbols) for _ in range(length)))
+            ordered = sorted(batch)
+            taken = set(self.store.add_codes(ref, ordered))
+            made.extend(code for code in ordered if code not in taken)
+            if progress is not None:
+                progress(len(made))
+        return made
+
+    def _require(self, promotion: Promotion | str) -> str:
+        ref = promotion if isinstance(promotion, str) else promotion_ref(promotion)
+        if self.store.promotion(ref) is None:
+            if isinstance(promotion, str):
+                raise AccountingError("unknown_promotion", f"Promotion {ref} not found")
+            self.import_promotions([promotion])
+        return ref
+
+    # -- counting -----------------------------------------------------------------------------
+
+    def _counters(
+        self, promotion: Promotion, ref: str, user: User, code: str | None, at: datetime
+    ) -> tuple[CounterSpec, ...]:
+        specs = []
+        if isinstance(promotion, Coupon | PromoCode | UniqueCatalogOffer):
+            specs.append(CounterSpec(f"t|{ref}", promotion.redeem_total_limit))
+            if promotion.redeem_user_limit is not None:
+                specs.append(self._user_spec(ref, user, promotion.redeem_user_limit, ""))
+            if code is not None:
+                specs.append(CounterSpec(f"c|{ref}|{code}", promotion.redeem_code_limit))
+        elif isinstance(promotion, ItemDiscount | Bonus):
+            specs.append(CounterSpec(f"t|{ref}", None))
+            limits = promotion.limits
+            if limits is not None and limits.per_user is not None:
+                schedule = limits.recurrent_schedule
+                period = "" if schedule is None else period_start(schedule, at).isoformat()
+                specs.append(self._user_spec(ref, user, limits.per_user, period))
+        return tuple(specs)
+
+    @staticmethod
+    def _user_spec(ref: str, user: User, limit: int, period: str) -> CounterSpec:
+        if user.id is None:
+            raise ValidationError.single("user", "a signed-in user (per-user limits)", "anonymous")
+        return CounterSpec(f"u|{ref}|{_quote(user.id)}|{period}", limit)
+
+    def redeem(
+        self, code: str, user: User, at: datetime, *, idempotency_key: str | None = None
+    ) -> Outcome:
+        """Redeem `code` for `user` at `at`: all limits checked and counted, or none."""
+        return self._count("redeem", user, at, code=code, idempotency_key=idempotency_key)
+
+    def reserve(
+        self,
+        user: User,
+        at: datetime,
+        *,
+        hold: timedelta,
+        code: str | None = None,
+        promotion: Promotion | str | None = None,
+        quantity: int = 1,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
+        """Hold capacity for a checkout until `at + hold`; then `commit` or `release` it.
+
+        Name the promotion by `code`, or give it (or its ref) as `promotion`.
+        """
+        if not isinstance(hold, timedelta) or hold <= timedelta(0):
+            raise ValidationError.single("hold", "a positive timedelta", hold)
+        return self._count(
+            "reserve",
+            user,
+            at,
+            code=code,
+            promotion=promotion,
+            quantity=quantity,
+            hold=hold,
+            idempotency_key=idempotency_key,
+        )
+
+    def _resolve(
+        self, code: str | None, promotion: Promotion | str | None
+    ) -> tuple[str | None, str | None, Promotion | None, Outcome | None]:
+        if code is not None:
+            if not is_valid_code(code):
+                return code, None, None, _refused("malformed_code", "Enter valid coupon code.")
+            ref = self.store.code_owner(code)
+            if ref is None:
+                return code, None, None, _refused("unknown_code", "Code not found.")
+            found = self.promotion(ref)
+            if found is None:
+                return code, ref, None, _refused("unknown_promotion", f"{ref} not found", ref)
+            return code, ref, found, None
+        if promotion is None:
+            raise ValidationError.single("promotion", "a code or a promotion", None)
+        if isinstance(promotion, str):
+            found = self.promotion(promotion)
+            if found is None:
+                return (
+                    None,
+                    promotion,
+                    None,
+                    _refused("unknown_promotion", f"{promotion} not found", promotion),
+                )
+            return None, promotion, found, None
+        return None, promotion_ref(promotion), promotion, None
+
+    def _count(
+        self,
+        operation: str,
+        user: User,
+        at: datetime,
+        *,
+        code: str | None = None,
+        promotion: Promotion | str | None = None,
+        quantity: int = 1,
+        hold: timedelta | None = None,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
+        check_moment(at)
+        if not isinstance(user, User):
+            raise ValidationError.single("user", "a User", user)
+        if type(quantity) is not int or not 1 <= quantity <= INT_MAX:
+            raise ValidationError.single("quantity", "a positive integer", quantity)
+        if code is not None:
+            if not isinstance(code, str):
+                raise ValidationError.single("code", "a string", code)
+            code = self._code(code)
+        wanted = (
+            promotion
+            if isinstance(promotion, str) or promotion is None
+            else promotion_ref(promotion)
+        )
+        fingerprint = json.dumps([operation, code, wanted, user.id, quantity])
+        if idempotency_key is not None:
+            replayed = self._recall(idempotency_key, fingerprint)
+            if replayed is not None:
+                return replayed
+        code, ref, found, refusal = self._resolve(code, promotion)
+        if refusal is None:
+            assert found is not None
+            assert ref is not None
+            decision = evaluate(found, user, at)
+            if not decision.eligible:
+                first = decision.reasons[0]
+                refusal = _refused(
+                    first.code,
+                    first.message,
+                    ref,
+                    reasons=tuple(r.to_dict() for r in decision.reasons),
+                )
+        if refusal is not None:
+            return self._keep_refusal(idempotency_key, fingerprint, refusal)
+        assert found is not None
+        assert ref is not None
+        operation_id = self._new_id()
+        items = tuple(getattr(found, "bonus", ()))
+        success = Outcome(ok=True, promotion=ref, operation_id=operation_id, items=items)
+        request = CountRequest(
+            operation_id=operation_id,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            at=at,
+            expires_at=None if hold is None else at + hold,
+            user_id=user.id or "",
+            promotion=ref,
+            code=code,
+            quantity=quantity,
+            counters=self._counters(found, ref, user, code, at),
+            result=json.dumps(success.to_dict()),
+        )
+        try:
+            result = self.store.count(request)
+        except IdempotencyConflict:
+            raise self._conflict(idempotency_key) from None
+        if result.replayed is not None:
+            return Outcome.from_dict(json.loads(result.replayed), replayed=True)
+        if result.ok:
+            return success
+        assert result.exhausted is not None
+        assert result.state is not None
+        name, label = _LIMIT_NAMES[result.exhausted.key[0]]
+        allowed = (result.exhausted.limit or 0) + result.state.extra
+        taken = result.state.used + result.state.reserved
+        refusal = _refused(
+            "limit_reached", f"{label} limit {taken} of {allowed} used", ref, limit=name
+        )
+        return self._keep_refusal(idempotency_key, fingerprint, refusal)
+
+    @staticmethod
+    def _conflict(key: str | None) -> AccountingError:
+        return AccountingError(
+            "idempotency_conflict", f"idempotency key {key!r} was used for a different request"
+        )
+
+    def _recall(self, key: str, fingerprint: str) -> Outcome | None:
+        try:
+            kept = self.store.recall(key, fingerprint)
+        except IdempotencyConflict:
+            raise self._conflict(key) from None
+        return None if kept is None else Outcome.from_dict(json.loads(kept), replayed=True)
+
+    def _keep_refusal(self, key: str | None, fingerprint: str, refusal: Outcome) -> Outcome:
+        if key is None:
+            return refusal
+        try:
+            kept = self.store.remember(key, fingerprint, json.dumps(refusal.to_dict()))
+        except IdempotencyConflict:
+            raise self._conflict(key) from None
+        if kept == json.dumps(refusal.to_dict()):
+            return refusal
+        return Outcome.from_dict(json.loads(kept), replayed=True)
+
+    # -- settling -----------------------------------------------------------------------------
+
+    def _settle(self, action: SettleAction, operation_id: str, at: datetime) -> Outcome:
+        check_moment(at)
+        if not isinstance(operation_id, str):
+            raise ValidationError.single("operation_id", "a string", operation_id)
+        result = self.store.settle(action, operation_id, at)
+        if result.status is None:
+            raise AccountingError("unknown_operation", f"no reservation {operation_id!r}")
+        if not result.ok:
+            if result.status.value == "expired":
+                raise AccountingError(
+                    "reservation_expired", f"reservation {operation_id!r} expired"
+                )
+            raise AccountingError(
+                "wrong_state",
+                f"cannot {action.value} {operation_id!r}: it is {result.status.value}",
+            )
+        return Outcome(ok=True, promotion=result.promotion, operation_id=operation_id)
+
+    def commit(self, operation_id: str, at: datetime) -> Outcome:
+        """Turn a hold into a redemption (idempotent); AccountingError if it expired or was
+        released."""
+        return self._settle(SettleAction.COMMIT, operation_id, at)
+
+    def release(self, operation_id: str, at: datetime) -> Outcome:
+        """Give a hold's capacity back (idempotent; an expired hold is already released)."""
+        return self._settle(SettleAction.RELEASE, operation_id, at)
+
+    def cancel(self, operation_id: str, at: datetime) -> Outcome:
+        """Undo a committed redemption (a refund) and give its capacity back (idempotent)."""
+        return self._settle(SettleAction.CANCEL, operation_id, at)
+
+    # -- per-user limits (LiveOps admin) -----------------------------------------------------
+
+    def _user_limit_spec(
+        self, promotion: Promotion | str, user_id: str, at: datetime
+    ) -> CounterSpec:
+        ref = self._require(promotion)
+        found = self.promotion(ref)
+        assert found is not None
+        specs = [
+            s for s in self._counters(found, ref, User(user_id), None, at) if s.key.startswith("u|")
+        ]
+        if not specs:
+            raise AccountingError(
+                "no_user_limits", "Promotion does not have configured user limits."
+            )
+        return specs[0]
+
+    @staticmethod
+    def _state(spec: CounterSpec, state: CounterState) -> UserLimitState:
+        assert spec.limit is not None
+        return UserLimitState(
+            total=spec.limit + state.extra,
+            available=max(0, spec.limit + state.extra - state.used - state.reserved),
+        )
+
+    def user_limit(self, promotion: Promotion | str, user_id: str, at: datetime) -> UserLimitState:
+        """The user's `total` uses and `available` ones in the current period."""
+        check_moment(at)
+        spec = self._user_limit_spec(promotion, user_id, at)
+        return self._state(spec, self.store.counter(spec.key, at))
+
+    def set_user_limit(
+        self, promotion: Promotion | str, user_id: str, available: int, at: datetime
+    ) -> UserLimitState:
+        """Make `available` uses remain for the user (0..2**31-1)."""
+        check_moment(at)
+        if type(available) is not int or not 0 <= available <= INT_MAX:
+            raise AccountingError(
+                "limit_out_of_range", "Available promotion limit is out of range."
+            )
+        spec = self._user_limit_spec(promotion, user_id, at)
+        assert spec.limit is not None
+        return self._state(spec, self.store.adjust(spec.key, spec.limit, available, at))
+
+    def change_user_limit(
+        self, promotion: Promotion | str, user_id: str, change: int, at: datetime
+    ) -> UserLimitState:
+        """Increase (change > 0) or decrease (< 0) the user's available uses; decreasing below
+        zero is refused with `limit_out_of_range` (4511)."""
+        check_moment(at)
+        if type(change) is not int or not -INT_MAX <= change <= INT_MAX or change == 0:
+            raise AccountingError(
+                "limit_out_of_range", "Available promotion limit is out of range."
+            )
+        spec = self._user_limit_spec(promotion, user_id, at)
+        assert spec.limit is not None
+        state = self.store.add_extra(spec.key, spec.limit, change, at)
+        if state is None:
+            raise AccountingError(
+                "limit_out_of_range", "Available promotion limit is out of range."
+            )
+        return self._state(spec, state)
+
+    def reset_user_limit(self, promotion: Promotion | str, user_id: str, at: datetime) -> int:
+        """Give the user back every use of the promotion (all periods)."""
+        check_moment(at)
+        spec = self._user_limit_spec(promotion, user_id, at)
+        prefix = spec.key[: spec.key.rindex("|") + 1]
+        return self.store.reset(prefix, at)
+
+    def reset_all_user_limits(self, promotion: Promotion | str, at: datetime) -> int:
+        """Give every user back every use of the promotion."""
+        check_moment(at)
+        spec = self._user_limit_spec(promotion, "-", at)
+        ref = spec.key.split("|")[1]
+        return self.store.reset(f"u|{ref}|", at)
+
+    def code_usage(self, promotion: Promotion | str, at: datetime) -> dict[str, CounterState]:
+        """Each code of the promotion with its counter (used, reserved)."""
+        check_moment(at)
+        ref = self._require(promotion)
+        return {code: self.store.counter(f"c|{ref}|{code}", at) for code in self.store.codes(ref)}
+
+
+def check_ledger(store: RedemptionStore) -> list[str]:
+    """Every disagreement between the store's counters and what its ledger implies, and every
+    broken invariant (used, reserved >= 0; used + reserved <= limit + extra); [] when sound."""
+    implied: dict[str, list[int]] = {}
+    for entry in store.ledger():
+        for key, used, reserved, extra in entry.deltas:
+            totals = implied.setdefault(key, [0, 0, 0])
+            totals[0] += used
+            totals[1] += reserved
+            totals[2] += extra
+    problems = []
+    counters = store.counters()
+    for key in sorted(set(implied) | set(counters)):
+        state = counters.get(key, CounterState())
+        used, reserved, extra = implied.get(key, [0, 0, 0])
+        if (state.used, state.reserved, state.extra) != (used, reserved, extra):
+            problems.append(
+                f"{key}: counter used={state.used} reserved={state.reserved} extra={state.extra}, "
+                f"ledger implies used={used} reserved={reserved} extra={extra}"
+            )
+        if state.used < 0 or state.reserved < 0:
+            problems.append(f"{key}: negative used or reserved")
+        if state.limit is not None and state.used + state.reserved > state.limit + state.extra:
+            problems.append(
+                f"{key}: used {state.used} + reserved {state.reserved} over "
+                f"limit {state.limit} + extra {state.extra}"
+            )
+    return problems

@@ -1,0 +1,242 @@
+"""What a redemption store must do, as small Protocols, and the values that cross them.
+
+Every method is one atomic operation: a store checks, counts, records the reservation,
+appends to the ledger and claims the idempotency key all at once or not at all. The
+accounting engine (`liveops_rules.accounting`) decides which counters an operation touches and
+their limits; a store knows nothing of promotions beyond opaque keys and JSON documents.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+__all__ = [
+    "CodeStore",
+    "CountRequest",
+    "CountResult",
+    "CounterSpec",
+    "CounterState",
+    "CounterStore",
+    "IdempotencyConflict",
+    "IdempotencyStore",
+    "LedgerEntry",
+    "LedgerStore",
+    "PromotionStore",
+    "RedemptionStore",
+    "SettleAction",
+    "SettleResult",
+    "Status",
+]
+
+
+class Status(enum.StrEnum):
+    """Where a reservation stands."""
+
+    HELD = "held"
+    COMMITTED = "committed"
+    RELEASED = "released"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class SettleAction(enum.StrEnum):
+    """What to do with a reservation or redemption."""
+
+    COMMIT = "commit"
+    RELEASE = "release"
+    CANCEL = "cancel"
+
+
+@attrs.frozen
+class CounterSpec:
+    """A counter an operation touches: its key and its configured limit (None: unlimited,
+    counted but never refused)."""
+
+    key: str
+    limit: int | None
+
+
+@attrs.frozen
+class CounterState:
+    """A counter's `used` and `reserved` amounts, the admin `extra` allowance and the last
+    `limit` it was counted against."""
+
+    used: int = 0
+    reserved: int = 0
+    extra: int = 0
+    limit: int | None = None
+
+    @property
+    def available(self) -> int | None:
+        """What is left: limit + extra - used - reserved (None when unlimited)."""
+        if self.limit is None:
+            return None
+        return self.limit + self.extra - self.used - self.reserved
+
+
+@attrs.frozen(kw_only=True)
+class CountRequest:
+    """Reserve (when `expires_at` is set) or redeem outright `quantity` on every counter."""
+
+    operation_id: str
+    idempotency_key: str | None
+    fingerprint: str
+    at: datetime
+    expires_at: datetime | None
+    user_id: str
+    promotion: str
+    code: str | None
+    quantity: int
+    counters: tuple[CounterSpec, ...]
+    result: str
+    """The JSON text to keep under the idempotency key if the operation succeeds."""
+
+
+@attrs.frozen(kw_only=True)
+class CountResult:
+    """The outcome: counted, refused by a counter, or the first result of an earlier try."""
+
+    ok: bool
+    exhausted: CounterSpec | None = None
+    state: CounterState | None = None
+    """The exhausted counter's state when refused."""
+    replayed: str | None = None
+    """The stored result when the idempotency key had been used by the same request."""
+
+
+@attrs.frozen(kw_only=True)
+class SettleResult:
+    """The outcome of commit/release/cancel: `status` after it; `ok` False with the status
+    that prevented it (or None for an unknown id)."""
+
+    ok: bool
+    status: Status | None
+    quantity: int = 0
+    promotion: str | None = None
+    user_id: str | None = None
+    code: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LedgerEntry:
+    """One line of the append-only ledger, with the change it made to each counter."""
+
+    seq: int
+    at: datetime
+    event: str
+    operation_id: str | None
+    user_id: str | None
+    promotion: str | None
+    code: str | None
+    quantity: int
+    idempotency_key: str | None
+    deltas: tuple[tuple[str, int, int, int], ...]
+    """(counter key, change of used, change of reserved, change of extra) for each counter."""
+
+
+class IdempotencyConflict(Exception):  # noqa: N818 - the name says what happened
+    """An idempotency key was reused for a different request (internal to stores)."""
+
+
+class CounterStore(Protocol):
+    """Counters with holds, checked and counted atomically."""
+
+    def count(self, request: CountRequest) -> CountResult:
+        """Atomically: replay an earlier result for the idempotency key, or reclaim expired
+        holds as needed, check every counter, count them all and record the operation."""
+        ...
+
+    def settle(self, action: SettleAction, operation_id: str, at: datetime) -> SettleResult:
+        """Commit or release a hold, or cancel a committed redemption, atomically."""
+        ...
+
+    def counter(self, key: str, at: datetime) -> CounterState:
+        """A counter's state at `at` (expired holds on it reclaimed first)."""
+        ...
+
+    def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState:
+        """Set the counter's `extra` so that `available` remain, atomically."""
+        ...
+
+    def add_extra(self, key: str, limit: int, change: int, at: datetime) -> CounterState | None:
+        """Change `extra` by `change` unless availability would drop below 0 (then None)."""
+        ...
+
+    def reset(self, prefix: str, at: datetime) -> int:
+        """Forget the use and extra allowance of every counter whose key starts with
+        `prefix` (held amounts stay); returns how many counters changed."""
+        ...
+
+    def counters(self) -> dict[str, CounterState]:
+        """Every counter, as it is (for checks)."""
+        ...
+
+
+class IdempotencyStore(Protocol):
+    """Results kept under idempotency keys."""
+
+    def remember(self, key: str, fingerprint: str, result: str) -> str:
+        """Keep `result` under `key` unless a result is already there; return the kept one.
+        Raises IdempotencyConflict when the key holds another request's result."""
+        ...
+
+    def recall(self, key: str, fingerprint: str) -> str | None:
+        """The result kept under `key`, or None. Raises IdempotencyConflict on a mismatch."""
+        ...
+
+
+class LedgerStore(Protocol):
+    """The append-only record of every change to a counter."""
+
+    def ledger(self) -> list[LedgerEntry]:
+        """The whole ledger, oldest first."""
+        ...
+
+
+class CodeStore(Protocol):
+    """Codes, unique across every promotion."""
+
+    def add_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
+        """Give the codes not yet taken by any promotion to `ref`; return those already taken
+        (by another promotion or by `ref` itself)."""
+        ...
+
+    def code_owner(self, code: str) -> str | None:
+        """The ref of the promotion that owns `code`."""
+        ...
+
+    def codes(self, ref: str) -> list[str]:
+        """The codes of `ref`, sorted."""
+        ...
+
+
+class PromotionStore(Protocol):
+    """Promotion configuration, as JSON documents."""
+
+    def put_promotion(self, ref: str, document: str) -> None:
+        """Keep a promotion's JSON document under `ref` (replacing an older one)."""
+        ...
+
+    def promotion(self, ref: str) -> str | None:
+        """The promotion document kept under `ref`."""
+        ...
+
+    def promotion_refs(self) -> list[str]:
+        """Every promotion ref kept, sorted."""
+        ...
+
+
+@runtime_checkable
+class RedemptionStore(
+    CounterStore, IdempotencyStore, LedgerStore, CodeStore, PromotionStore, Protocol
+):
+    """Everything the accounting engine needs from a store."""
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...
