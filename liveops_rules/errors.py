@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import attrs
 
-__all__ = ["LiveOpsError", "NaiveDatetimeError", "Problem", "ValidationError"]
+__all__ = ["LiveOpsError", "NaiveDatetimeError", "Problem", "StoreError", "ValidationError"]
 
 
 class LiveOpsError(Exception):
@@ -97,3 +97,8 @@ class NaiveDatetimeError(ValidationError):
 
     def __init__(self, what: str) -> None:
         super().__init__([Problem(what, "an aware datetime (with tzinfo)", "a naive datetime")])
+
+
+class StoreError(LiveOpsError):
+    """A store cannot be reached or used (a file that cannot be opened, a server that is down);
+    the message names it. Nothing was counted by the operation that raised it."""

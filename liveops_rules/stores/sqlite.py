@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from liveops_rules.errors import ValidationError
+from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.stores.protocol import (
     CounterState,
     CountRequest,
@@ -115,10 +115,13 @@ class SQLiteStore:
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(
-                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-            )
-            db.execute("PRAGMA journal_mode=WAL")
+            try:
+                db = sqlite3.connect(
+                    self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+                )
+                db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.Error as error:
+                raise StoreError(f"cannot open SQLite store {self.path!r}: {error}") from None
             db.execute(f"PRAGMA synchronous={self._synchronous}")
             db.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
             self._local.db = db

@@ -1,0 +1,170 @@
+"""Limits hold under real concurrency: threads and processes against real stores, each race
+checked against a naive store that must over-redeem under the very same test."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from liveops_rules import Coupon, RewardItem, User
+from liveops_rules.accounting import Accounting, check_ledger
+from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore
+from tests.naive_store import NaiveSQLiteStore, NaiveStore
+
+AT = datetime(2026, 11, 22, 12, tzinfo=UTC)
+
+
+def prepare(store: RedemptionStore, codes: list[str], **limits: int) -> Accounting:
+    accounting = Accounting(store)
+    promotion = Coupon(external_id="race", enabled=True, bonus=[RewardItem("gem")], **limits)
+    accounting.import_promotions([promotion])
+    accounting.add_codes(promotion, codes)
+    return accounting
+
+
+def hammer(
+    accounting: Accounting,
+    threads: int,
+    per_thread: int,
+    pick: Callable[[int, int], tuple[str, str]],
+) -> int:
+    """Run `threads` threads, each redeeming `per_thread` times; returns how many succeeded."""
+    start = threading.Barrier(threads)
+    successes = [0] * threads
+
+    def work(worker: int) -> None:
+        start.wait()
+        for attempt in range(per_thread):
+            code, user = pick(worker, attempt)
+            if accounting.redeem(code, User(user), AT).ok:
+                successes[worker] += 1
+
+    pool = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return sum(successes)
+
+
+def memory_store(_: Path) -> RedemptionStore:
+    return InMemoryStore()
+
+
+def sqlite_store(tmp: Path) -> RedemptionStore:
+    tmp.mkdir(parents=True, exist_ok=True)
+    return SQLiteStore(tmp / "race.db", synchronous="NORMAL")
+
+
+STORES = {"memory": memory_store, "sqlite": sqlite_store}
+
+
+@pytest.mark.parametrize("kind", sorted(STORES))
+def test_total_limit_of_500_under_8_threads(kind, tmp_path):
+    rounds = 20 if kind == "memory" else 3  # SQLite rounds cost a transaction each redeem
+    for round_number in range(rounds):
+        store = STORES[kind](tmp_path / str(round_number))
+        accounting = prepare(store, ["RACE1"], redeem_total_limit=500)
+        won = hammer(accounting, 8, 1_000, lambda w, a: ("RACE1", f"user-{w}-{a}"))
+        assert won == 500
+        assert store.counters()["t|coupon:race"].used == 500
+        assert check_ledger(store) == []
+        store.close()
+
+
+def test_the_naive_store_over_redeems_under_the_same_race():
+    accounting = prepare(NaiveStore(), ["RACE1"], redeem_total_limit=500)
+    won = hammer(accounting, 8, 1_000, lambda w, a: ("RACE1", f"user-{w}-{a}"))
+    assert won > 500
+
+
+@pytest.mark.parametrize("store", [InMemoryStore, NaiveStore])
+def test_per_user_limit_3_under_16_threads(store):
+    accounting = prepare(store(), ["RACE1"], redeem_user_limit=3)
+    won = hammer(accounting, 16, 50, lambda w, a: ("RACE1", "the-same-user"))
+    if store is NaiveStore:
+        assert won > 3
+    else:
+        assert won == 3
+
+
+@pytest.mark.parametrize("store", [InMemoryStore, NaiveStore])
+def test_per_code_limit_10_under_32_threads(store):
+    accounting = prepare(store(), ["RACE1"], redeem_code_limit=10)
+    won = hammer(accounting, 32, 20, lambda w, a: ("RACE1", f"user-{w}-{a}"))
+    if store is NaiveStore:
+        assert won > 10
+    else:
+        assert won == 10
+
+
+def test_all_three_limits_at_once_catch_a_naive_store():
+    codes = [f"CODE{n}" for n in range(4)]
+    store = NaiveStore()
+    accounting = prepare(
+        store, codes, redeem_total_limit=40, redeem_user_limit=2, redeem_code_limit=12
+    )
+    hammer(accounting, 8, 100, lambda w, a: (codes[(w + a) % 4], f"user-{a % 30}"))
+    counters = store.counters()
+    assert (
+        counters["t|coupon:race"].used > 40
+        or any(c.used > 12 for k, c in counters.items() if k.startswith("c|"))
+        or any(c.used > 2 for k, c in counters.items() if k.startswith("u|"))
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(STORES))
+def test_all_three_limits_at_once_never_count_partially(kind, tmp_path):
+    store = STORES[kind](tmp_path)
+    codes = [f"CODE{n}" for n in range(4)]
+    accounting = prepare(
+        store, codes, redeem_total_limit=40, redeem_user_limit=2, redeem_code_limit=12
+    )
+    won = hammer(accounting, 8, 100, lambda w, a: (codes[(w + a) % 4], f"user-{a % 30}"))
+    counters = store.counters()
+    assert won == counters["t|coupon:race"].used <= 40
+    assert sum(c.used for k, c in counters.items() if k.startswith("c|")) == won
+    assert sum(c.used for k, c in counters.items() if k.startswith("u|")) == won
+    assert all(c.used <= 12 for k, c in counters.items() if k.startswith("c|"))
+    assert all(c.used <= 2 for k, c in counters.items() if k.startswith("u|"))
+    assert check_ledger(store) == []
+
+
+def _process_worker(
+    path: str, worker: int, attempts: int, results: multiprocessing.Queue, naive: bool
+) -> None:
+    store = (NaiveSQLiteStore if naive else SQLiteStore)(path, synchronous="NORMAL")
+    accounting = Accounting(store)
+    won = sum(accounting.redeem("RACE1", User(f"p{worker}-{n}"), AT).ok for n in range(attempts))
+    results.put(won)
+    store.close()
+
+
+@pytest.mark.parametrize("naive", [False, True], ids=["sqlite", "naive-sqlite"])
+def test_total_limit_across_4_processes_sharing_one_sqlite_file(tmp_path, naive):
+    path = tmp_path / "shared.db"
+    store = SQLiteStore(path, synchronous="NORMAL")
+    prepare(store, ["RACE1"], redeem_total_limit=500)
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [
+        context.Process(target=_process_worker, args=(str(path), n, 250, results, naive))
+        for n in range(4)
+    ]
+    for process in workers:
+        process.start()
+    won = sum(results.get(timeout=120) for _ in workers)
+    for process in workers:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+    if naive:
+        assert won > 500
+        return
+    assert won == 500
+    assert store.counters()["t|coupon:race"].used == 500
+    assert check_ledger(store) == []
