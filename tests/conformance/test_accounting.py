@@ -99,7 +99,8 @@ def test_no_partial_counting_when_one_limit_refuses(accounting, store):
     assert accounting.redeem("A1", User("u1"), AT).ok
     before = store.counters()
     outcome = accounting.redeem("B1", User("u2"), AT)
-    assert outcome.refusal is not None and outcome.refusal.limit == "total"
+    assert outcome.refusal is not None
+    assert outcome.refusal.limit == "total"
     after = store.counters()
     assert {k: v.used for k, v in after.items() if v.used} == {
         k: v.used for k, v in before.items() if v.used
@@ -152,14 +153,16 @@ def test_a_refusal_is_replayed_too(accounting):
     assert not first.ok
     # Same request (code, user, promotion, quantity): the first answer stands.
     again = accounting.redeem("WINTER1", User("u", {"level": "30"}), AT, idempotency_key="k")
-    assert again.replayed and not again.ok
+    assert again.replayed
+    assert not again.ok
 
 
 def test_reserve_commit_release_cancel(accounting, store):
     setup(accounting, coupon(redeem_total_limit=2))
     first = accounting.reserve(User("u1"), AT, hold=HOLD, code="WINTER1")
     second = accounting.reserve(User("u2"), AT, hold=HOLD, code="WINTER1")
-    assert first.ok and second.ok
+    assert first.ok
+    assert second.ok
     assert accounting.reserve(User("u3"), AT, hold=HOLD, code="WINTER1").refusal.limit == "total"
     assert accounting.release(second.operation_id, AT).ok
     assert accounting.release(second.operation_id, AT).ok  # idempotent
