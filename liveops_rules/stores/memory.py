@@ -221,10 +221,14 @@ class InMemoryStore:
                 ok = operation.status in (Status.RELEASED, Status.EXPIRED)
             else:
                 if status is Status.COMMITTED:
+                    deltas = []
                     for key in keys:
-                        self._counters[key].used -= quantity
+                        # A reset may already have given this use back: never go below zero.
+                        taken = min(quantity, self._counters[key].used)
+                        self._counters[key].used -= taken
+                        deltas.append((key, -taken, 0, 0))
                     operation.status = Status.CANCELLED
-                    self._append("cancel", at, tuple((k, -quantity, 0, 0) for k in keys), operation)
+                    self._append("cancel", at, tuple(deltas), operation)
                 ok = operation.status is Status.CANCELLED
             return SettleResult(
                 ok=ok,

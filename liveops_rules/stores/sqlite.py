@@ -361,12 +361,17 @@ class SQLiteStore:
                 new_status = "released"
                 self._append(db, "release", at, [(k, 0, -quantity, 0) for k in keys], operation)
             elif action is SettleAction.CANCEL and status == "committed":
-                db.executemany(
-                    "UPDATE counters SET used = used - ? WHERE key = ?",
-                    [(quantity, k) for k in keys],
-                )
+                deltas = []
+                for key in keys:
+                    # A reset may already have given this use back: never go below zero.
+                    (used,) = db.execute(
+                        "SELECT used FROM counters WHERE key = ?", (key,)
+                    ).fetchone()
+                    taken = min(quantity, used)
+                    db.execute("UPDATE counters SET used = used - ? WHERE key = ?", (taken, key))
+                    deltas.append((key, -taken, 0, 0))
                 new_status = "cancelled"
-                self._append(db, "cancel", at, [(k, -quantity, 0, 0) for k in keys], operation)
+                self._append(db, "cancel", at, deltas, operation)
             if new_status != status:
                 db.execute(
                     "UPDATE operations SET status = ? WHERE id = ?", (new_status, operation_id)

@@ -1,0 +1,207 @@
+"""A hypothesis state machine drives each store and a simple reference model with random
+redeem/reserve/commit/release/cancel/reset/time steps, and compares them after every step."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from liveops_rules import Coupon, RewardItem, User
+from liveops_rules.accounting import Accounting, AccountingError, check_ledger
+from liveops_rules.stores import InMemoryStore, SQLiteStore
+
+START = datetime(2026, 11, 22, 12, tzinfo=UTC)
+HOLD = timedelta(minutes=10)
+LIMITS = {"t": 6, "u": 2, "c": 3}
+USERS = ("ann", "bob", "cy")
+CODES = ("CODEA", "CODEB")
+
+
+class Reference:
+    """The semantics, written as plainly as possible."""
+
+    def __init__(self) -> None:
+        self.used: dict[str, int] = {}
+        self.extra: dict[str, int] = {}
+        self.holds: dict[str, tuple[tuple[str, ...], datetime]] = {}
+        self.status: dict[str, str] = {}
+        self.keys: dict[str, tuple[str, ...]] = {}
+
+    @staticmethod
+    def counters(user: str, code: str) -> tuple[str, ...]:
+        return ("t|coupon:ref", f"u|coupon:ref|{user}|", f"c|coupon:ref|{code}")
+
+    def reserved(self, key: str, at: datetime) -> int:
+        return sum(1 for keys, expires in self.holds.values() if key in keys and expires > at)
+
+    def _expire(self, at: datetime) -> None:
+        for op, (_, expires) in list(self.holds.items()):
+            if expires <= at:
+                del self.holds[op]
+                self.status[op] = "expired"
+
+    def count(self, op: str, user: str, code: str, at: datetime, held: bool) -> str | None:
+        self._expire(at)
+        keys = self.counters(user, code)
+        for key in keys:
+            if self.used.get(key, 0) + self.reserved(key, at) + 1 > LIMITS[key[0]] + self.extra.get(
+                key, 0
+            ):
+                return {"t": "total", "u": "per_user", "c": "per_code"}[key[0]]
+        self.keys[op] = keys
+        if held:
+            self.holds[op] = (keys, at + HOLD)
+            self.status[op] = "held"
+        else:
+            for key in keys:
+                self.used[key] = self.used.get(key, 0) + 1
+            self.status[op] = "committed"
+        return None
+
+    def settle(self, action: str, op: str, at: datetime) -> str | None:
+        """None when it succeeds, else the refusal code."""
+        self._expire(at)
+        status = self.status[op]
+        if action == "commit":
+            if status == "held":
+                del self.holds[op]
+                for key in self.keys[op]:
+                    self.used[key] = self.used.get(key, 0) + 1
+                self.status[op] = "committed"
+                return None
+            return (
+                None
+                if status == "committed"
+                else ("reservation_expired" if status == "expired" else "wrong_state")
+            )
+        if action == "release":
+            if status == "held":
+                del self.holds[op]
+                self.status[op] = "released"
+                return None
+            return None if status in ("released", "expired") else "wrong_state"
+        if status == "committed":
+            for key in self.keys[op]:
+                self.used[key] = max(0, self.used[key] - 1)  # a reset may have given it back
+            self.status[op] = "cancelled"
+            return None
+        if status == "cancelled":
+            return None
+        return "reservation_expired" if status == "expired" else "wrong_state"
+
+    def reset_user(self, user: str) -> None:
+        for key in list(self.used):
+            if key.startswith(f"u|coupon:ref|{user}|"):
+                self.used[key] = 0
+                self.extra[key] = 0
+
+
+class AccountingMachine(RuleBasedStateMachine):
+    store_kind = "memory"
+
+    @initialize()
+    def start(self) -> None:
+        if self.store_kind == "memory":
+            self.store = InMemoryStore()
+        else:
+            self.directory = tempfile.TemporaryDirectory()
+            self.store = SQLiteStore(Path(self.directory.name) / "s.db", synchronous="NORMAL")
+        self.accounting = Accounting(self.store)
+        self.promotion = Coupon(
+            external_id="ref",
+            enabled=True,
+            bonus=[RewardItem("gem")],
+            redeem_total_limit=LIMITS["t"],
+            redeem_user_limit=LIMITS["u"],
+            redeem_code_limit=LIMITS["c"],
+        )
+        self.accounting.import_promotions([self.promotion])
+        self.accounting.add_codes(self.promotion, list(CODES))
+        self.reference = Reference()
+        self.at = START
+        self.operations: list[str] = []
+
+    def teardown(self) -> None:
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.close()
+        if hasattr(self, "directory"):
+            self.directory.cleanup()
+
+    def _count(self, user: str, code: str, held: bool) -> None:
+        if held:
+            outcome = self.accounting.reserve(User(user), self.at, hold=HOLD, code=code)
+        else:
+            outcome = self.accounting.redeem(code, User(user), self.at)
+        op = outcome.operation_id or f"refused-{len(self.operations)}"
+        expected = self.reference.count(op, user, code, self.at, held)
+        if expected is None:
+            assert outcome.ok, outcome
+            self.operations.append(op)
+        else:
+            assert outcome.refusal is not None, outcome
+            assert outcome.refusal.limit == expected
+
+    @rule(user=st.sampled_from(USERS), code=st.sampled_from(CODES))
+    def redeem(self, user: str, code: str) -> None:
+        self._count(user, code, held=False)
+
+    @rule(user=st.sampled_from(USERS), code=st.sampled_from(CODES))
+    def reserve(self, user: str, code: str) -> None:
+        self._count(user, code, held=True)
+
+    @rule(action=st.sampled_from(("commit", "release", "cancel")), pick=st.integers(0, 50))
+    def settle(self, action: str, pick: int) -> None:
+        if not self.operations:
+            return
+        op = self.operations[pick % len(self.operations)]
+        expected = self.reference.settle(action, op, self.at)
+        try:
+            getattr(self.accounting, action)(op, self.at)
+        except AccountingError as error:
+            assert error.code == expected, (action, op, error.code, expected)
+        else:
+            assert expected is None, (action, op, expected)
+
+    @rule(minutes=st.integers(0, 12))
+    def advance(self, minutes: int) -> None:
+        self.at += timedelta(minutes=minutes)
+
+    @rule(user=st.sampled_from(USERS))
+    def reset_user(self, user: str) -> None:
+        self.accounting.reset_user_limit(self.promotion, user, self.at)
+        self.reference.reset_user(user)
+
+    @invariant()
+    def counters_agree(self) -> None:
+        if not hasattr(self, "store"):
+            return
+        for user in USERS:
+            for code in CODES:
+                for key in Reference.counters(user, code):
+                    state = self.store.counter(key, self.at)
+                    assert state.used == self.reference.used.get(key, 0), key
+                    assert state.reserved == self.reference.reserved(key, self.at), key
+        assert check_ledger(self.store) == []
+
+
+STATEFUL = settings(max_examples=150, stateful_step_count=40, deadline=None)
+
+
+@STATEFUL
+class MemoryMachine(AccountingMachine):
+    store_kind = "memory"
+
+
+@STATEFUL
+class SQLiteMachine(AccountingMachine):
+    store_kind = "sqlite"
+
+
+TestMemoryStoreMatchesTheReference = MemoryMachine.TestCase
+TestSQLiteStoreMatchesTheReference = SQLiteMachine.TestCase
