@@ -163,10 +163,10 @@ class AccountingMachine(RuleBasedStateMachine):
         expected = self.reference.settle(action, op, self.at)
         try:
             getattr(self.accounting, action)(op, self.at)
+            refused = None
         except AccountingError as error:
-            assert error.code == expected, (action, op, error.code, expected)
-        else:
-            assert expected is None, (action, op, expected)
+            refused = error.code
+        assert refused == expected, (action, op, refused, expected)
 
     @rule(minutes=st.integers(0, 12))
     def advance(self, minutes: int) -> None:
