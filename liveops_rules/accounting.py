@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from liveops_rules.models import (
     ItemDiscount,
     PromoCode,
     Promotion,
+    PromotionKind,
     RewardItem,
     UniqueCatalogOffer,
     User,
@@ -211,6 +212,32 @@ class Accounting:
                 sort_keys=True,
             )
             self.store.put_promotion(promotion_ref(promotion), document)
+
+    def import_catalog(
+        self,
+        promotions: Sequence[Promotion],
+        codes: Mapping[tuple[PromotionKind, str], Sequence[str]],
+    ) -> int:
+        """Keep the promotions and give each its codes; importing the same catalog again
+        changes nothing. Returns how many codes were new. AccountingError `code_exists` if a
+        code belongs to another promotion (nothing of the catalog's codes is added then)."""
+        by_key = {(p.kind, p.key): p for p in promotions}
+        for (kind, key), wanted in codes.items():
+            ref = f"{kind.value}:{key}"
+            clash = [c for c in wanted if self.store.code_owner(self._code(c)) not in (None, ref)]
+            if clash:
+                raise AccountingError(
+                    "code_exists", f"The code already exists: {', '.join(clash[:5])}"
+                )
+            if (kind, key) not in by_key:
+                raise ValidationError.single("codes", "codes of a promotion in the catalog", ref)
+        self.import_promotions(promotions)
+        added = 0
+        for (kind, key), wanted in codes.items():
+            ref = f"{kind.value}:{key}"
+            fresh = [self._code(c) for c in wanted]
+            added += len(fresh) - len(self.store.add_codes(ref, fresh))
+        return added
 
     def promotion(self, ref: str) -> Promotion | None:
         """The promotion kept under `ref`, or None."""
@@ -433,7 +460,10 @@ class Accounting:
         assert found is not None
         assert ref is not None
         operation_id = self._new_id()
-        items = tuple(getattr(found, "bonus", ()))
+        if isinstance(found, UniqueCatalogOffer):
+            items = tuple(RewardItem(sku) for sku in found.items)  # the items it unlocks
+        else:
+            items = tuple(getattr(found, "bonus", ()))
         success = Outcome(ok=True, promotion=ref, operation_id=operation_id, items=items)
         request = CountRequest(
             operation_id=operation_id,

@@ -6,20 +6,23 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
+from liveops_rules.accounting import Accounting, AccountingError, Outcome
 from liveops_rules.catalog import Catalog
-from liveops_rules.errors import ValidationError
+from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.evaluate import Decision
-from liveops_rules.models import PromotionKind, User
+from liveops_rules.models import PromotionKind
+from liveops_rules.stores import RedemptionStore, open_store
 from liveops_rules.wire import (
     PAYLOAD_KINDS,
     Form,
     load_catalog,
+    load_catalog_codes,
     load_payload,
     load_promotion,
     load_user,
@@ -29,9 +32,12 @@ from liveops_rules.wire._detect import detect_kinds
 
 __all__ = ["main"]
 
+T = TypeVar("T")
+
 _PROMOTION_KINDS = frozenset(kind.value for kind in PromotionKind)
 
 EXIT_OK = 0
+EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
 
@@ -39,10 +45,10 @@ class _CliError(Exception):
     """A problem with the command's input, printed as one message with exit status 2."""
 
 
-def _load(path: str, what: str, loader: object) -> object:
+def _load(path: str, what: str, loader: Callable[[object], T]) -> T:
     try:
         data = read_json_file(path)
-        return loader(data)  # type: ignore[operator]
+        return loader(data)
     except ValidationError as error:
         lines = [f"{path}: invalid {what}:"] + [f"  {p}" for p in error.problems]
         if len(error.problems) == 1:
@@ -93,8 +99,7 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     promotions = _load(args.catalog, "catalog", load_catalog)
     user = _load(args.user, "user", load_user)
     at = _moment(args.at)
-    assert isinstance(user, User)
-    decisions = Catalog(promotions).evaluate_all(user, at)  # type: ignore[arg-type]
+    decisions = Catalog(promotions).evaluate_all(user, at)
     if args.format == "json":
         document = {
             "at": at.isoformat(),
@@ -140,6 +145,150 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
     return status
 
 
+def _store(uri: str) -> RedemptionStore:
+    try:
+        return open_store(uri)
+    except (ValidationError, StoreError) as error:
+        raise _CliError(f"--store: {error}") from None
+
+
+def _ref(text: str) -> str:
+    """`kind:id`, or a bare external id meaning a coupon."""
+    kind, sep, key = text.partition(":")
+    if not sep:
+        return f"{PromotionKind.COUPON.value}:{text}"
+    try:
+        PromotionKind(kind)
+    except ValueError:
+        kinds = ", ".join(k.value for k in PromotionKind)
+        raise _CliError(f"{text!r}: expected KIND:ID with KIND one of {kinds}") from None
+    return f"{kind}:{key}"
+
+
+def _import(args: argparse.Namespace, out: TextIO) -> int:
+    promotions, codes = _load(args.catalog, "catalog", load_catalog_codes)
+    store = _store(args.store)
+    try:
+        added = Accounting(store).import_catalog(promotions, codes)
+    except AccountingError as error:
+        raise _CliError(f"{args.catalog}: {error.message} [{int(error.error_code)}]") from None
+    finally:
+        store.close()
+    out.write(f"imported {len(promotions)} promotions and {added} new codes into {args.store}\n")
+    return EXIT_OK
+
+
+def _print_outcome(outcome: Outcome, fmt: str, out: TextIO) -> int:
+    document = outcome.to_dict()
+    if outcome.ok:
+        document.pop("operation_id", None)
+        document["redemption_id"] = outcome.operation_id
+    else:
+        document = {k: document[k] for k in ("ok", "promotion", "reason", "error_code", "message")}
+    if fmt == "json":
+        out.write(json.dumps(document, indent=2) + "\n")
+    elif outcome.ok:
+        items = ", ".join(f"{i.quantity} x {i.sku}" for i in outcome.items) or "nothing"
+        out.write(f"redeemed {outcome.promotion}: {items}\n")
+    else:
+        assert outcome.refusal is not None
+        refusal = outcome.refusal
+        out.write(f"refused [{int(refusal.error_code)} {refusal.code}]: {refusal.message}\n")
+    return EXIT_OK if outcome.ok else EXIT_REFUSED
+
+
+def _redeem(args: argparse.Namespace, out: TextIO) -> int:
+    user = _load(args.user, "user", load_user)
+    at = _moment(args.at)
+    store = _store(args.store)
+    try:
+        accounting = Accounting(store)
+        if args.catalog:
+            promotions, codes = _load(args.catalog, "catalog", load_catalog_codes)
+            accounting.import_catalog(promotions, codes)
+        outcome = accounting.redeem(
+            args.code,
+            user,
+            at,
+            idempotency_key=args.idempotency_key,
+        )
+    except AccountingError as error:
+        raise _CliError(f"{error.message} [{int(error.error_code)}]") from None
+    except ValidationError as error:
+        raise _CliError(str(error)) from None
+    finally:
+        store.close()
+    return _print_outcome(outcome, args.format, out)
+
+
+def _progress(total: int, stream: TextIO) -> Callable[[int], None] | None:
+    if not stream.isatty():
+        return None
+
+    def show(done: int) -> None:
+        width = 30
+        filled = width * done // total
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def _generate(args: argparse.Namespace, out: TextIO) -> int:
+    store = _store(args.store)
+    try:
+        accounting = Accounting(store)
+        ref = _ref(args.promotion)
+        promotion = accounting.promotion(ref)
+        if promotion is None:
+            raise _CliError(f"{ref}: no such promotion in {args.store} (import its catalog first)")
+        codes = accounting.generate_codes(
+            promotion, args.count, length=args.length, progress=_progress(args.count, sys.stderr)
+        )
+    except ValidationError as error:
+        raise _CliError(str(error)) from None
+    finally:
+        store.close()
+    out.write("\n".join(codes) + "\n")
+    return EXIT_OK
+
+
+def _limits(args: argparse.Namespace, out: TextIO) -> int:
+    at = _moment(args.at)
+    store = _store(args.store)
+    try:
+        accounting = Accounting(store)
+        ref = _ref(args.promotion)
+        if args.action == "reset":
+            if args.user is None:
+                changed = accounting.reset_all_user_limits(ref, at)
+            else:
+                changed = accounting.reset_user_limit(ref, args.user, at)
+            out.write(f"reset {changed} counters\n")
+            return EXIT_OK
+        if args.user is None:
+            raise _CliError(f"limits {args.action}: --user is required")
+        if args.action != "show" and args.amount is None:
+            raise _CliError(f"limits {args.action}: an AMOUNT is required")
+        if args.action == "show":
+            state = accounting.user_limit(ref, args.user, at)
+        elif args.action == "set":
+            state = accounting.set_user_limit(ref, args.user, args.amount, at)
+        else:
+            change = args.amount if args.action == "increase" else -args.amount
+            state = accounting.change_user_limit(ref, args.user, change, at)
+    except AccountingError as error:
+        raise _CliError(f"{error.message} [{int(error.error_code)}]") from None
+    except ValidationError as error:
+        raise _CliError(str(error)) from None
+    finally:
+        store.close()
+    out.write(json.dumps({"per_user": {"total": state.total, "available": state.available}}) + "\n")
+    return EXIT_OK
+
+
 def _sample(name: str) -> Path:
     return Path(str(resources.files("liveops_rules").joinpath("samples", name)))
 
@@ -183,13 +332,48 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(run=_validate)
 
+    importer = commands.add_parser(
+        "import", help="keep a catalog's promotions and codes in a store (idempotent)"
+    )
+    importer.add_argument("catalog", metavar="CATALOG.json")
+    importer.add_argument("--store", required=True, metavar="URI")
+    importer.set_defaults(run=_import)
+
+    redeem = commands.add_parser("redeem", help="redeem a code for a user, counting its limits")
+    redeem.add_argument("code", metavar="CODE")
+    redeem.add_argument("--user", required=True, metavar="USER.json")
+    redeem.add_argument("--store", required=True, metavar="URI")
+    redeem.add_argument("--at", required=True, metavar="ISO8601")
+    redeem.add_argument("--catalog", metavar="CATALOG.json", help="import this catalog first")
+    redeem.add_argument("--idempotency-key", metavar="KEY")
+    redeem.add_argument("--format", choices=("table", "json"), default="table")
+    redeem.set_defaults(run=_redeem)
+
+    codes = commands.add_parser("codes", help="manage promotion codes")
+    code_commands = codes.add_subparsers(dest="codes_command", required=True, metavar="ACTION")
+    generate = code_commands.add_parser("generate", help="make new random codes")
+    generate.add_argument("promotion", metavar="EXTERNAL_ID", help="an id, or KIND:ID")
+    generate.add_argument("--count", required=True, type=int)
+    generate.add_argument("--length", type=int, default=12)
+    generate.add_argument("--store", required=True, metavar="URI")
+    generate.set_defaults(run=_generate)
+
+    limits = commands.add_parser("limits", help="show or change a user's remaining uses")
+    limits.add_argument("action", choices=("show", "set", "increase", "decrease", "reset"))
+    limits.add_argument("promotion", metavar="PROMOTION", help="an id, or KIND:ID")
+    limits.add_argument("amount", nargs="?", type=int, metavar="AMOUNT")
+    limits.add_argument("--user", metavar="USER_ID", help="(reset without it: every user)")
+    limits.add_argument("--store", required=True, metavar="URI")
+    limits.add_argument("--at", required=True, metavar="ISO8601")
+    limits.set_defaults(run=_limits)
+
     demo = commands.add_parser("demo", help="a walk through the library on bundled sample data")
     demo.set_defaults(run=_demo)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the command line; returns the exit status (0 fine, 2 bad or invalid input)."""
+    """Run the command line; returns the exit status (0 fine, 1 refused, 2 bad input)."""
     stream = out if out is not None else sys.stdout
     args = _parser().parse_args(argv)
     try:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from liveops_rules.accounting import Accounting, Outcome, check_ledger
 from liveops_rules.catalog import Catalog
 from liveops_rules.errors import ValidationError
 from liveops_rules.evaluate import evaluate
-from liveops_rules.models import PromotionKind, User
-from liveops_rules.wire import load_catalog_file, load_promotion, load_user, read_json_file
+from liveops_rules.models import Promotion, PromotionKind, User
+from liveops_rules.stores import SQLiteStore
+from liveops_rules.wire import load_catalog_codes, load_promotion, load_user, read_json_file
 
 __all__ = ["run_demo"]
 
@@ -23,7 +27,7 @@ def run_demo(catalog_path: Path, user_path: Path, out: TextIO) -> None:
     def say(text: str = "") -> None:
         out.write(text + "\n")
 
-    promotions = load_catalog_file(catalog_path)
+    promotions, codes = load_catalog_codes(read_json_file(catalog_path))
     user = load_user(read_json_file(user_path))
     catalog = Catalog(promotions)
     at = DEMO_MOMENT
@@ -78,3 +82,50 @@ def run_demo(catalog_path: Path, user_path: Path, out: TextIO) -> None:
     except ValidationError as error:
         for problem in error.problems:
             say(f"   {problem}")
+
+    say()
+    _redemptions(promotions, codes, user, at, say)
+
+
+def _redemptions(
+    promotions: list[Promotion],
+    codes: dict[tuple[PromotionKind, str], tuple[str, ...]],
+    user: User,
+    at: datetime,
+    say: Callable[[str], None],
+) -> None:
+    say("6. Redeeming codes against limits, on the embedded SQLite store:")
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "promotions.db"
+        store = SQLiteStore(path)
+        try:
+            accounting = Accounting(store)
+            added = accounting.import_catalog(promotions, codes)
+            say(f"   imported {len(promotions)} promotions and {added} codes into {path.name}")
+
+            def show(label: str, outcome: Outcome, verb: str = "redeemed") -> None:
+                if outcome.ok:
+                    items = ", ".join(f"{i.quantity} x {i.sku}" for i in outcome.items)
+                    again = " (the first result, replayed)" if outcome.replayed else ""
+                    say(f"   {label}: {verb} {outcome.promotion}: {items}{again}")
+                else:
+                    assert outcome.refusal is not None
+                    refusal = outcome.refusal
+                    say(f"   {label}: refused [{int(refusal.error_code)}] {refusal.message}")
+
+            show("WINTER2026", accounting.redeem("WINTER2026", user, at, idempotency_key="order-1"))
+            show("retry    ", accounting.redeem("WINTER2026", user, at, idempotency_key="order-1"))
+            show("SNOWFALL ", accounting.redeem("SNOWFALL", user, at))
+            show("NOSUCH   ", accounting.redeem("NOSUCH", user, at))
+            held = accounting.reserve(user, at, hold=timedelta(minutes=15), code="CREATOR42")
+            show("reserve  ", held, "held for checkout")
+            if held.operation_id is not None:
+                accounting.commit(held.operation_id, at + timedelta(minutes=2))
+                say("   commit   : the checkout paid, the hold is now a redemption")
+            state = accounting.user_limit("coupon:winter_gift", user.id or "", at)
+            say(f"   winter_gift for {user.id}: {state.available} of {state.total} uses left")
+            problems = check_ledger(store)
+            entries = len(store.ledger())
+            say(f"   ledger: {entries} entries; counters agree with it: {not problems}")
+        finally:
+            store.close()

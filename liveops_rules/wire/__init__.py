@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from liveops_rules.codes import is_valid_code
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.models import Promotion, PromotionKind, User
 from liveops_rules.wire import _translate
@@ -36,6 +37,7 @@ __all__ = [
     "dump_payload",
     "dump_promotion",
     "load_catalog",
+    "load_catalog_codes",
     "load_catalog_file",
     "load_payload",
     "load_promotion",
@@ -154,17 +156,33 @@ def load_user(data: object, path: str = "$") -> User:
     return _translate.user(structure(data, UserPayload, path), path)
 
 
+_WITH_CODES = frozenset(
+    (PromotionKind.COUPON, PromotionKind.PROMO_CODE, PromotionKind.UNIQUE_CATALOG_OFFER)
+)
+
+
 def load_catalog(data: object) -> list[Promotion]:
     """The promotions of a catalog object: lists `coupons`, `promocodes`, `discounts`,
     `bonuses`, `unique_catalog_offers`, `personalized_rules` of LiveOps payloads.
 
     Every promotion needs an id (`external_id`, or `id` / `rule_id` as in GET responses), unique
-    within its kind. Raises ValidationError listing every problem in the whole file.
+    within its kind. Coupons, promo codes and unique offers may carry `codes: [...]` (see
+    `load_catalog_codes`). Raises ValidationError listing every problem in the whole file.
     """
+    return load_catalog_codes(data)[0]
+
+
+def load_catalog_codes(
+    data: object,
+) -> tuple[list[Promotion], dict[tuple[PromotionKind, str], tuple[str, ...]]]:
+    """A catalog's promotions and the codes its coupons, promo codes and unique offers carry
+    in `codes` (each code valid and used once in the whole catalog)."""
     if not isinstance(data, dict):
         raise ValidationError.single("$", "an object of promotion lists", data)
     problems: list[Problem] = []
     promotions: list[Promotion] = []
+    codes: dict[tuple[PromotionKind, str], tuple[str, ...]] = {}
+    code_paths: dict[str, str] = {}
     seen: dict[tuple[PromotionKind, str], str] = {}
     for section, items in data.items():
         kind = CATALOG_SECTIONS.get(section)
@@ -178,6 +196,10 @@ def load_catalog(data: object) -> list[Promotion]:
             continue
         for index, item in enumerate(items):
             path = f"$.{section}[{index}]"
+            carried: object = None
+            if kind in _WITH_CODES and isinstance(item, dict) and "codes" in item:
+                item = dict(item)
+                carried = item.pop("codes")
             try:
                 promotion = load_promotion(kind, item, path)
             except ValidationError as error:
@@ -202,9 +224,36 @@ def load_catalog(data: object) -> list[Promotion]:
                 )
                 continue
             promotions.append(promotion)
+            if carried is not None:
+                found = _catalog_codes(carried, f"{path}.codes", code_paths, problems)
+                codes[kind, promotion.key] = found
     if problems:
         raise ValidationError(problems)
-    return promotions
+    return promotions, codes
+
+
+def _catalog_codes(
+    carried: object, path: str, first_seen: dict[str, str], problems: list[Problem]
+) -> tuple[str, ...]:
+    if not isinstance(carried, list):
+        problems.append(Problem(path, "a list of codes", describe(carried)))
+        return ()
+    found = []
+    for index, code in enumerate(carried):
+        at = f"{path}[{index}]"
+        if not is_valid_code(code):
+            problems.append(
+                Problem(at, "a code of 1..128 Latin letters and digits", describe(code))
+            )
+            continue
+        first = first_seen.setdefault(code, at)
+        if first != at:
+            problems.append(
+                Problem(at, "a code used once in the catalog", f"{code!r}, also at {first}")
+            )
+            continue
+        found.append(code)
+    return tuple(found)
 
 
 def dump_catalog(promotions: list[Promotion]) -> dict[str, list[dict[str, Any]]]:
