@@ -1,9 +1,19 @@
 """liveops_rules: a pure-Python promotion rules engine following Xsolla's LiveOps API.
 
 Build promotions (or load them from LiveOps JSON), then ask which apply to a user at a moment:
-`evaluate` explains one promotion, `Catalog` answers for many at once.
+`evaluate` explains one promotion, `Catalog` answers for many at once, and `Accounting`
+redeems codes against their limits on a store from `open_store("sqlite:///promotions.db")`.
 """
 
+from liveops_rules.accounting import (
+    DEFAULT_CODE_ALPHABET,
+    Accounting,
+    AccountingError,
+    Outcome,
+    Refusal,
+    check_ledger,
+    promotion_ref,
+)
 from liveops_rules.catalog import Catalog
 from liveops_rules.codes import is_valid_code, normalize_code, validate_code
 from liveops_rules.error_catalog import (
@@ -12,7 +22,13 @@ from liveops_rules.error_catalog import (
     error_envelope,
     validation_envelope,
 )
-from liveops_rules.errors import LiveOpsError, NaiveDatetimeError, Problem, ValidationError
+from liveops_rules.errors import (
+    LiveOpsError,
+    NaiveDatetimeError,
+    Problem,
+    StoreError,
+    ValidationError,
+)
 from liveops_rules.evaluate import Decision, evaluate, is_eligible
 from liveops_rules.models import (
     MAX_CONDITIONS,
@@ -58,6 +74,8 @@ from liveops_rules.reasons import (
     Reason,
     TypeMismatch,
 )
+from liveops_rules.schedule import next_reset, period_of, period_start
+from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore, open_store
 from liveops_rules.wire import (
     PAYLOAD_KINDS,
     Form,
@@ -65,6 +83,7 @@ from liveops_rules.wire import (
     dump_payload,
     dump_promotion,
     load_catalog,
+    load_catalog_codes,
     load_catalog_file,
     load_payload,
     load_promotion,
@@ -74,8 +93,11 @@ from liveops_rules.wire import (
 )
 
 __all__ = [
+    "DEFAULT_CODE_ALPHABET",
     "MAX_CONDITIONS",
     "PAYLOAD_KINDS",
+    "Accounting",
+    "AccountingError",
     "AnonymousUser",
     "AttributeMissing",
     "Bonus",
@@ -92,6 +114,7 @@ __all__ = [
     "Ended",
     "ErrorCode",
     "Form",
+    "InMemoryStore",
     "IntervalType",
     "ItemDiscount",
     "LiveOpsError",
@@ -100,6 +123,7 @@ __all__ = [
     "NotStarted",
     "NumberCondition",
     "Operator",
+    "Outcome",
     "PersonalizedCatalogRule",
     "PriceCondition",
     "Problem",
@@ -111,8 +135,12 @@ __all__ = [
     "Reason",
     "RecurrentSchedule",
     "RedeemResult",
+    "RedemptionStore",
+    "Refusal",
     "RewardItem",
+    "SQLiteStore",
     "ShownItem",
+    "StoreError",
     "StringCondition",
     "TypeMismatch",
     "UniqueCatalogOffer",
@@ -121,6 +149,7 @@ __all__ = [
     "UserLimitUpdate",
     "ValidationError",
     "ValidityWindow",
+    "check_ledger",
     "dump_catalog",
     "dump_payload",
     "dump_promotion",
@@ -130,12 +159,18 @@ __all__ = [
     "is_eligible",
     "is_valid_code",
     "load_catalog",
+    "load_catalog_codes",
     "load_catalog_file",
     "load_payload",
     "load_promotion",
     "load_user",
+    "next_reset",
     "normalize_code",
+    "open_store",
     "parse_json",
+    "period_of",
+    "period_start",
+    "promotion_ref",
     "read_json_file",
     "validate_code",
     "validation_envelope",

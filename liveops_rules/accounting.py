@@ -9,6 +9,7 @@ means 500, whatever the concurrency.
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import string
@@ -60,6 +61,14 @@ DEFAULT_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """Upper-case letters and digits without the ones people confuse (0/O, 1/I/L)."""
 
 _MAX_GENERATED = 100_000
+
+
+def _ids() -> Callable[[], str]:
+    """Operation ids: a random 64-bit prefix per engine, then a counter; unique across the
+    processes sharing a store without a system call per id."""
+    prefix = secrets.token_hex(8)
+    counter = itertools.count(1)
+    return lambda: f"{prefix}{next(counter):08x}"
 
 
 def promotion_ref(promotion: Promotion) -> str:
@@ -195,12 +204,16 @@ class Accounting:
         store: RedemptionStore,
         *,
         code_normalizer: Callable[[str], str] | None = None,
-        new_id: Callable[[], str] = lambda: secrets.token_hex(16),
+        new_id: Callable[[], str] | None = None,
     ) -> None:
         self.store = store
         self._normalize = code_normalizer
-        self._new_id = new_id
+        self._new_id = new_id if new_id is not None else _ids()
         self._loaded: dict[str, tuple[str, Promotion]] = {}
+        self._owners: dict[str, str] = {}  # a code never changes hands: safe to remember
+        self._shared_specs: dict[
+            tuple[str, str | None], tuple[Promotion, tuple[CounterSpec, ...]]
+        ] = {}
 
     # -- configuration ------------------------------------------------------------------------
 
@@ -328,6 +341,21 @@ class Accounting:
     def _counters(
         self, promotion: Promotion, ref: str, user: User, code: str | None, at: datetime
     ) -> tuple[CounterSpec, ...]:
+        if isinstance(promotion, Coupon | PromoCode | UniqueCatalogOffer):
+            # The total and per-code counters depend only on the promotion and the code.
+            cached = self._shared_specs.get((ref, code))
+            if cached is None or cached[0] is not promotion:
+                shared = [CounterSpec(f"t|{ref}", promotion.redeem_total_limit)]
+                if code is not None:
+                    shared.append(CounterSpec(f"c|{ref}|{code}", promotion.redeem_code_limit))
+                if len(self._shared_specs) >= 100_000:
+                    self._shared_specs.clear()
+                cached = self._shared_specs[ref, code] = (promotion, tuple(shared))
+            if promotion.redeem_user_limit is None:
+                return cached[1]
+            # Checked in the order total, per user, per code: the first exhausted is reported.
+            user_spec = self._user_spec(ref, user, promotion.redeem_user_limit, "")
+            return (cached[1][0], user_spec, *cached[1][1:])
         specs = []
         if isinstance(promotion, Coupon | PromoCode | UniqueCatalogOffer):
             specs.append(CounterSpec(f"t|{ref}", promotion.redeem_total_limit))
@@ -390,9 +418,14 @@ class Accounting:
         if code is not None:
             if not is_valid_code(code):
                 return code, None, None, _refused("malformed_code", "Enter valid coupon code.")
-            ref = self.store.code_owner(code)
+            ref = self._owners.get(code)
             if ref is None:
-                return code, None, None, _refused("unknown_code", "Code not found.")
+                ref = self.store.code_owner(code)
+                if ref is None:
+                    return code, None, None, _refused("unknown_code", "Code not found.")
+                if len(self._owners) >= 100_000:
+                    self._owners.clear()
+                self._owners[code] = ref
             found = self.promotion(ref)
             if found is None:
                 return code, ref, None, _refused("unknown_promotion", f"{ref} not found", ref)
@@ -432,13 +465,14 @@ class Accounting:
             if not isinstance(code, str):
                 raise ValidationError.single("code", "a string", code)
             code = self._code(code)
-        wanted = (
-            promotion
-            if isinstance(promotion, str) or promotion is None
-            else promotion_ref(promotion)
-        )
-        fingerprint = json.dumps([operation, code, wanted, user.id, quantity])
+        fingerprint = ""
         if idempotency_key is not None:
+            wanted = (
+                promotion
+                if isinstance(promotion, str) or promotion is None
+                else promotion_ref(promotion)
+            )
+            fingerprint = json.dumps([operation, code, wanted, user.id, quantity])
             replayed = self._recall(idempotency_key, fingerprint)
             if replayed is not None:
                 return replayed
@@ -476,7 +510,7 @@ class Accounting:
             code=code,
             quantity=quantity,
             counters=self._counters(found, ref, user, code, at),
-            result=json.dumps(success.to_dict()),
+            result="" if idempotency_key is None else json.dumps(success.to_dict()),
         )
         try:
             result = self.store.count(request)

@@ -154,3 +154,81 @@ def test_validate_reports_broken_json(tmp_path):
     status, text = run("validate", str(broken))
     assert status == 2
     assert f"{broken}: invalid JSON" in text
+
+
+def store_uri(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def test_import_is_idempotent_and_redeem_counts(tmp_path, capsys):
+    uri = store_uri(tmp_path)
+    assert run("import", CATALOG, "--store", uri) == (
+        0,
+        f"imported 10 promotions and 5 new codes into {uri}\n",
+    )
+    assert run("import", CATALOG, "--store", uri)[1].endswith("and 0 new codes into " + uri + "\n")
+    status, text = run(
+        "redeem", "WINTER2026", "--user", USER, "--store", uri, "--at", AT, "--format", "json"
+    )
+    assert status == 0
+    document = json.loads(text)
+    assert document["ok"] is True
+    assert document["promotion"] == "coupon:winter_gift"
+    assert document["items"] == [
+        {"sku": "gold_chest", "quantity": 1},
+        {"sku": "gems_100", "quantity": 2},
+    ]
+    status, text = run(
+        "redeem", "SNOWFALL", "--user", USER, "--store", uri, "--at", AT, "--format", "json"
+    )
+    assert status == 1
+    assert json.loads(text) == {
+        "ok": False,
+        "promotion": "coupon:winter_gift",
+        "reason": "limit_reached",
+        "error_code": 9804,
+        "message": "per-user limit 1 of 1 used",
+    }
+    status, text = run("redeem", "NOSUCH", "--user", USER, "--store", uri, "--at", AT)
+    assert (status, text) == (1, "refused [9811 unknown_code]: Code not found.\n")
+
+
+def test_redeem_with_a_catalog_and_an_idempotency_key(tmp_path):
+    uri = store_uri(tmp_path)
+    args = ("--user", USER, "--store", uri, "--at", AT, "--catalog", CATALOG)
+    first = run("redeem", "VIPGOLD", *args, "--idempotency-key", "k1", "--format", "json")
+    assert first[0] == 1  # the sample player is silver, not gold
+    assert json.loads(first[1])["reason"] == "condition_failed"
+    again = run("redeem", "VIPGOLD", *args, "--idempotency-key", "k1", "--format", "json")
+    assert again == first
+
+
+def test_limits_and_codes_commands(tmp_path, capsys):
+    uri = store_uri(tmp_path)
+    run("import", CATALOG, "--store", uri)
+    run("redeem", "WINTER2026", "--user", USER, "--store", uri, "--at", AT)
+    common = ("--user", "player-42", "--store", uri, "--at", AT)
+    assert run("limits", "show", "winter_gift", *common)[1] == (
+        '{"per_user": {"total": 1, "available": 0}}\n'
+    )
+    assert json.loads(run("limits", "increase", "coupon:winter_gift", "2", *common)[1]) == {
+        "per_user": {"total": 3, "available": 2}
+    }
+    assert json.loads(run("limits", "set", "winter_gift", "5", *common)[1])["per_user"][
+        "available"
+    ] == 5
+    assert run("limits", "decrease", "winter_gift", "9", *common)[0] == 2
+    assert "[4511]" in capsys.readouterr().err
+    assert run("limits", "show", "vip_welcome", *common)[0] == 2
+    assert "[4509]" in capsys.readouterr().err
+    assert run("limits", "reset", "winter_gift", "--store", uri, "--at", AT)[0] == 0
+    status, text = run("codes", "generate", "winter_gift", "--count", "25", "--store", uri)
+    codes = text.split()
+    assert status == 0
+    assert len(set(codes)) == 25
+    assert run("codes", "generate", "nosuch", "--count", "1", "--store", uri)[0] == 2
+
+
+def test_bad_store_uris_exit_2(capsys):
+    assert run("import", CATALOG, "--store", "bogus://x")[0] == 2
+    assert "--store" in capsys.readouterr().err

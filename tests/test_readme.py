@@ -29,3 +29,8 @@ def test_the_readme_wire_example_runs(capsys):
     )
     assert printed[1].startswith("$.external_id: expected an external id")
     assert printed[2].startswith("$.redeem_user_limit: expected an integer from 1")
+
+
+def test_the_readme_accounting_example_runs(capsys):
+    exec(compile(examples()[2], str(README), "exec"), {})
+    assert capsys.readouterr().out.splitlines() == ["True", "per-user limit 1 of 1 used", "[]"]

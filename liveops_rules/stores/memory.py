@@ -6,6 +6,7 @@ import heapq
 import threading
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from liveops_rules.stores.protocol import (
     CounterState,
@@ -59,6 +60,9 @@ class _Operation:
         self.idempotency_key = request.idempotency_key
 
 
+_COUNTED = CountResult(ok=True)
+
+
 class InMemoryStore:
     """Counters, holds, idempotency records, ledger, codes and promotions in dicts, behind one
     lock: every operation is atomic with respect to the others in this process."""
@@ -69,7 +73,7 @@ class InMemoryStore:
         self._operations: dict[str, _Operation] = {}
         self._holds: dict[str, list[tuple[datetime, str]]] = {}
         self._results: dict[str, tuple[str, str]] = {}
-        self._ledger: list[LedgerEntry] = []
+        self._ledger: list[tuple[Any, ...]] = []  # LedgerEntry fields, built when read
         self._codes: dict[str, str] = {}
         self._promotions: dict[str, str] = {}
 
@@ -88,20 +92,22 @@ class InMemoryStore:
         deltas: tuple[tuple[str, int, int, int], ...],
         operation: _Operation | None = None,
     ) -> None:
-        self._ledger.append(
-            LedgerEntry(
-                seq=len(self._ledger) + 1,
-                at=at,
-                event=event,
-                operation_id=None if operation is None else operation.operation_id,
-                user_id=None if operation is None else operation.user_id,
-                promotion=None if operation is None else operation.promotion,
-                code=None if operation is None else operation.code,
-                quantity=0 if operation is None else operation.quantity,
-                idempotency_key=None if operation is None else operation.idempotency_key,
-                deltas=deltas,
+        if operation is None:
+            self._ledger.append((at, event, None, None, None, None, 0, None, deltas))
+        else:
+            self._ledger.append(
+                (
+                    at,
+                    event,
+                    operation.operation_id,
+                    operation.user_id,
+                    operation.promotion,
+                    operation.code,
+                    operation.quantity,
+                    operation.idempotency_key,
+                    deltas,
+                )
             )
-        )
 
     def _expire(self, operation: _Operation, at: datetime) -> None:
         for key in operation.counters:
@@ -136,44 +142,47 @@ class InMemoryStore:
         """See `CounterStore.count`."""
         quantity = request.quantity
         with self._lock:
-            replayed = self._check_idempotency(request.idempotency_key, request.fingerprint)
-            if replayed is not None:
-                return CountResult(ok=True, replayed=replayed)
+            if request.idempotency_key is not None:
+                replayed = self._check_idempotency(request.idempotency_key, request.fingerprint)
+                if replayed is not None:
+                    return CountResult(ok=True, replayed=replayed)
+            counters = []
             for spec in request.counters:
-                if spec.limit is None:
-                    continue
-                counter = self._counter(spec.key)
-                if counter.used + counter.reserved + quantity > spec.limit + counter.extra:
+                counter = self._counters.get(spec.key)
+                if counter is None:
+                    counter = self._counters[spec.key] = _Counter()
+                counters.append(counter)
+                limit = spec.limit
+                if (
+                    limit is not None
+                    and counter.used + counter.reserved + quantity > limit + counter.extra
+                ):
                     self._reclaim(spec.key, request.at)
-                    if counter.used + counter.reserved + quantity > spec.limit + counter.extra:
-                        counter.limit = spec.limit
+                    if counter.used + counter.reserved + quantity > limit + counter.extra:
+                        counter.limit = limit
                         return CountResult(ok=False, exhausted=spec, state=counter.state())
             operation = _Operation(request)
-            held = operation.status is Status.HELD
-            for spec in request.counters:
-                counter = self._counter(spec.key)
-                counter.limit = spec.limit
-                if held:
+            if operation.status is Status.HELD:
+                expires: datetime = request.expires_at  # type: ignore[assignment]
+                for spec, counter in zip(request.counters, counters, strict=True):
+                    counter.limit = spec.limit
                     counter.reserved += quantity
-                    expires: datetime = request.expires_at  # type: ignore[assignment]
                     heapq.heappush(
                         self._holds.setdefault(spec.key, []), (expires, operation.operation_id)
                     )
-                else:
+                deltas = tuple([(spec.key, 0, quantity, 0) for spec in request.counters])
+                event = "reserve"
+            else:
+                for spec, counter in zip(request.counters, counters, strict=True):
+                    counter.limit = spec.limit
                     counter.used += quantity
+                deltas = tuple([(spec.key, quantity, 0, 0) for spec in request.counters])
+                event = "redeem"
             self._operations[operation.operation_id] = operation
-            self._append(
-                "reserve" if held else "redeem",
-                request.at,
-                tuple(
-                    (spec.key, 0 if held else quantity, quantity if held else 0, 0)
-                    for spec in request.counters
-                ),
-                operation,
-            )
+            self._append(event, request.at, deltas, operation)
             if request.idempotency_key is not None:
                 self._results[request.idempotency_key] = (request.fingerprint, request.result)
-            return CountResult(ok=True)
+            return _COUNTED
 
     def remember(self, key: str, fingerprint: str, result: str) -> str:
         """See `IdempotencyStore.remember`."""
@@ -291,7 +300,32 @@ class InMemoryStore:
     def ledger(self) -> list[LedgerEntry]:
         """See `LedgerStore.ledger`."""
         with self._lock:
-            return list(self._ledger)
+            rows = list(self._ledger)
+        return [
+            LedgerEntry(
+                seq=seq,
+                at=at,
+                event=event,
+                operation_id=operation_id,
+                user_id=user_id,
+                promotion=promotion,
+                code=code,
+                quantity=quantity,
+                idempotency_key=key,
+                deltas=deltas,
+            )
+            for seq, (
+                at,
+                event,
+                operation_id,
+                user_id,
+                promotion,
+                code,
+                quantity,
+                key,
+                deltas,
+            ) in enumerate(rows, 1)
+        ]
 
     # -- configuration ------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
@@ -52,8 +52,9 @@ class SettleAction(enum.StrEnum):
     CANCEL = "cancel"
 
 
-@attrs.frozen
-class CounterSpec:
+# CounterSpec and CountRequest are NamedTuples rather than attrs classes: one redeem makes
+# several of them, and building frozen attrs instances costs several times more.
+class CounterSpec(NamedTuple):
     """A counter an operation touches: its key and its configured limit (None: unlimited,
     counted but never refused)."""
 
@@ -79,9 +80,12 @@ class CounterState:
         return self.limit + self.extra - self.used - self.reserved
 
 
-@attrs.frozen(kw_only=True)
-class CountRequest:
-    """Reserve (when `expires_at` is set) or redeem outright `quantity` on every counter."""
+class CountRequest(NamedTuple):
+    """Reserve (when `expires_at` is set) or redeem outright `quantity` on every counter.
+
+    `fingerprint` and `result` matter only with an `idempotency_key`: the request's identity,
+    and the JSON text to keep under the key if the operation succeeds.
+    """
 
     operation_id: str
     idempotency_key: str | None
@@ -94,7 +98,6 @@ class CountRequest:
     quantity: int
     counters: tuple[CounterSpec, ...]
     result: str
-    """The JSON text to keep under the idempotency key if the operation succeeds."""
 
 
 @attrs.frozen(kw_only=True)

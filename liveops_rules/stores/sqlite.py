@@ -19,6 +19,7 @@ from pathlib import Path
 
 from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.stores.protocol import (
+    CounterSpec,
     CounterState,
     CountRequest,
     CountResult,
@@ -83,6 +84,7 @@ CREATE TABLE IF NOT EXISTS promotions (ref TEXT PRIMARY KEY, document TEXT NOT N
 """
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_COUNTED = CountResult(ok=True)
 
 
 def _micros(at: datetime) -> int:
@@ -242,77 +244,97 @@ class SQLiteStore:
 
     def count(self, request: CountRequest) -> CountResult:
         """See `CounterStore.count`."""
-        quantity = request.quantity
-        held = request.expires_at is not None
-        used, reserved = (0, quantity) if held else (quantity, 0)
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            replayed = self._kept(db, request.idempotency_key, request.fingerprint)
+            if replayed is not None:
+                db.execute("COMMIT")
+                return CountResult(ok=True, replayed=replayed)
+            failed = self._count_all(db, request)
+            if failed is None:
+                self._record(db, request)
+                db.execute("COMMIT")
+                return _COUNTED
+            db.execute("ROLLBACK")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        # The slow path: free the holds that expired on the counter that refused, try again.
         with self._transaction() as db:
             replayed = self._kept(db, request.idempotency_key, request.fingerprint)
             if replayed is not None:
                 return CountResult(ok=True, replayed=replayed)
-            for attempt in (0, 1):
-                db.execute("SAVEPOINT counting")
-                failed = None
-                for spec in request.counters:
-                    if not self._count_one(db, spec.key, spec.limit, used, reserved):
-                        failed = spec
-                        break
-                if failed is None:
-                    db.execute("RELEASE counting")
-                    break
-                db.execute("ROLLBACK TO counting")
+            self._reclaim(db, failed.key, request.at)
+            db.execute("SAVEPOINT counting")
+            failed = self._count_all(db, request)
+            if failed is None:
                 db.execute("RELEASE counting")
-                if attempt == 0:
-                    self._reclaim(db, failed.key, request.at)
-                    continue
-                row = db.execute(
-                    "SELECT used, reserved, extra FROM counters WHERE key = ?", (failed.key,)
-                ).fetchone() or (0, 0, 0)
-                return CountResult(
-                    ok=False,
-                    exhausted=failed,
-                    state=CounterState(row[0], row[1], row[2], failed.limit),
-                )
-            keys = [spec.key for spec in request.counters]
-            expires = None if request.expires_at is None else _micros(request.expires_at)
+                self._record(db, request)
+                return _COUNTED
+            db.execute("ROLLBACK TO counting")
+            db.execute("RELEASE counting")
+            row = db.execute(
+                "SELECT used, reserved, extra FROM counters WHERE key = ?", (failed.key,)
+            ).fetchone() or (0, 0, 0)
+            return CountResult(
+                ok=False, exhausted=failed, state=CounterState(row[0], row[1], row[2], failed.limit)
+            )
+
+    def _count_all(self, db: sqlite3.Connection, request: CountRequest) -> CounterSpec | None:
+        """Count every counter; the first that refuses (earlier ones stay written) or None."""
+        held = request.expires_at is not None
+        used, reserved = (0, request.quantity) if held else (request.quantity, 0)
+        for spec in request.counters:
+            if not self._count_one(db, spec.key, spec.limit, used, reserved):
+                return spec
+        return None
+
+    def _record(self, db: sqlite3.Connection, request: CountRequest) -> None:
+        """The operation's row, its holds, its ledger line and its idempotency record."""
+        quantity = request.quantity
+        held = request.expires_at is not None
+        keys = [spec.key for spec in request.counters]
+        expires = None if request.expires_at is None else _micros(request.expires_at)
+        db.execute(
+            "INSERT INTO operations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                request.operation_id,
+                "held" if held else "committed",
+                expires,
+                quantity,
+                json.dumps(keys),
+                request.user_id,
+                request.promotion,
+                request.code,
+                request.idempotency_key,
+            ),
+        )
+        if held:
+            db.executemany(
+                "INSERT INTO holds VALUES (?, ?, ?)",
+                [(key, expires, request.operation_id) for key in keys],
+            )
+        self._append(
+            db,
+            "reserve" if held else "redeem",
+            request.at,
+            [(key, 0, quantity, 0) if held else (key, quantity, 0, 0) for key in keys],
+            (
+                request.operation_id,
+                request.user_id,
+                request.promotion,
+                request.code,
+                quantity,
+                request.idempotency_key,
+            ),
+        )
+        if request.idempotency_key is not None:
             db.execute(
-                "INSERT INTO operations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    request.operation_id,
-                    "held" if held else "committed",
-                    expires,
-                    quantity,
-                    json.dumps(keys),
-                    request.user_id,
-                    request.promotion,
-                    request.code,
-                    request.idempotency_key,
-                ),
+                "INSERT INTO idempotency VALUES (?, ?, ?)",
+                (request.idempotency_key, request.fingerprint, request.result),
             )
-            if held:
-                db.executemany(
-                    "INSERT INTO holds VALUES (?, ?, ?)",
-                    [(key, expires, request.operation_id) for key in keys],
-                )
-            self._append(
-                db,
-                "reserve" if held else "redeem",
-                request.at,
-                [(key, used, reserved, 0) for key in keys],
-                (
-                    request.operation_id,
-                    request.user_id,
-                    request.promotion,
-                    request.code,
-                    quantity,
-                    request.idempotency_key,
-                ),
-            )
-            if request.idempotency_key is not None:
-                db.execute(
-                    "INSERT INTO idempotency VALUES (?, ?, ?)",
-                    (request.idempotency_key, request.fingerprint, request.result),
-                )
-            return CountResult(ok=True)
 
     def remember(self, key: str, fingerprint: str, result: str) -> str:
         """See `IdempotencyStore.remember`."""
