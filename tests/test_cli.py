@@ -214,9 +214,10 @@ def test_limits_and_codes_commands(tmp_path, capsys):
     assert json.loads(run("limits", "increase", "coupon:winter_gift", "2", *common)[1]) == {
         "per_user": {"total": 3, "available": 2}
     }
-    assert json.loads(run("limits", "set", "winter_gift", "5", *common)[1])["per_user"][
-        "available"
-    ] == 5
+    assert (
+        json.loads(run("limits", "set", "winter_gift", "5", *common)[1])["per_user"]["available"]
+        == 5
+    )
     assert run("limits", "decrease", "winter_gift", "9", *common)[0] == 2
     assert "[4511]" in capsys.readouterr().err
     assert run("limits", "show", "vip_welcome", *common)[0] == 2
