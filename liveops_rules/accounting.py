@@ -22,7 +22,7 @@ import attrs
 from liveops_rules.codes import CODE_MAX_LENGTH, is_valid_code, validate_code
 from liveops_rules.error_catalog import ErrorCode, error_code_for
 from liveops_rules.errors import LiveOpsError, ValidationError
-from liveops_rules.evaluate import check_moment, evaluate
+from liveops_rules.evaluate import check_moment, eligible_at, evaluate
 from liveops_rules.models import (
     Bonus,
     Coupon,
@@ -79,6 +79,9 @@ def promotion_ref(promotion: Promotion) -> str:
 
 
 def _quote(text: str) -> str:
+    """A user id made safe inside a counter key (`|` separates the key's parts)."""
+    if "|" not in text and "%" not in text:
+        return text
     return text.replace("%", "%25").replace("|", "%7C")
 
 
@@ -480,8 +483,8 @@ class Accounting:
         if refusal is None:
             assert found is not None
             assert ref is not None
-            decision = evaluate(found, user, at)
-            if not decision.eligible:
+            if not eligible_at(found, user, at):  # reasons are built only for a refusal
+                decision = evaluate(found, user, at)
                 first = decision.reasons[0]
                 refusal = _refused(
                     first.code,
@@ -499,18 +502,18 @@ class Accounting:
         else:
             items = tuple(getattr(found, "bonus", ()))
         success = Outcome(ok=True, promotion=ref, operation_id=operation_id, items=items)
-        request = CountRequest(
-            operation_id=operation_id,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
-            at=at,
-            expires_at=None if hold is None else at + hold,
-            user_id=user.id or "",
-            promotion=ref,
-            code=code,
-            quantity=quantity,
-            counters=self._counters(found, ref, user, code, at),
-            result="" if idempotency_key is None else json.dumps(success.to_dict()),
+        request = CountRequest(  # positional: the fields in their declared order
+            operation_id,
+            idempotency_key,
+            fingerprint,
+            at,
+            None if hold is None else at + hold,
+            user.id or "",
+            ref,
+            code,
+            quantity,
+            self._counters(found, ref, user, code, at),
+            "" if idempotency_key is None else json.dumps(success.to_dict()),
         )
         try:
             result = self.store.count(request)

@@ -70,10 +70,11 @@ def is_eligible(promotion: Promotion, user: User, at: datetime) -> bool:
     """Whether `promotion` applies to `user` at `at`; the same answer as `evaluate`, faster."""
     check_moment(at)
     _check_user(user)
-    return _eligible(promotion, user, at)
+    return eligible_at(promotion, user, at)
 
 
-def _eligible(promotion: Promotion, user: User, at: datetime) -> bool:
+def eligible_at(promotion: Promotion, user: User, at: datetime) -> bool:
+    """`is_eligible` for arguments already checked (an aware `at`, a User)."""
     if not promotion.enabled:
         return False
     window = promotion.window
@@ -133,7 +134,7 @@ def evaluate(promotion: Promotion, user: User, at: datetime) -> Decision:
     """
     check_moment(at)
     _check_user(user)
-    if _eligible(promotion, user, at):
+    if eligible_at(promotion, user, at):
         return Decision(promotion, True)
     reasons: list[Reason] = []
     if not promotion.enabled:

@@ -6,9 +6,10 @@ import heapq
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from liveops_rules.stores.protocol import (
+    CounterSpec,
     CounterState,
     CountRequest,
     CountResult,
@@ -36,31 +37,60 @@ class _Counter:
 
 
 class _Operation:
-    __slots__ = (
-        "code",
-        "counters",
-        "expires_at",
-        "idempotency_key",
-        "operation_id",
-        "promotion",
-        "quantity",
-        "status",
-        "user_id",
-    )
+    """A counted request and where it stands; its fields are read through the request."""
+
+    __slots__ = ("request", "status")
 
     def __init__(self, request: CountRequest) -> None:
-        self.operation_id = request.operation_id
+        self.request = request
         self.status = Status.COMMITTED if request.expires_at is None else Status.HELD
-        self.expires_at = request.expires_at
-        self.quantity = request.quantity
-        self.counters = tuple(spec.key for spec in request.counters)
-        self.user_id = request.user_id
-        self.promotion = request.promotion
-        self.code = request.code
-        self.idempotency_key = request.idempotency_key
+
+    @property
+    def operation_id(self) -> str:
+        return self.request.operation_id
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.request.expires_at
+
+    @property
+    def quantity(self) -> int:
+        return self.request.quantity
+
+    @property
+    def counters(self) -> tuple[str, ...]:
+        return tuple(spec.key for spec in self.request.counters)
+
+    @property
+    def user_id(self) -> str:
+        return self.request.user_id
+
+    @property
+    def promotion(self) -> str:
+        return self.request.promotion
+
+    @property
+    def code(self) -> str | None:
+        return self.request.code
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.request.idempotency_key
 
 
 _COUNTED = CountResult(ok=True)
+
+
+class _Uniform(NamedTuple):
+    """The same change to every counter of a request, expanded only when the ledger is read
+    (building the per-counter tuples on every redeem costs more than the rest of the write)."""
+
+    counters: tuple[CounterSpec, ...]
+    used: int
+    reserved: int
+
+    def expand(self) -> tuple[tuple[str, int, int, int], ...]:
+        return tuple((spec.key, self.used, self.reserved, 0) for spec in self.counters)
 
 
 class InMemoryStore:
@@ -168,18 +198,30 @@ class InMemoryStore:
                     counter.limit = spec.limit
                     counter.reserved += quantity
                     heapq.heappush(
-                        self._holds.setdefault(spec.key, []), (expires, operation.operation_id)
+                        self._holds.setdefault(spec.key, []), (expires, request.operation_id)
                     )
-                deltas = tuple([(spec.key, 0, quantity, 0) for spec in request.counters])
+                deltas: object = _Uniform(request.counters, 0, quantity)
                 event = "reserve"
             else:
                 for spec, counter in zip(request.counters, counters, strict=True):
                     counter.limit = spec.limit
                     counter.used += quantity
-                deltas = tuple([(spec.key, quantity, 0, 0) for spec in request.counters])
+                deltas = _Uniform(request.counters, quantity, 0)
                 event = "redeem"
-            self._operations[operation.operation_id] = operation
-            self._append(event, request.at, deltas, operation)
+            self._operations[request.operation_id] = operation
+            self._ledger.append(
+                (
+                    request.at,
+                    event,
+                    request.operation_id,
+                    request.user_id,
+                    request.promotion,
+                    request.code,
+                    quantity,
+                    request.idempotency_key,
+                    deltas,
+                )
+            )
             if request.idempotency_key is not None:
                 self._results[request.idempotency_key] = (request.fingerprint, request.result)
             return _COUNTED
@@ -312,7 +354,7 @@ class InMemoryStore:
                 code=code,
                 quantity=quantity,
                 idempotency_key=key,
-                deltas=deltas,
+                deltas=deltas.expand() if isinstance(deltas, _Uniform) else deltas,
             )
             for seq, (
                 at,
