@@ -170,8 +170,6 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
     store = _store(args.store)
     try:
         added = Accounting(store).import_catalog(promotions, codes)
-    except AccountingError as error:
-        raise _CliError(f"{args.catalog}: {error.message} [{int(error.error_code)}]") from None
     finally:
         store.close()
     out.write(f"imported {len(promotions)} promotions and {added} new codes into {args.store}\n")
@@ -212,10 +210,6 @@ def _redeem(args: argparse.Namespace, out: TextIO) -> int:
             at,
             idempotency_key=args.idempotency_key,
         )
-    except AccountingError as error:
-        raise _CliError(f"{error.message} [{int(error.error_code)}]") from None
-    except ValidationError as error:
-        raise _CliError(str(error)) from None
     finally:
         store.close()
     return _print_outcome(outcome, args.format, out)
@@ -247,8 +241,6 @@ def _generate(args: argparse.Namespace, out: TextIO) -> int:
         codes = accounting.generate_codes(
             promotion, args.count, length=args.length, progress=_progress(args.count, sys.stderr)
         )
-    except ValidationError as error:
-        raise _CliError(str(error)) from None
     finally:
         store.close()
     out.write("\n".join(codes) + "\n")
@@ -279,10 +271,6 @@ def _limits(args: argparse.Namespace, out: TextIO) -> int:
         else:
             change = args.amount if args.action == "increase" else -args.amount
             state = accounting.change_user_limit(ref, args.user, change, at)
-    except AccountingError as error:
-        raise _CliError(f"{error.message} [{int(error.error_code)}]") from None
-    except ValidationError as error:
-        raise _CliError(str(error)) from None
     finally:
         store.close()
     out.write(json.dumps({"per_user": {"total": state.total, "available": state.available}}) + "\n")
@@ -379,6 +367,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         return int(args.run(args, stream))
     except _CliError as error:
+        sys.stderr.write(f"liveops-rules: {error}\n")
+        return EXIT_USAGE
+    except AccountingError as error:
+        sys.stderr.write(f"liveops-rules: {error.message} [{int(error.error_code)}]\n")
+        return EXIT_USAGE
+    except (ValidationError, StoreError) as error:
         sys.stderr.write(f"liveops-rules: {error}\n")
         return EXIT_USAGE
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
