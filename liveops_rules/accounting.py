@@ -15,7 +15,7 @@ import secrets
 import string
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -68,7 +68,7 @@ def _ids() -> Callable[[], str]:
     processes sharing a store without a system call per id."""
     prefix = secrets.token_hex(8)
     counter = itertools.count(1)
-    return lambda: f"{prefix}{next(counter):08x}"
+    return lambda: prefix + format(next(counter), "x")
 
 
 def promotion_ref(promotion: Promotion) -> str:
@@ -137,8 +137,8 @@ class Refusal:
         }
 
 
-@attrs.frozen
-class Outcome:
+# A NamedTuple rather than an attrs class: one is made per redemption, on the hot path.
+class Outcome(NamedTuple):
     """The result of redeem/reserve/commit: `ok` with what was granted, or a refusal."""
 
     ok: bool
@@ -215,7 +215,7 @@ class Accounting:
         self._loaded: dict[str, tuple[str, Promotion]] = {}
         self._owners: dict[str, str] = {}  # a code never changes hands: safe to remember
         self._shared_specs: dict[
-            tuple[str, str | None], tuple[Promotion, tuple[CounterSpec, ...]]
+            tuple[str, str | None], tuple[Promotion, CounterSpec, CounterSpec | None, str]
         ] = {}
 
     # -- configuration ------------------------------------------------------------------------
@@ -348,32 +348,39 @@ class Accounting:
             # The total and per-code counters depend only on the promotion and the code.
             cached = self._shared_specs.get((ref, code))
             if cached is None or cached[0] is not promotion:
-                shared = [CounterSpec(f"t|{ref}", promotion.redeem_total_limit)]
-                if code is not None:
-                    shared.append(CounterSpec(f"c|{ref}|{code}", promotion.redeem_code_limit))
-                if len(self._shared_specs) >= 100_000:
-                    self._shared_specs.clear()
-                cached = self._shared_specs[ref, code] = (promotion, tuple(shared))
-            if promotion.redeem_user_limit is None:
-                return cached[1]
-            # Checked in the order total, per user, per code: the first exhausted is reported.
-            user_spec = self._user_spec(ref, user, promotion.redeem_user_limit, "")
-            return (cached[1][0], user_spec, *cached[1][1:])
-        specs = []
-        if isinstance(promotion, Coupon | PromoCode | UniqueCatalogOffer):
-            specs.append(CounterSpec(f"t|{ref}", promotion.redeem_total_limit))
-            if promotion.redeem_user_limit is not None:
-                specs.append(self._user_spec(ref, user, promotion.redeem_user_limit, ""))
-            if code is not None:
-                specs.append(CounterSpec(f"c|{ref}|{code}", promotion.redeem_code_limit))
-        elif isinstance(promotion, ItemDiscount | Bonus):
-            specs.append(CounterSpec(f"t|{ref}", None))
+                cached = self._code_promotion_specs(promotion, ref, code)
+            _, total, per_code, user_prefix = cached
+            limit = promotion.redeem_user_limit
+            if limit is None:
+                return (total,) if per_code is None else (total, per_code)
+            if user.id is None:
+                raise ValidationError.single(
+                    "user", "a signed-in user (per-user limits)", "anonymous"
+                )
+            # Checked in the order total, per user, per code: the first refusal is named.
+            per_user = CounterSpec(user_prefix + _quote(user.id) + "|", limit)
+            return (total, per_user) if per_code is None else (total, per_user, per_code)
+        found: list[CounterSpec] = []
+        if isinstance(promotion, ItemDiscount | Bonus):
+            found.append(CounterSpec(f"t|{ref}", None))
             limits = promotion.limits
             if limits is not None and limits.per_user is not None:
                 schedule = limits.recurrent_schedule
                 period = "" if schedule is None else period_start(schedule, at).isoformat()
-                specs.append(self._user_spec(ref, user, limits.per_user, period))
-        return tuple(specs)
+                found.append(self._user_spec(ref, user, limits.per_user, period))
+        return tuple(found)
+
+    def _code_promotion_specs(
+        self, promotion: Coupon | PromoCode | UniqueCatalogOffer, ref: str, code: str | None
+    ) -> tuple[Promotion, CounterSpec, CounterSpec | None, str]:
+        total = CounterSpec(f"t|{ref}", promotion.redeem_total_limit)
+        per_code = (
+            None if code is None else CounterSpec(f"c|{ref}|{code}", promotion.redeem_code_limit)
+        )
+        if len(self._shared_specs) >= 100_000:
+            self._shared_specs.clear()
+        cached = self._shared_specs[ref, code] = (promotion, total, per_code, f"u|{ref}|")
+        return cached
 
     @staticmethod
     def _user_spec(ref: str, user: User, limit: int, period: str) -> CounterSpec:
@@ -419,10 +426,10 @@ class Accounting:
         self, code: str | None, promotion: Promotion | str | None
     ) -> tuple[str | None, str | None, Promotion | None, Outcome | None]:
         if code is not None:
-            if not is_valid_code(code):
-                return code, None, None, _refused("malformed_code", "Enter valid coupon code.")
-            ref = self._owners.get(code)
+            ref = self._owners.get(code)  # a known code was valid when it was added
             if ref is None:
+                if not is_valid_code(code):
+                    return code, None, None, _refused("malformed_code", "Enter valid coupon code.")
                 ref = self.store.code_owner(code)
                 if ref is None:
                     return code, None, None, _refused("unknown_code", "Code not found.")
@@ -501,7 +508,7 @@ class Accounting:
             items = tuple(RewardItem(sku) for sku in found.items)  # the items it unlocks
         else:
             items = tuple(getattr(found, "bonus", ()))
-        success = Outcome(ok=True, promotion=ref, operation_id=operation_id, items=items)
+        success = Outcome(True, ref, operation_id, items)
         request = CountRequest(  # positional: the fields in their declared order
             operation_id,
             idempotency_key,
