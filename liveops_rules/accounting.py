@@ -68,7 +68,7 @@ def _ids() -> Callable[[], str]:
     processes sharing a store without a system call per id."""
     prefix = secrets.token_hex(8)
     counter = itertools.count(1)
-    return lambda: prefix + format(next(counter), "x")
+    return lambda: prefix + format(next(counter), "012x")  # fixed width: ids sort by age
 
 
 def promotion_ref(promotion: Promotion) -> str:
