@@ -113,7 +113,7 @@ def sqlite_library_rate(directory: Path, count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     print(
         f"Python {sys.version.split()[0]}; {args.count} redeems per run; best of "

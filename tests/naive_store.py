@@ -15,22 +15,17 @@ class NaiveStore(InMemoryStore):
     def count(self, request: CountRequest) -> CountResult:
         with self._lock:
             fits = all(
-                spec.limit is None
-                or self._counter(spec.key).used + request.quantity
-                <= spec.limit + self._counter(spec.key).extra
+                spec.limit is None or self._fits(spec.key, request.quantity, spec.limit)
                 for spec in request.counters
             )
         time.sleep(0)  # the window between check and write that real stores must not have
         if not fits:
             exhausted = next(s for s in request.counters if s.limit is not None)
-            return CountResult(
-                ok=False, exhausted=exhausted, state=self._counter(exhausted.key).state()
-            )
+            return CountResult(ok=False, exhausted=exhausted, state=self._state(exhausted.key))
         with self._lock:
             for spec in request.counters:
-                counter = self._counter(spec.key)
-                counter.used += request.quantity
-                counter.limit = spec.limit
+                self._used[spec.key] = self._used.get(spec.key, 0) + request.quantity
+                self._limit[spec.key] = spec.limit
         return CountResult(ok=True)
 
 

@@ -6,10 +6,9 @@ import heapq
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from liveops_rules.stores.protocol import (
-    CounterSpec,
     CounterState,
     CountRequest,
     CountResult,
@@ -23,74 +22,65 @@ from liveops_rules.stores.protocol import (
 __all__ = ["InMemoryStore"]
 
 
-class _Counter:
-    __slots__ = ("extra", "limit", "reserved", "used")
-
-    def __init__(self) -> None:
-        self.used = 0
-        self.reserved = 0
-        self.extra = 0
-        self.limit: int | None = None
-
-    def state(self) -> CounterState:
-        return CounterState(self.used, self.reserved, self.extra, self.limit)
+# An operation is kept as a plain tuple of strings, numbers and a datetime: the garbage
+# collector stops tracking such tuples, while objects made per redeem would be scanned again
+# and again for the life of the store.
+# (operation_id, expires_at, quantity, counter keys, user_id, promotion, code, idempotency key)
+_Record = tuple[str, datetime | None, int, tuple[str, ...], str, str, str | None, str | None]
 
 
 class _Operation:
-    """A counted request and where it stands; its fields are read through the request."""
+    """A view of an operation's record and status while it is being settled."""
 
-    __slots__ = ("request", "status")
+    __slots__ = ("record", "status")
 
-    def __init__(self, request: CountRequest) -> None:
-        self.request = request
-        self.status = Status.COMMITTED if request.expires_at is None else Status.HELD
+    def __init__(self, record: _Record, status: Status) -> None:
+        self.record = record
+        self.status = status
 
     @property
     def operation_id(self) -> str:
-        return self.request.operation_id
+        return self.record[0]
 
     @property
     def expires_at(self) -> datetime | None:
-        return self.request.expires_at
+        return self.record[1]
 
     @property
     def quantity(self) -> int:
-        return self.request.quantity
+        return self.record[2]
 
     @property
     def counters(self) -> tuple[str, ...]:
-        return tuple(spec.key for spec in self.request.counters)
+        return self.record[3]
 
     @property
     def user_id(self) -> str:
-        return self.request.user_id
+        return self.record[4]
 
     @property
     def promotion(self) -> str:
-        return self.request.promotion
+        return self.record[5]
 
     @property
     def code(self) -> str | None:
-        return self.request.code
+        return self.record[6]
 
     @property
     def idempotency_key(self) -> str | None:
-        return self.request.idempotency_key
+        return self.record[7]
 
 
 _COUNTED = CountResult(ok=True)
 
 
-class _Uniform(NamedTuple):
-    """The same change to every counter of a request, expanded only when the ledger is read
-    (building the per-counter tuples on every redeem costs more than the rest of the write)."""
-
-    counters: tuple[CounterSpec, ...]
-    used: int
-    reserved: int
-
-    def expand(self) -> tuple[tuple[str, int, int, int], ...]:
-        return tuple((spec.key, self.used, self.reserved, 0) for spec in self.counters)
+def _expand(deltas: tuple[Any, ...]) -> tuple[tuple[str, int, int, int], ...]:
+    """Ledger changes as stored: ("=", keys, used, reserved) for the same change to every
+    counter, built per counter only when the ledger is read; else the explicit tuple."""
+    if deltas and deltas[0] == "=":
+        _, keys, used, reserved = deltas
+        return tuple((key, used, reserved, 0) for key in keys)
+    return deltas
 
 
 class InMemoryStore:
@@ -99,8 +89,15 @@ class InMemoryStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counters: dict[str, _Counter] = {}
-        self._operations: dict[str, _Operation] = {}
+        # Counters as four dicts of numbers, not an object each: see _Record.
+        self._used: dict[str, int] = {}
+        self._reserved: dict[str, int] = {}
+        self._extra: dict[str, int] = {}
+        self._limit: dict[str, int | None] = {}
+        # The requests counted and their statuses, in plain dicts: per-operation objects
+        # would stay tracked by the garbage collector for the life of the store.
+        self._operations: dict[str, _Record] = {}
+        self._statuses: dict[str, Status] = {}
         self._holds: dict[str, list[tuple[datetime, str]]] = {}
         self._results: dict[str, tuple[str, str]] = {}
         self._ledger: list[tuple[Any, ...]] = []  # LedgerEntry fields, built when read
@@ -109,11 +106,18 @@ class InMemoryStore:
 
     # -- counting ---------------------------------------------------------------------------
 
-    def _counter(self, key: str) -> _Counter:
-        counter = self._counters.get(key)
-        if counter is None:
-            counter = self._counters[key] = _Counter()
-        return counter
+    def _state(self, key: str) -> CounterState:
+        return CounterState(
+            self._used.get(key, 0),
+            self._reserved.get(key, 0),
+            self._extra.get(key, 0),
+            self._limit.get(key),
+        )
+
+    def _fits(self, key: str, quantity: int, limit: int) -> bool:
+        return self._used.get(key, 0) + self._reserved.get(
+            key, 0
+        ) + quantity <= limit + self._extra.get(key, 0)
 
     def _append(
         self,
@@ -141,8 +145,8 @@ class InMemoryStore:
 
     def _expire(self, operation: _Operation, at: datetime) -> None:
         for key in operation.counters:
-            self._counters[key].reserved -= operation.quantity
-        operation.status = Status.EXPIRED
+            self._reserved[key] -= operation.quantity
+        operation.status = self._statuses[operation.operation_id] = Status.EXPIRED
         self._append(
             "expire",
             at,
@@ -154,9 +158,8 @@ class InMemoryStore:
         heap = self._holds.get(key)
         while heap and heap[0][0] <= at:
             _, operation_id = heapq.heappop(heap)
-            operation = self._operations[operation_id]
-            if operation.status is Status.HELD:
-                self._expire(operation, at)
+            if self._statuses[operation_id] is Status.HELD:
+                self._expire(_Operation(self._operations[operation_id], Status.HELD), at)
 
     def _check_idempotency(self, key: str | None, fingerprint: str) -> str | None:
         if key is None:
@@ -176,39 +179,46 @@ class InMemoryStore:
                 replayed = self._check_idempotency(request.idempotency_key, request.fingerprint)
                 if replayed is not None:
                     return CountResult(ok=True, replayed=replayed)
-            counters = []
+            used, reserved, extra = self._used, self._reserved, self._extra
             for spec in request.counters:
-                counter = self._counters.get(spec.key)
-                if counter is None:
-                    counter = self._counters[spec.key] = _Counter()
-                counters.append(counter)
                 limit = spec.limit
-                if (
-                    limit is not None
-                    and counter.used + counter.reserved + quantity > limit + counter.extra
-                ):
+                if limit is None:
+                    continue
+                key = spec.key
+                # The common case, inline: this loop runs for every counter of every redeem.
+                if used.get(key, 0) + reserved.get(key, 0) + quantity > limit + extra.get(key, 0):
                     self._reclaim(spec.key, request.at)
-                    if counter.used + counter.reserved + quantity > limit + counter.extra:
-                        counter.limit = limit
-                        return CountResult(ok=False, exhausted=spec, state=counter.state())
-            operation = _Operation(request)
-            if operation.status is Status.HELD:
-                expires: datetime = request.expires_at  # type: ignore[assignment]
-                for spec, counter in zip(request.counters, counters, strict=True):
-                    counter.limit = spec.limit
-                    counter.reserved += quantity
-                    heapq.heappush(
-                        self._holds.setdefault(spec.key, []), (expires, request.operation_id)
-                    )
-                deltas: object = _Uniform(request.counters, 0, quantity)
+                    if not self._fits(spec.key, quantity, limit):
+                        self._limit[spec.key] = limit
+                        return CountResult(ok=False, exhausted=spec, state=self._state(spec.key))
+            keys = tuple([spec.key for spec in request.counters])
+            limits, amounts = self._limit, self._used
+            if request.expires_at is not None:
+                amounts = self._reserved
+                expires: datetime = request.expires_at
+                for key in keys:
+                    heapq.heappush(self._holds.setdefault(key, []), (expires, request.operation_id))
+                deltas: tuple[Any, ...] = ("=", keys, 0, quantity)
                 event = "reserve"
             else:
-                for spec, counter in zip(request.counters, counters, strict=True):
-                    counter.limit = spec.limit
-                    counter.used += quantity
-                deltas = _Uniform(request.counters, quantity, 0)
+                deltas = ("=", keys, quantity, 0)
                 event = "redeem"
-            self._operations[request.operation_id] = operation
+            for spec in request.counters:
+                limits[spec.key] = spec.limit
+                amounts[spec.key] = amounts.get(spec.key, 0) + quantity
+            self._operations[request.operation_id] = (
+                request.operation_id,
+                request.expires_at,
+                quantity,
+                keys,
+                request.user_id,
+                request.promotion,
+                request.code,
+                request.idempotency_key,
+            )
+            self._statuses[request.operation_id] = (
+                Status.COMMITTED if request.expires_at is None else Status.HELD
+            )
             self._ledger.append(
                 (
                     request.at,
@@ -243,9 +253,10 @@ class InMemoryStore:
     def settle(self, action: SettleAction, operation_id: str, at: datetime) -> SettleResult:
         """See `CounterStore.settle`."""
         with self._lock:
-            operation = self._operations.get(operation_id)
-            if operation is None:
+            record = self._operations.get(operation_id)
+            if record is None:
                 return SettleResult(ok=False, status=None)
+            operation = _Operation(record, self._statuses[operation_id])
             quantity, keys = operation.quantity, operation.counters
             if operation.status is Status.HELD and operation.expires_at <= at:  # type: ignore[operator]
                 self._expire(operation, at)
@@ -254,8 +265,8 @@ class InMemoryStore:
             if action is SettleAction.COMMIT:
                 if status is Status.HELD:
                     for key in keys:
-                        self._counters[key].reserved -= quantity
-                        self._counters[key].used += quantity
+                        self._reserved[key] -= quantity
+                        self._used[key] = self._used.get(key, 0) + quantity
                     operation.status = Status.COMMITTED
                     self._append(
                         "commit", at, tuple((k, quantity, -quantity, 0) for k in keys), operation
@@ -264,7 +275,7 @@ class InMemoryStore:
             elif action is SettleAction.RELEASE:
                 if status is Status.HELD:
                     for key in keys:
-                        self._counters[key].reserved -= quantity
+                        self._reserved[key] -= quantity
                     operation.status = Status.RELEASED
                     self._append(
                         "release", at, tuple((k, 0, -quantity, 0) for k in keys), operation
@@ -275,12 +286,13 @@ class InMemoryStore:
                     deltas = []
                     for key in keys:
                         # A reset may already have given this use back: never go below zero.
-                        taken = min(quantity, self._counters[key].used)
-                        self._counters[key].used -= taken
+                        taken = min(quantity, self._used.get(key, 0))
+                        self._used[key] = self._used.get(key, 0) - taken
                         deltas.append((key, -taken, 0, 0))
                     operation.status = Status.CANCELLED
                     self._append("cancel", at, tuple(deltas), operation)
                 ok = operation.status is Status.CANCELLED
+            self._statuses[operation_id] = operation.status
             return SettleResult(
                 ok=ok,
                 status=operation.status,
@@ -296,40 +308,40 @@ class InMemoryStore:
         """See `CounterStore.counter`."""
         with self._lock:
             self._reclaim(key, at)
-            found = self._counters.get(key)
-            return CounterState() if found is None else found.state()
+            return self._state(key)
 
     def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState:
         """See `CounterStore.adjust`."""
         with self._lock:
             self._reclaim(key, at)
-            counter = self._counter(key)
-            counter.limit = limit
-            extra = available - limit + counter.used + counter.reserved
-            self._append("adjust", at, ((key, 0, 0, extra - counter.extra),))
-            counter.extra = extra
-            return counter.state()
+            self._limit[key] = limit
+            state = self._state(key)
+            extra = available - limit + state.used + state.reserved
+            self._append("adjust", at, ((key, 0, 0, extra - state.extra),))
+            self._extra[key] = extra
+            return self._state(key)
 
     def add_extra(self, key: str, limit: int, change: int, at: datetime) -> CounterState | None:
         """See `CounterStore.add_extra`."""
         with self._lock:
             self._reclaim(key, at)
-            counter = self._counter(key)
-            counter.limit = limit
-            if limit + counter.extra + change - counter.used - counter.reserved < 0:
+            self._limit[key] = limit
+            state = self._state(key)
+            if limit + state.extra + change - state.used - state.reserved < 0:
                 return None
-            counter.extra += change
+            self._extra[key] = state.extra + change
             self._append("adjust", at, ((key, 0, 0, change),))
-            return counter.state()
+            return self._state(key)
 
     def reset(self, prefix: str, at: datetime) -> int:
         """See `CounterStore.reset`."""
         with self._lock:
             deltas = []
-            for key, counter in self._counters.items():
-                if key.startswith(prefix) and (counter.used or counter.extra):
-                    deltas.append((key, -counter.used, 0, -counter.extra))
-                    counter.used = counter.extra = 0
+            for key in self._limit:
+                used, extra = self._used.get(key, 0), self._extra.get(key, 0)
+                if key.startswith(prefix) and (used or extra):
+                    deltas.append((key, -used, 0, -extra))
+                    self._used[key] = self._extra[key] = 0
             if deltas:
                 self._append("reset", at, tuple(deltas))
             return len(deltas)
@@ -337,7 +349,7 @@ class InMemoryStore:
     def counters(self) -> dict[str, CounterState]:
         """See `CounterStore.counters`."""
         with self._lock:
-            return {key: counter.state() for key, counter in self._counters.items()}
+            return {key: self._state(key) for key in self._limit}
 
     def ledger(self) -> list[LedgerEntry]:
         """See `LedgerStore.ledger`."""
@@ -354,7 +366,7 @@ class InMemoryStore:
                 code=code,
                 quantity=quantity,
                 idempotency_key=key,
-                deltas=deltas.expand() if isinstance(deltas, _Uniform) else deltas,
+                deltas=_expand(deltas),
             )
             for seq, (
                 at,
