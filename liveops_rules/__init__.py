@@ -74,7 +74,7 @@ from liveops_rules.reasons import (
     Reason,
     TypeMismatch,
 )
-from liveops_rules.schedule import next_reset, period_of, period_start
+from liveops_rules.schedule import next_reset, period_of, period_start, read_form_fields
 from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore, open_store
 from liveops_rules.wire import (
     PAYLOAD_KINDS,
@@ -171,6 +171,7 @@ __all__ = [
     "period_of",
     "period_start",
     "promotion_ref",
+    "read_form_fields",
     "read_json_file",
     "validate_code",
     "validation_envelope",

@@ -18,7 +18,7 @@ from dateutil import rrule
 from liveops_rules.evaluate import check_moment
 from liveops_rules.models.limits import IntervalType, RecurrentSchedule
 
-__all__ = ["next_reset", "period_of", "period_start"]
+__all__ = ["next_reset", "period_of", "period_start", "read_form_fields"]
 
 _SPAN = {
     IntervalType.DAILY: timedelta(days=2),
@@ -95,3 +95,16 @@ def period_of(schedule: RecurrentSchedule, at: datetime) -> tuple[datetime, date
         max(moment for moment in moments if moment <= at),
         min(moment for moment in moments if moment > at),
     )
+
+
+def read_form_fields(schedule: RecurrentSchedule, at: datetime) -> dict[str, int | str]:
+    """The fields LiveOps adds to `recurrent_schedule.per_user` when read, at `at`:
+    `reset_next_date` (Unix seconds), `displayable_reset_start_date` and
+    `displayable_reset_next_date` (ISO 8601 in the schedule's own offset or zone)."""
+    start, end = period_of(schedule, at)
+    zone = _zone(schedule)
+    return {
+        "reset_next_date": int(end.timestamp()),
+        "displayable_reset_start_date": start.astimezone(zone).isoformat(),
+        "displayable_reset_next_date": end.astimezone(zone).isoformat(),
+    }

@@ -83,24 +83,51 @@ def test_the_naive_store_over_redeems_under_the_same_race():
     assert won > 500
 
 
-@pytest.mark.parametrize("store", [InMemoryStore, NaiveStore])
-def test_per_user_limit_3_under_16_threads(store):
-    accounting = prepare(store(), ["RACE1"], redeem_user_limit=3)
+ALL_STORES = {**STORES, "naive": lambda _: NaiveStore()}
+
+
+@pytest.mark.parametrize("kind", sorted(ALL_STORES))
+def test_per_user_limit_3_under_16_threads(kind, tmp_path):
+    accounting = prepare(ALL_STORES[kind](tmp_path), ["RACE1"], redeem_user_limit=3)
     won = hammer(accounting, 16, 50, lambda w, a: ("RACE1", "the-same-user"))
-    if store is NaiveStore:
+    if kind == "naive":
         assert won > 3
     else:
         assert won == 3
 
 
-@pytest.mark.parametrize("store", [InMemoryStore, NaiveStore])
-def test_per_code_limit_10_under_32_threads(store):
-    accounting = prepare(store(), ["RACE1"], redeem_code_limit=10)
+@pytest.mark.parametrize("kind", sorted(ALL_STORES))
+def test_per_code_limit_10_under_32_threads(kind, tmp_path):
+    accounting = prepare(ALL_STORES[kind](tmp_path), ["RACE1"], redeem_code_limit=10)
     won = hammer(accounting, 32, 20, lambda w, a: ("RACE1", f"user-{w}-{a}"))
-    if store is NaiveStore:
+    if kind == "naive":
         assert won > 10
     else:
         assert won == 10
+
+
+@pytest.mark.parametrize("kind", sorted(STORES))
+def test_concurrent_duplicates_with_one_idempotency_key_count_once(kind, tmp_path):
+    store = STORES[kind](tmp_path)
+    accounting = prepare(store, ["RACE1"], redeem_total_limit=100)
+    start = threading.Barrier(8)
+    outcomes = []
+
+    def work() -> None:
+        start.wait()
+        outcomes.append(accounting.redeem("RACE1", User("buyer"), AT, idempotency_key="order-42"))
+
+    pool = [threading.Thread(target=work) for _ in range(8)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    assert len(outcomes) == 8
+    assert all(o.ok for o in outcomes)
+    assert len({o.operation_id for o in outcomes}) == 1
+    assert sum(not o.replayed for o in outcomes) == 1
+    assert store.counters()["t|coupon:race"].used == 1
+    assert check_ledger(store) == []
 
 
 def test_all_three_limits_at_once_catch_a_naive_store():

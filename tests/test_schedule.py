@@ -171,3 +171,14 @@ def test_every_moment_lies_in_exactly_one_period(schedule, seconds):
     assert start <= at < end
     assert period_start(schedule, start) == start
     assert next_reset(schedule, start) == end
+
+
+def test_read_form_fields_as_liveops_shows_them():
+    from liveops_rules.schedule import read_form_fields
+
+    schedule = RecurrentSchedule("daily", hour=2, utc_offset=timedelta(hours=3))
+    assert read_form_fields(schedule, utc(2026, 11, 22, 12)) == {
+        "reset_next_date": int(utc(2026, 11, 22, 23).timestamp()),
+        "displayable_reset_start_date": "2026-11-22T02:00:00+03:00",
+        "displayable_reset_next_date": "2026-11-23T02:00:00+03:00",
+    }
