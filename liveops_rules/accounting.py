@@ -272,7 +272,8 @@ class Accounting:
         return self._normalize(code) if self._normalize is not None else code
 
     def add_codes(self, promotion: Promotion, codes: Sequence[str]) -> None:
-        """Give `codes` to `promotion`; AccountingError `code_exists` (9803) if any is taken.
+        """Give `codes` to `promotion` (imported first if the store lacks it);
+        AccountingError `code_exists` (9803) if any is taken.
 
         Codes are checked first: a malformed or repeated code is a ValidationError and
         nothing is added. Codes already taken are not added; the others are.
@@ -332,6 +333,8 @@ class Accounting:
         return made
 
     def _require(self, promotion: Promotion | str) -> str:
+        """The ref of a promotion the store has: a model the store lacks is imported; an
+        unknown ref is AccountingError `unknown_promotion`."""
         ref = promotion if isinstance(promotion, str) else promotion_ref(promotion)
         if self.store.promotion(ref) is None:
             if isinstance(promotion, str):
