@@ -151,3 +151,35 @@ def test_numbers_are_written_as_plain_decimal_text():
     assert document["discount"] == {"percent": "10"}
     assert document["price_conditions"] == [{"operator": "ge", "value": "1000"}]
     assert document["attribute_conditions"][0]["value"] == "200"
+
+
+def test_a_response_dump_at_a_moment_carries_the_reset_fields():
+    from datetime import UTC, datetime, timedelta
+
+    from liveops_rules import ItemDiscount, PromotionLimits, RecurrentSchedule
+
+    discount = ItemDiscount(
+        promotion_id=3,
+        discount_percent=10,
+        limits=PromotionLimits(
+            per_user=2,
+            recurrent_schedule=RecurrentSchedule(
+                "weekly", hour=0, day_of_week=1, utc_offset=timedelta(hours=3)
+            ),
+        ),
+    )
+    at = datetime(2026, 11, 25, 12, tzinfo=UTC)  # a Wednesday
+    schedule = dump_promotion(discount, Form.RESPONSE, at=at)["limits"]["recurrent_schedule"]
+    assert schedule["per_user"]["displayable_reset_start_date"] == "2026-11-23T00:00:00+03:00"
+    assert schedule["per_user"]["displayable_reset_next_date"] == "2026-11-30T00:00:00+03:00"
+    assert schedule["per_user"]["reset_next_date"] == int(
+        datetime(2026, 11, 29, 21, tzinfo=UTC).timestamp()
+    )
+    assert (
+        load_promotion(
+            "discount",
+            through_json(dump_promotion(discount, Form.RESPONSE, at=at)),
+            form=Form.RESPONSE,
+        )
+        == discount
+    )

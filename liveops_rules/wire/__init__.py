@@ -7,12 +7,15 @@ ValidationError lists every problem with its JSON path. Dumping writes plain JSO
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from liveops_rules.codes import is_valid_code
 from liveops_rules.errors import Problem, ValidationError, describe
+from liveops_rules.evaluate import check_moment
 from liveops_rules.models import Promotion, PromotionKind, User
+from liveops_rules.schedule import read_form_fields
 from liveops_rules.wire import _translate
 from liveops_rules.wire._converter import structure
 from liveops_rules.wire._dump import dump_model
@@ -140,15 +143,24 @@ def load_promotion(
     return promotion
 
 
-def dump_promotion(promotion: Promotion, form: Form | str = Form.REQUEST) -> dict[str, Any]:
+def dump_promotion(
+    promotion: Promotion, form: Form | str = Form.REQUEST, *, at: datetime | None = None
+) -> dict[str, Any]:
     """The LiveOps payload of `promotion` in `form` (plain JSON values).
 
     A request form carries no `is_enabled` except for personalized rules (LiveOps switches the
     others with activate/deactivate), and no server-assigned `id` of an item discount or
     `rule_id`; loading it back gives the promotion without those. Fields holding their
-    default (null, empty lists, `is_enabled: false` in requests) are left out.
+    default (null, empty lists, `is_enabled: false` in requests) are left out. With `at`, a
+    response also carries the reset fields LiveOps computes for a recurrent per-user limit
+    (`reset_next_date`, `displayable_reset_start_date`, `displayable_reset_next_date`).
     """
-    return dump_model(promotion, Form(form))
+    document = dump_model(promotion, Form(form))
+    schedule = getattr(getattr(promotion, "limits", None), "recurrent_schedule", None)
+    if at is not None and Form(form) is Form.RESPONSE and schedule is not None:
+        check_moment(at)
+        document["limits"]["recurrent_schedule"]["per_user"].update(read_form_fields(schedule, at))
+    return document
 
 
 def load_user(data: object, path: str = "$") -> User:
