@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 
 from liveops_rules._attribute_index import AttributeIndex
-from liveops_rules._bitset import bitset, members
+from liveops_rules._bitset import PrefixBits, bitset, members
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.evaluate import Decision, check_moment, evaluate
 from liveops_rules.models.conditions import Condition
@@ -126,24 +126,25 @@ class Catalog:
         rank = {moment: i for i, moment in enumerate(self._bounds)}
         never = len(self._bounds)
         # A promotion is inside its window in region r (r bounds are <= at) when its start's
-        # rank is below r and its end's rank is r or above.
-        self._start_rank = array(
-            "l", (-1 if p.window.start is None else rank[p.window.start] for p in self._promotions)
-        )
-        self._end_rank = array(
-            "l", (never if p.window.end is None else rank[p.window.end] for p in self._promotions)
-        )
+        # rank is below r and its end's rank is not: the started ones, sorted by start rank,
+        # are a prefix of that order; likewise the ended ones by end rank.
+        starts = [-1 if p.window.start is None else rank[p.window.start] for p in self._promotions]
+        ends = [never if p.window.end is None else rank[p.window.end] for p in self._promotions]
+        size = len(self._promotions)
+        by_start = sorted(range(size), key=starts.__getitem__)
+        by_end = sorted(range(size), key=ends.__getitem__)
+        self._start_ranks = array("l", (starts[i] for i in by_start))
+        self._end_ranks = array("l", (ends[i] for i in by_end))
+        self._started = PrefixBits(by_start, size)
+        self._ended = PrefixBits(by_end, size)
 
     def _active(self, at: datetime) -> int:
         region = bisect.bisect_right(self._bounds, at)
         cached = self._base_cache.get(region)
         if cached is None:
-            starts, ends = self._start_rank, self._end_rank
-            inside = bitset(
-                (i for i in range(len(starts)) if starts[i] < region <= ends[i]),
-                len(self._promotions),
-            )
-            cached = inside & self._enabled
+            started = self._started.first(bisect.bisect_left(self._start_ranks, region))
+            ended = self._ended.first(bisect.bisect_left(self._end_ranks, region))
+            cached = started & ~ended & self._enabled
             if len(self._base_cache) >= self._base_cache_limit:
                 del self._base_cache[next(iter(self._base_cache))]
             self._base_cache[region] = cached
