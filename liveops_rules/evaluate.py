@@ -25,7 +25,6 @@ __all__ = [
     "Decision",
     "check_moment",
     "condition_reasons",
-    "conditions_hold",
     "evaluate",
     "is_eligible",
 ]
@@ -58,12 +57,6 @@ def _check_user(user: object) -> User:
     if not isinstance(user, User):
         raise ValidationError.single("user", "a User", user)
     return user
-
-
-def conditions_hold(conditions: Sequence[Condition], attributes: Mapping[str, object]) -> bool:
-    """Whether the attributes meet every condition (no reasons built)."""
-    get = attributes.get
-    return not any(condition.status(get(condition.attribute)) for condition in conditions)
 
 
 def is_eligible(promotion: Promotion, user: User, at: datetime) -> bool:

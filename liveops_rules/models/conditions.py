@@ -190,10 +190,6 @@ class _ConditionBase:
     def _compile(self) -> Callable[[object], int]:
         raise NotImplementedError
 
-    def describe_expectation(self) -> str:
-        """The rule as a person reads it, such as `ne gold` or `ge 10`."""
-        return f"{self.operator.value} {self.render_value()}"
-
     def render_value(self) -> str:
         """The condition's value as text."""
         raise NotImplementedError
