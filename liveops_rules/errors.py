@@ -8,7 +8,14 @@ from decimal import Decimal
 
 import attrs
 
-__all__ = ["LiveOpsError", "NaiveDatetimeError", "Problem", "StoreError", "ValidationError"]
+__all__ = [
+    "LiveOpsError",
+    "NaiveDatetimeError",
+    "OutcomeUnknownError",
+    "Problem",
+    "StoreError",
+    "ValidationError",
+]
 
 
 class LiveOpsError(Exception):
@@ -101,4 +108,11 @@ class NaiveDatetimeError(ValidationError):
 
 class StoreError(LiveOpsError):
     """A store cannot be reached or used (a file that cannot be opened, a server that is down);
-    the message names it. Nothing was counted by the operation that raised it."""
+    the message names it. Nothing was counted by the operation that raised it, unless it is an
+    `OutcomeUnknownError`."""
+
+
+class OutcomeUnknownError(StoreError):
+    """A network store lost contact after the operation was sent: it may or may not have been
+    applied. Retry it with the same idempotency key: the store then counts it at most once and
+    returns the first result."""

@@ -266,15 +266,20 @@ class SQLiteStore:
             replayed = self._kept(db, request.idempotency_key, request.fingerprint)
             if replayed is not None:
                 return CountResult(ok=True, replayed=replayed)
-            self._reclaim(db, failed.key, request.at)
-            db.execute("SAVEPOINT counting")
-            failed = self._count_all(db, request)
-            if failed is None:
+            reclaimed: set[str] = set()
+            while failed is not None and failed.key not in reclaimed:
+                # Each counter that refuses may be full of expired holds of its own.
+                self._reclaim(db, failed.key, request.at)
+                reclaimed.add(failed.key)
+                db.execute("SAVEPOINT counting")
+                failed = self._count_all(db, request)
+                if failed is None:
+                    db.execute("RELEASE counting")
+                    self._record(db, request)
+                    return _COUNTED
+                db.execute("ROLLBACK TO counting")
                 db.execute("RELEASE counting")
-                self._record(db, request)
-                return _COUNTED
-            db.execute("ROLLBACK TO counting")
-            db.execute("RELEASE counting")
+            assert failed is not None
             row = db.execute(
                 "SELECT used, reserved, extra FROM counters WHERE key = ?", (failed.key,)
             ).fetchone() or (0, 0, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,24 +13,41 @@ from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore
 StoreFactory = Callable[[], RedemptionStore]
 
 
-def _memory(_: Path) -> StoreFactory:
+def _memory(_: Path, __: pytest.FixtureRequest) -> StoreFactory:
     store = InMemoryStore()
     return lambda: store
 
 
-def _sqlite(tmp: Path) -> StoreFactory:
+def _sqlite(tmp: Path, _: pytest.FixtureRequest) -> StoreFactory:
     path = tmp / "store.db"
     return lambda: SQLiteStore(path, synchronous="NORMAL")
 
 
-FACTORIES = {"memory": _memory, "sqlite": _sqlite}
+def _redis(_: Path, request: pytest.FixtureRequest) -> StoreFactory:
+    from liveops_rules.stores.redis_store import RedisStore
+
+    url = request.getfixturevalue("redis_server").url
+    prefix = f"t-{uuid.uuid4().hex}"  # each test its own keys on the shared server
+    return lambda: RedisStore(url, prefix=prefix)
+
+
+def _postgres(_: Path, request: pytest.FixtureRequest) -> StoreFactory:
+    from liveops_rules.stores.postgres_store import PostgresStore
+
+    url = request.getfixturevalue("postgres_server").url
+    schema = f"t_{uuid.uuid4().hex}"  # each test its own tables on the shared server
+    PostgresStore.create_schema(url, schema=schema)
+    return lambda: PostgresStore(url, schema=schema, pool_size=4)
+
+
+FACTORIES = {"memory": _memory, "sqlite": _sqlite, "redis": _redis, "postgres": _postgres}
 
 
 @pytest.fixture(params=sorted(FACTORIES))
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    """Makes handles on one store: the same object in memory, a new connection for files."""
+    """Makes handles on one store: the same object in memory, a new connection for others."""
     opened: list[RedemptionStore] = []
-    make = FACTORIES[request.param](tmp_path)
+    make = FACTORIES[request.param](tmp_path, request)
 
     def factory() -> RedemptionStore:
         store = make()

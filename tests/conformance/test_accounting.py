@@ -194,6 +194,23 @@ def test_expired_holds_give_their_capacity_back(accounting, store):
     assert check_ledger(store) == []
 
 
+def test_expired_holds_are_reclaimed_on_each_counter_that_needs_them(accounting, store):
+    # Two different expired holds fill two different counters of the next redemption.
+    setup(accounting, coupon(redeem_user_limit=1, redeem_code_limit=1), codes=["CODEA", "CODEB"])
+    assert accounting.reserve(User("ann"), AT, hold=HOLD, code="CODEB").ok  # ann's only use
+    assert accounting.reserve(User("bob"), AT, hold=HOLD, code="CODEA").ok  # CODEA's only use
+    assert accounting.redeem("CODEA", User("ann"), AT + HOLD - timedelta(seconds=1)).refusal
+    assert accounting.redeem("CODEA", User("ann"), AT + HOLD).ok
+    assert [e.event for e in store.ledger()] == [
+        "reserve",
+        "reserve",
+        "expire",
+        "expire",
+        "redeem",
+    ]
+    assert check_ledger(store) == []
+
+
 def test_an_expired_hold_cannot_be_committed_even_if_nobody_reclaimed_it(accounting, store):
     setup(accounting, coupon(redeem_total_limit=5))
     held = accounting.reserve(User("u1"), AT, hold=HOLD, code="WINTER1")

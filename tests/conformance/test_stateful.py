@@ -4,16 +4,24 @@ redeem/reserve/commit/release/cancel/reset/time steps, and compares them after e
 from __future__ import annotations
 
 import tempfile
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from liveops_rules import Coupon, RewardItem, User
 from liveops_rules.accounting import Accounting, AccountingError, check_ledger
-from liveops_rules.stores import InMemoryStore, SQLiteStore
+from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore
 
 START = datetime(2026, 11, 22, 12, tzinfo=UTC)
 HOLD = timedelta(minutes=10)
@@ -102,11 +110,17 @@ class Reference:
 
 
 class AccountingMachine(RuleBasedStateMachine):
-    store_kind = "memory"
+    """Subclasses or `run_state_machine_as_test` give `make_store`, called once per example."""
+
+    def __init__(self, make_store: Callable[[], RedemptionStore] | None = None) -> None:
+        super().__init__()
+        self.make_store = make_store
 
     @initialize()
     def start(self) -> None:
-        if self.store_kind == "memory":
+        if self.make_store is not None:
+            self.store = self.make_store()
+        elif self.store_kind == "memory":
             self.store = InMemoryStore()
         else:
             self.directory = tempfile.TemporaryDirectory()
@@ -191,6 +205,7 @@ class AccountingMachine(RuleBasedStateMachine):
 
 
 STATEFUL = settings(max_examples=150, stateful_step_count=40, deadline=None)
+SERVER_STATEFUL = settings(max_examples=60, stateful_step_count=40, deadline=None)
 
 
 @STATEFUL
@@ -205,3 +220,25 @@ class SQLiteMachine(AccountingMachine):
 
 TestMemoryStoreMatchesTheReference = MemoryMachine.TestCase
 TestSQLiteStoreMatchesTheReference = SQLiteMachine.TestCase
+
+
+def test_redis_store_matches_the_reference(redis_server):
+    from liveops_rules.stores.redis_store import RedisStore
+
+    def make() -> RedemptionStore:
+        return RedisStore(redis_server.url, prefix=f"sm-{uuid.uuid4().hex}")
+
+    run_state_machine_as_test(lambda: AccountingMachine(make), settings=SERVER_STATEFUL)
+
+
+def test_postgres_store_matches_the_reference(postgres_server):
+    from liveops_rules.stores.postgres_store import PostgresStore
+
+    schema = f"sm_{uuid.uuid4().hex}"
+    PostgresStore.create_schema(postgres_server.url, schema=schema)
+
+    def make() -> RedemptionStore:
+        postgres_server.empty(schema)
+        return PostgresStore(postgres_server.url, schema=schema, pool_size=2)
+
+    run_state_machine_as_test(lambda: AccountingMachine(make), settings=SERVER_STATEFUL)

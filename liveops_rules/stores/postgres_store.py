@@ -1,0 +1,739 @@
+"""PostgresStore: counters in PostgreSQL tables (psycopg 3), shared by every machine.
+
+Each operation is one transaction at READ COMMITTED. Counting is a conditional upsert per
+counter (`... DO UPDATE SET used = used + n WHERE used + reserved + n <= lim + extra`): the row
+lock it takes makes a concurrent request wait and then re-check the limit against the committed
+row, so no limit is ever passed. Counters are locked in the order the engine lists them (total,
+user, code) by every operation; deadlocks that other orders could still cause, serialization
+failures and lost connections are retried inside the store within `retry_window` seconds.
+Every writing operation is idempotent (a request by its operation id, settling by status,
+admin changes by a one-use token), so re-running one whose commit reply was lost never counts
+twice; when the window passes, `OutcomeUnknownError` says the outcome is unknown.
+
+Two ways to connect:
+- `PostgresStore(url)`: a connection pool (psycopg_pool) of autocommit connections; each
+  operation commits on its own.
+- `PostgresStore(connection=conn)`: on a connection the caller holds. Each operation runs as a
+  savepoint inside the caller's transaction, so the redemption commits or rolls back with the
+  caller's own writes (an order row, say). The counter rows it updated stay locked until the
+  caller commits: keep that transaction short. A lost connection is raised as `StoreError`,
+  since only the caller can retry its transaction.
+
+Tables come from `create_schema()` (the SQL in `postgres_schema.sql`), never implicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from importlib import resources
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool
+
+from liveops_rules.errors import OutcomeUnknownError, StoreError, ValidationError
+from liveops_rules.stores.protocol import (
+    CounterSpec,
+    CounterState,
+    CountRequest,
+    CountResult,
+    IdempotencyConflict,
+    LedgerEntry,
+    SettleAction,
+    SettleResult,
+    Status,
+)
+
+__all__ = ["SCHEMA_VERSION", "PostgresStore", "schema_sql"]
+
+SCHEMA_VERSION = 1
+
+_T = TypeVar("_T")
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_COUNTED = CountResult(ok=True)
+_RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+_WANTED = {
+    SettleAction.COMMIT: ("committed",),
+    SettleAction.RELEASE: ("released", "expired"),
+    SettleAction.CANCEL: ("cancelled",),
+}
+
+
+def schema_sql(schema: str = "liveops_rules") -> str:
+    """The SQL that creates the store's tables in `schema` (idempotent)."""
+    _check_schema(schema)
+    text = resources.files("liveops_rules.stores").joinpath("postgres_schema.sql").read_text()
+    return text.replace("{schema}", f'"{schema}"')
+
+
+def _check_schema(schema: object) -> None:
+    if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema):
+        raise ValidationError.single(
+            "schema", "a lower-case SQL name (a-z, 0-9, _; at most 63)", schema
+        )
+
+
+class _Refused(Exception):  # noqa: N818 - control flow: roll the transaction back
+    def __init__(self, spec: CounterSpec, state: CounterState | None = None) -> None:
+        self.spec = spec
+        self.state = state
+
+
+class _AlreadyCounted(Exception):  # noqa: N818 - control flow: roll the transaction back
+    pass
+
+
+class PostgresStore:
+    """A RedemptionStore on PostgreSQL (see the module's notes on transactions and embedding)."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        connection: psycopg.Connection[Any] | None = None,
+        schema: str = "liveops_rules",
+        pool_size: int = 10,
+        retry_window: float = 10.0,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        _check_schema(schema)
+        if (url is None) == (connection is None):
+            raise ValidationError.single(
+                "url", "either a postgresql:// URL or connection=, not both", url
+            )
+        if type(pool_size) is not int or pool_size < 1:
+            raise ValidationError.single("pool_size", "a positive integer", pool_size)
+        if not isinstance(retry_window, int | float) or retry_window < 0:
+            raise ValidationError.single("retry_window", "seconds, 0 or more", retry_window)
+        self.schema = schema
+        self._retry_window = float(retry_window)
+        self._embedded = connection
+        self._embedded_lock = threading.RLock()
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._where = "PostgreSQL (caller's connection)"
+        if url is not None:
+            if not isinstance(url, str) or not url.startswith(("postgresql://", "postgres://")):
+                raise ValidationError.single("url", "a postgresql:// URL", url)
+            self._where = f"PostgreSQL at {url.split('@')[-1].split('?')[0]}"
+            self._pool = ConnectionPool(
+                url,
+                min_size=1,
+                max_size=pool_size,
+                kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout))},
+                timeout=connect_timeout,
+                open=False,
+                name="liveops_rules",
+            )
+            try:
+                self._pool.open(wait=True, timeout=connect_timeout)
+            except psycopg.Error as error:
+                self._pool.close()
+                raise StoreError(f"cannot connect to {self._where}: {error}") from None
+        self._sql = _Statements(f'"{schema}"')
+        try:
+            found = self._transact(lambda cur: _one(cur, self._sql.version))
+        except StoreError:
+            self.close()
+            raise
+        if found is None or found[0] != SCHEMA_VERSION:
+            self.close()
+            raise StoreError(
+                f"{self._where}: schema {schema!r} has version "
+                f"{None if found is None else found[0]}, this library uses {SCHEMA_VERSION}"
+            )
+
+    @staticmethod
+    def create_schema(
+        target: str | psycopg.Connection[Any], *, schema: str = "liveops_rules"
+    ) -> None:
+        """Create the store's tables in `schema` if they are missing (URL or connection).
+        Safe to run concurrently and again: an advisory lock serializes it."""
+        text = schema_sql(schema)
+        if isinstance(target, str):
+            try:
+                with psycopg.connect(target, autocommit=True) as connection:
+                    _create(connection, schema, text)
+            except psycopg.Error as error:
+                raise StoreError(f"cannot create schema {schema!r}: {error}") from None
+        else:
+            _create(target, schema, text)
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        if self._embedded is not None:
+            with self._embedded_lock:
+                yield self._embedded
+        else:
+            assert self._pool is not None
+            with self._pool.connection() as connection:
+                yield connection
+
+    def _transact(self, work: Callable[[psycopg.Cursor[Any]], _T], *, read: bool = False) -> _T:
+        """Run `work` in one transaction (a savepoint when embedded), retrying what is safe.
+        A `read` is one statement: it runs without BEGIN and COMMIT around it."""
+        deadline = time.monotonic() + self._retry_window
+        delay = 0.005
+        while True:
+            try:
+                with self._connection() as connection:
+                    if read:
+                        with connection.cursor() as cursor:
+                            return work(cursor)
+                    with connection.transaction(), connection.cursor() as cursor:
+                        return work(cursor)
+            except _RETRYABLE:
+                if time.monotonic() + delay > deadline:
+                    raise StoreError(f"{self._where}: gave up after repeated conflicts") from None
+            except (pg_errors.UndefinedTable, pg_errors.InvalidSchemaName):
+                raise StoreError(
+                    f"{self._where} has no liveops_rules tables in schema {self.schema!r}: "
+                    "create them with PostgresStore.create_schema() or postgres_schema.sql"
+                ) from None
+            except psycopg.OperationalError as error:
+                if self._embedded is not None:
+                    raise StoreError(f"{self._where}: {error}") from None
+                if time.monotonic() + delay > deadline:
+                    raise OutcomeUnknownError(
+                        f"{self._where} did not answer within {self._retry_window:g} s "
+                        f"({error}); the operation may or may not have been applied"
+                    ) from None
+            except psycopg.Error as error:
+                raise StoreError(f"{self._where} refused the operation: {error}") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    # -- counting -----------------------------------------------------------------------------
+
+    def count(self, request: CountRequest) -> CountResult:
+        """See `CounterStore.count`."""
+        try:
+            return self._transact(lambda cur: self._count(cur, request, slow=False))
+        except _AlreadyCounted:
+            return _COUNTED
+        except _Refused:
+            pass
+        # The slow path: free expired holds on each counter that refuses, then try again.
+        try:
+            return self._transact(lambda cur: self._count(cur, request, slow=True))
+        except _Refused as refused:
+            state = refused.state
+            assert state is not None
+            return CountResult(
+                ok=False,
+                exhausted=refused.spec,
+                state=CounterState(state.used, state.reserved, state.extra, refused.spec.limit),
+            )
+
+    def _count(self, cur: psycopg.Cursor[Any], request: CountRequest, *, slow: bool) -> CountResult:
+        """The fast path counts first and records the operation last (a retry whose first
+        try committed finds its operation there and rolls back); the slow path claims the
+        operation first, so that such a retry is not refused by its own first try."""
+        sql = self._sql
+        key = request.idempotency_key
+        if key is not None:
+            cur.execute(sql.claim_key, (key, request.fingerprint, request.result))
+            if cur.rowcount == 0:  # the key is taken: by this request (replay) or another
+                kept = _one(cur, sql.recall, (key,))
+                assert kept is not None
+                if kept[0] != request.fingerprint:
+                    raise IdempotencyConflict(key)
+                return CountResult(ok=True, replayed=kept[1])
+        held = request.expires_at is not None
+        keys = [spec.key for spec in request.counters]
+        quantity = request.quantity
+        record = (
+            request.operation_id,
+            "held" if held else "committed",
+            request.expires_at,
+            quantity,
+            keys,
+            request.user_id,
+            request.promotion,
+            request.code,
+            key,
+            request.at,
+            "reserve" if held else "redeem",
+            json.dumps([[k, 0, quantity, 0] if held else [k, quantity, 0, 0] for k in keys]),
+        )
+        if slow:
+            cur.execute(sql.claim_operation, record[:9])
+            if cur.rowcount == 0:
+                return _COUNTED
+        used, reserved = (0, quantity) if held else (quantity, 0)
+        reclaimed: set[str] = set()
+        while True:
+            failed = self._count_all(cur, request.counters, used, reserved, savepoint=slow)
+            if failed is None:
+                break
+            if not slow:
+                raise _Refused(failed)
+            if failed.key in reclaimed:
+                raise _Refused(failed, self._state(cur, failed.key))
+            self._reclaim(cur, failed.key, request.at)
+            reclaimed.add(failed.key)
+        if slow:  # the ledger line after those of the holds it reclaimed
+            cur.execute(
+                sql.append,
+                (
+                    request.at,
+                    record[10],
+                    request.operation_id,
+                    request.user_id,
+                    request.promotion,
+                    request.code,
+                    quantity,
+                    key,
+                    record[11],
+                ),
+            )
+        else:
+            cur.execute(sql.record, record)
+            if cur.rowcount == 0:
+                raise _AlreadyCounted
+        if held:
+            cur.executemany(
+                sql.add_hold, [(k, request.expires_at, request.operation_id) for k in keys]
+            )
+        return _COUNTED
+
+    def _count_all(
+        self,
+        cur: psycopg.Cursor[Any],
+        specs: Sequence[CounterSpec],
+        used: int,
+        reserved: int,
+        *,
+        savepoint: bool,
+    ) -> CounterSpec | None:
+        """Count every counter, in order; the first that refuses, or None. With `savepoint`,
+        a refusal undoes the counts made before it and leaves the transaction usable."""
+        connection = cur.connection
+        try:
+            with connection.transaction() if savepoint else _nothing():
+                for spec in specs:
+                    if not self._count_one(cur, spec, used, reserved):
+                        raise _Refused(spec)
+        except _Refused as refused:
+            if savepoint:
+                return refused.spec
+            raise
+        return None
+
+    def _count_one(
+        self, cur: psycopg.Cursor[Any], spec: CounterSpec, used: int, reserved: int
+    ) -> bool:
+        limit = spec.limit
+        # A new row over its limit at once: only an existing row's extra could allow that.
+        if (
+            limit is not None
+            and used + reserved > limit
+            and _one(cur, self._sql.exists, (spec.key,)) is None
+        ):
+            return False
+        cur.execute(self._sql.count, (spec.key, used, reserved, limit))
+        return cur.rowcount == 1
+
+    def _reclaim(self, cur: psycopg.Cursor[Any], key: str, at: datetime) -> None:
+        cur.execute(self._sql.expired_holds, (key, at))
+        for (operation_id,) in cur.fetchall():
+            self._expire(cur, operation_id, at)
+
+    def _expire(self, cur: psycopg.Cursor[Any], operation_id: str, at: datetime) -> None:
+        row = _one(cur, self._sql.mark_expired, (operation_id,))
+        if row is None:
+            return
+        quantity, keys, user_id, promotion, code, key = row
+        cur.executemany(self._sql.release, [(quantity, k) for k in keys])
+        cur.execute(self._sql.drop_holds, (operation_id,))
+        cur.execute(
+            self._sql.append,
+            (
+                at,
+                "expire",
+                operation_id,
+                user_id,
+                promotion,
+                code,
+                quantity,
+                key,
+                json.dumps([[k, 0, -quantity, 0] for k in keys]),
+            ),
+        )
+
+    def settle(self, action: SettleAction, operation_id: str, at: datetime) -> SettleResult:
+        """See `CounterStore.settle`."""
+        return self._transact(lambda cur: self._settle(cur, action, operation_id, at))
+
+    def _settle(
+        self, cur: psycopg.Cursor[Any], action: SettleAction, operation_id: str, at: datetime
+    ) -> SettleResult:
+        sql = self._sql
+        row = _one(cur, sql.operation, (operation_id,))
+        if row is None:
+            return SettleResult(ok=False, status=None)
+        status, expires_at, quantity, keys, user_id, promotion, code, key = row
+        if status == "held" and expires_at <= at:
+            self._expire(cur, operation_id, at)
+            status = "expired"
+        new_status = status
+        deltas: list[list[Any]] = []
+        if action is SettleAction.COMMIT and status == "held":
+            cur.executemany(sql.commit, [(quantity, quantity, k) for k in keys])
+            new_status = "committed"
+            deltas = [[k, quantity, -quantity, 0] for k in keys]
+        elif action is SettleAction.RELEASE and status == "held":
+            cur.executemany(sql.release, [(quantity, k) for k in keys])
+            new_status = "released"
+            deltas = [[k, 0, -quantity, 0] for k in keys]
+        elif action is SettleAction.CANCEL and status == "committed":
+            for counter_key in keys:
+                # A reset may already have given this use back: never go below zero.
+                taken = _one(cur, sql.give_back, (quantity, counter_key))
+                deltas.append([counter_key, -(taken[0] if taken else 0), 0, 0])
+            new_status = "cancelled"
+        if new_status != status:
+            cur.execute(sql.set_status, (new_status, operation_id))
+            cur.execute(sql.drop_holds, (operation_id,))
+            cur.execute(
+                sql.append,
+                (
+                    at,
+                    action.value,
+                    operation_id,
+                    user_id,
+                    promotion,
+                    code,
+                    quantity,
+                    key,
+                    json.dumps(deltas),
+                ),
+            )
+        return SettleResult(
+            ok=new_status in _WANTED[action],
+            status=Status(new_status),
+            quantity=quantity,
+            promotion=promotion,
+            user_id=user_id,
+            code=code,
+        )
+
+    def _state(self, cur: psycopg.Cursor[Any], key: str) -> CounterState:
+        row = _one(cur, self._sql.state, (key,))
+        return CounterState() if row is None else CounterState(*row)
+
+    def counter(self, key: str, at: datetime) -> CounterState:
+        """See `CounterStore.counter`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> CounterState:
+            self._reclaim(cur, key, at)
+            return self._state(cur, key)
+
+        return self._transact(work)
+
+    def _once(
+        self, work: Callable[[psycopg.Cursor[Any]], str]
+    ) -> Callable[[psycopg.Cursor[Any]], str]:
+        """Make an admin change idempotent by a one-use token: a re-run after a lost commit
+        reply returns the first reply instead of applying the change again."""
+        token = secrets.token_hex(12)
+
+        def once(cur: psycopg.Cursor[Any]) -> str:
+            kept = _one(cur, self._sql.once_reply, (token,))
+            if kept is not None:
+                return str(kept[0])
+            reply = work(cur)
+            cur.execute(self._sql.once_keep, (token, reply))
+            return reply
+
+        return once
+
+    def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState:
+        """See `CounterStore.adjust`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> str:
+            self._reclaim(cur, key, at)
+            state = self._state(cur, key)
+            extra = available - limit + state.used + state.reserved
+            cur.execute(self._sql.set_extra, (key, extra, limit))
+            self._append_admin(cur, "adjust", at, [[key, 0, 0, extra - state.extra]])
+            return json.dumps([state.used, state.reserved, extra, limit])
+
+        return CounterState(*json.loads(self._transact(self._once(work))))
+
+    def add_extra(self, key: str, limit: int, change: int, at: datetime) -> CounterState | None:
+        """See `CounterStore.add_extra`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> str:
+            self._reclaim(cur, key, at)
+            state = self._state(cur, key)
+            if limit + state.extra + change - state.used - state.reserved < 0:
+                return "null"
+            cur.execute(self._sql.set_extra, (key, state.extra + change, limit))
+            self._append_admin(cur, "adjust", at, [[key, 0, 0, change]])
+            return json.dumps([state.used, state.reserved, state.extra + change, limit])
+
+        found = json.loads(self._transact(self._once(work)))
+        return None if found is None else CounterState(*found)
+
+    def reset(self, prefix: str, at: datetime) -> int:
+        """See `CounterStore.reset`."""
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+        def work(cur: psycopg.Cursor[Any]) -> str:
+            cur.execute(self._sql.reset, (pattern,))
+            rows = cur.fetchall()
+            if rows:
+                self._append_admin(
+                    cur, "reset", at, [[k, -used, 0, -extra] for k, used, extra in rows]
+                )
+            return str(len(rows))
+
+        return int(self._transact(self._once(work)))
+
+    def _append_admin(
+        self, cur: psycopg.Cursor[Any], event: str, at: datetime, deltas: list[list[Any]]
+    ) -> None:
+        cur.execute(
+            self._sql.append, (at, event, None, None, None, None, 0, None, json.dumps(deltas))
+        )
+
+    def counters(self) -> dict[str, CounterState]:
+        """See `CounterStore.counters`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> list[Any]:
+            cur.execute(self._sql.all_counters)
+            return cur.fetchall()
+
+        return {row[0]: CounterState(*row[1:]) for row in self._transact(work, read=True)}
+
+    # -- idempotency --------------------------------------------------------------------------
+
+    def remember(self, key: str, fingerprint: str, result: str) -> str:
+        """See `IdempotencyStore.remember`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> str:
+            cur.execute(self._sql.claim_key, (key, fingerprint, result))
+            if cur.rowcount == 1:
+                return result
+            kept = _one(cur, self._sql.recall, (key,))
+            assert kept is not None
+            if kept[0] != fingerprint:
+                raise IdempotencyConflict(key)
+            return str(kept[1])
+
+        return self._transact(work)
+
+    def recall(self, key: str, fingerprint: str) -> str | None:
+        """See `IdempotencyStore.recall`."""
+        kept = self._transact(lambda cur: _one(cur, self._sql.recall, (key,)), read=True)
+        if kept is None:
+            return None
+        if kept[0] != fingerprint:
+            raise IdempotencyConflict(key)
+        return str(kept[1])
+
+    # -- ledger, codes, promotions ------------------------------------------------------------
+
+    def ledger(self) -> list[LedgerEntry]:
+        """See `LedgerStore.ledger`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> list[Any]:
+            cur.execute(self._sql.ledger)
+            return cur.fetchall()
+
+        return [
+            LedgerEntry(
+                seq=row[0],
+                at=row[1],
+                event=row[2],
+                operation_id=row[3],
+                user_id=row[4],
+                promotion=row[5],
+                code=row[6],
+                quantity=row[7],
+                idempotency_key=row[8],
+                deltas=tuple((d[0], d[1], d[2], d[3]) for d in row[9]),
+            )
+            for row in self._transact(work, read=True)
+        ]
+
+    def add_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
+        """See `CodeStore.add_codes`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> str:
+            cur.execute(self._sql.add_codes, (ref, list(codes)))
+            added = {row[0] for row in cur.fetchall()}
+            seen: set[str] = set()
+            taken = []
+            for code in codes:  # a code repeated in `codes` is taken by its first copy
+                if code in added and code not in seen:
+                    seen.add(code)
+                else:
+                    taken.append(code)
+            return json.dumps(taken)
+
+        return tuple(json.loads(self._transact(self._once(work))))
+
+    def code_owner(self, code: str) -> str | None:
+        """See `CodeStore.code_owner`."""
+        row = self._transact(lambda cur: _one(cur, self._sql.code_owner, (code,)), read=True)
+        return None if row is None else str(row[0])
+
+    def codes(self, ref: str) -> list[str]:
+        """See `CodeStore.codes`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> list[str]:
+            cur.execute(self._sql.codes, (ref,))
+            return [row[0] for row in cur.fetchall()]
+
+        return self._transact(work, read=True)
+
+    def put_promotion(self, ref: str, document: str) -> None:
+        """See `PromotionStore.put_promotion`."""
+        self._transact(lambda cur: cur.execute(self._sql.put_promotion, (ref, document)))
+
+    def promotion(self, ref: str) -> str | None:
+        """See `PromotionStore.promotion`."""
+        row = self._transact(lambda cur: _one(cur, self._sql.promotion, (ref,)), read=True)
+        return None if row is None else str(row[0])
+
+    def promotion_refs(self) -> list[str]:
+        """See `PromotionStore.promotion_refs`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> list[str]:
+            cur.execute(self._sql.promotion_refs)
+            return [row[0] for row in cur.fetchall()]
+
+        return self._transact(work, read=True)
+
+    def close(self) -> None:
+        """Close the pool (a caller's connection stays open: it is the caller's)."""
+        if self._pool is not None:
+            self._pool.close()
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _one(cur: psycopg.Cursor[Any], query: str, params: Sequence[Any] = ()) -> Any:
+    cur.execute(query, params)
+    return cur.fetchone()
+
+
+def _create(connection: psycopg.Connection[Any], schema: str, text: str) -> None:
+    with connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"liveops:{schema}",))
+        connection.execute(text)
+
+
+class _Statements:
+    """Every statement the store runs, with the schema's name filled in once."""
+
+    def __init__(self, schema: str) -> None:
+        s = schema
+        self.version = f"SELECT version FROM {s}.schema_version"
+        self.claim_key = (
+            f"INSERT INTO {s}.idempotency (key, fingerprint, result) VALUES (%s, %s, %s)"
+            " ON CONFLICT (key) DO NOTHING"
+        )
+        self.recall = f"SELECT fingerprint, result FROM {s}.idempotency WHERE key = %s"
+        self.claim_operation = (
+            f"INSERT INTO {s}.operations (id, status, expires_at, quantity, counters, user_id,"
+            " promotion, code, idempotency_key) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (id) DO NOTHING"
+        )
+        # The operation's row and its ledger line in one statement: nothing when it exists.
+        self.record = (
+            f"WITH op AS (INSERT INTO {s}.operations (id, status, expires_at, quantity,"
+            " counters, user_id, promotion, code, idempotency_key)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+            " RETURNING id, user_id, promotion, code, quantity, idempotency_key)"
+            f" INSERT INTO {s}.ledger (at, event, operation_id, user_id, promotion, code,"
+            " quantity, idempotency_key, deltas)"
+            " SELECT %s, %s, id, user_id, promotion, code, quantity, idempotency_key,"
+            " %s::jsonb FROM op"
+        )
+        self.exists = f"SELECT 1 FROM {s}.counters WHERE key = %s"
+        self.count = (
+            f"INSERT INTO {s}.counters AS c (key, used, reserved, lim) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (key) DO UPDATE SET used = c.used + excluded.used,"
+            " reserved = c.reserved + excluded.reserved, lim = excluded.lim"
+            " WHERE excluded.lim IS NULL"
+            " OR c.used + c.reserved + excluded.used + excluded.reserved <= excluded.lim + c.extra"
+        )
+        self.add_hold = (
+            f"INSERT INTO {s}.holds (counter_key, expires_at, operation_id) VALUES (%s, %s, %s)"
+        )
+        self.append = (
+            f"INSERT INTO {s}.ledger (at, event, operation_id, user_id, promotion, code,"
+            " quantity, idempotency_key, deltas) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+            " %s::jsonb)"
+        )
+        self.expired_holds = (
+            f"SELECT DISTINCT operation_id FROM {s}.holds"
+            " WHERE counter_key = %s AND expires_at <= %s ORDER BY operation_id"
+        )
+        self.mark_expired = (
+            f"UPDATE {s}.operations SET status = 'expired' WHERE id = %s AND status = 'held'"
+            " RETURNING quantity, counters, user_id, promotion, code, idempotency_key"
+        )
+        self.release = f"UPDATE {s}.counters SET reserved = reserved - %s WHERE key = %s"
+        self.commit = (
+            f"UPDATE {s}.counters SET reserved = reserved - %s, used = used + %s WHERE key = %s"
+        )
+        self.give_back = (
+            f"UPDATE {s}.counters AS c SET used = c.used - LEAST(%s, c.used) FROM"
+            f" (SELECT key, used AS before FROM {s}.counters WHERE key = %s FOR UPDATE) AS old"
+            " WHERE c.key = old.key RETURNING old.before - c.used"
+        )
+        self.drop_holds = f"DELETE FROM {s}.holds WHERE operation_id = %s"
+        self.operation = (
+            f"SELECT status, expires_at, quantity, counters, user_id, promotion, code,"
+            f" idempotency_key FROM {s}.operations WHERE id = %s FOR UPDATE"
+        )
+        self.set_status = f"UPDATE {s}.operations SET status = %s WHERE id = %s"
+        self.state = f"SELECT used, reserved, extra, lim FROM {s}.counters WHERE key = %s"
+        self.set_extra = (
+            f"INSERT INTO {s}.counters AS c (key, extra, lim) VALUES (%s, %s, %s)"
+            " ON CONFLICT (key) DO UPDATE SET extra = excluded.extra, lim = excluded.lim"
+        )
+        self.reset = (
+            f"UPDATE {s}.counters AS c SET used = 0, extra = 0 FROM"
+            f" (SELECT key, used, extra FROM {s}.counters WHERE key LIKE %s"
+            " AND (used != 0 OR extra != 0) ORDER BY key FOR UPDATE) AS old"
+            " WHERE c.key = old.key RETURNING c.key, old.used, old.extra"
+        )
+        self.all_counters = f"SELECT key, used, reserved, extra, lim FROM {s}.counters"
+        self.once_reply = f"SELECT reply FROM {s}.once WHERE token = %s"
+        self.once_keep = (
+            f"WITH old AS (DELETE FROM {s}.once WHERE created < now() - interval '1 day')"
+            f" INSERT INTO {s}.once (token, reply) VALUES (%s, %s)"
+        )
+        self.ledger = (
+            f"SELECT seq, at, event, operation_id, user_id, promotion, code, quantity,"
+            f" idempotency_key, deltas FROM {s}.ledger ORDER BY seq"
+        )
+        self.add_codes = (
+            f"INSERT INTO {s}.codes (code, promotion) SELECT DISTINCT code, %s::text"
+            " FROM unnest(%s::text[]) AS code ON CONFLICT (code) DO NOTHING RETURNING code"
+        )
+        self.code_owner = f"SELECT promotion FROM {s}.codes WHERE code = %s"
+        self.codes = f"SELECT code FROM {s}.codes WHERE promotion = %s ORDER BY code"
+        self.put_promotion = (
+            f"INSERT INTO {s}.promotions (ref, document) VALUES (%s, %s)"
+            " ON CONFLICT (ref) DO UPDATE SET document = excluded.document"
+        )
+        self.promotion = f"SELECT document FROM {s}.promotions WHERE ref = %s"
+        self.promotion_refs = f"SELECT ref FROM {s}.promotions ORDER BY ref"
