@@ -31,9 +31,53 @@ def test_bad_uris_are_validation_errors(uri):
         open_store(uri)  # type: ignore[arg-type]
 
 
-def test_drivers_not_shipped_yet_are_named():
-    with pytest.raises(ValidationError, match="redis"):
-        open_store("redis://localhost:6379/0")
+def test_redis_uris_carry_the_prefix(redis_server):
+    from liveops_rules.stores.redis_store import RedisStore
+
+    store = open_store(f"{redis_server.url}?prefix=shop1&retry_window=2")
+    assert isinstance(store, RedisStore)
+    assert store.prefix == "shop1"
+    store.put_promotion("coupon:x", "{}")
+    assert open_store(f"{redis_server.url}?prefix=shop1").promotion("coupon:x") == "{}"
+    assert open_store(f"{redis_server.url}?prefix=shop2").promotion("coupon:x") is None
+    store.close()
+
+
+def test_postgresql_uris_carry_the_schema_and_create_it_only_when_asked(postgres_server):
+    from liveops_rules.stores.postgres_store import PostgresStore
+
+    with pytest.raises(StoreError, match="create_schema"):
+        open_store(f"{postgres_server.url}?schema=opened")
+    store = open_store(f"{postgres_server.url}?schema=opened&create_schema=true&pool_size=2")
+    assert isinstance(store, PostgresStore)
+    assert store.schema == "opened"
+    store.close()
+    open_store(f"{postgres_server.url}?schema=opened").close()
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "redis://127.0.0.1:1/0?prefix={bad}",
+        "redis://127.0.0.1:1/0?retry_window=soon",
+        "postgresql://127.0.0.1:1/db?schema=Bad-Name",
+        "postgresql://127.0.0.1:1/db?pool_size=0",
+        "postgresql://127.0.0.1:1/db?create_schema=maybe",
+    ],
+)
+def test_bad_server_options_are_validation_errors(uri):
+    with pytest.raises(ValidationError):
+        open_store(uri)
+
+
+def test_unreachable_servers_are_store_errors():
+    from liveops_rules.stores.postgres_store import PostgresStore
+    from liveops_rules.stores.redis_store import RedisStore
+
+    with pytest.raises(StoreError, match="Redis at 127.0.0.1"):
+        RedisStore("redis://127.0.0.1:1/0", retry_window=0.2)
+    with pytest.raises(StoreError, match="PostgreSQL at 127.0.0.1"):
+        PostgresStore("postgresql://postgres@127.0.0.1:1/db", connect_timeout=1)
 
 
 def test_unopenable_files_are_store_errors(tmp_path):

@@ -203,6 +203,8 @@ class PostgresStore:
                 if self._embedded is not None:
                     raise StoreError(f"{self._where}: {error}") from None
                 if time.monotonic() + delay > deadline:
+                    if read:
+                        raise StoreError(f"{self._where} is unreachable: {error}") from None
                     raise OutcomeUnknownError(
                         f"{self._where} did not answer within {self._retry_window:g} s "
                         f"({error}); the operation may or may not have been applied"

@@ -24,6 +24,7 @@ import hashlib
 import json
 import secrets
 import time
+from urllib.parse import urlsplit
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -65,23 +66,24 @@ def _micros(at: datetime) -> str:
 class _Script:
     """A script's source (with the shared prelude) and its SHA-1, known before loading."""
 
-    __slots__ = ("name", "sha", "source")
+    __slots__ = ("name", "sha", "source", "writes")
 
-    def __init__(self, name: str, body: str) -> None:
+    def __init__(self, name: str, body: str, *, writes: bool = True) -> None:
         self.name = name
+        self.writes = writes
         self.source = scripts.PRELUDE + body
         self.sha = hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest()
 
 
 _COUNT = _Script("count", scripts.COUNT)
 _SETTLE = _Script("settle", scripts.SETTLE)
-_COUNTER = _Script("counter", scripts.COUNTER)
+_COUNTER = _Script("counter", scripts.COUNTER, writes=False)  # reclaims only
 _ADJUST = _Script("adjust", scripts.ADJUST)
 _ADD_EXTRA = _Script("add_extra", scripts.ADD_EXTRA)
 _RESET = _Script("reset", scripts.RESET)
 _REMEMBER = _Script("remember", scripts.REMEMBER)
 _ADD_CODES = _Script("add_codes", scripts.ADD_CODES)
-_COUNTERS = _Script("counters", scripts.COUNTERS)
+_COUNTERS = _Script("counters", scripts.COUNTERS, writes=False)
 
 
 def _state(values: Sequence[Any]) -> CounterState:
@@ -123,7 +125,8 @@ class RedisStore:
             )
         except ValueError as error:
             raise ValidationError.single("url", "a redis:// URL", f"{url} ({error})") from None
-        self._where = f"Redis at {url.split('@')[-1]}"  # no password in messages
+        where = urlsplit(url)  # no scheme, user or password in messages
+        self._where = f"Redis at {where.hostname or where.path}:{where.port or 6379}"
         schema_key = self._base + "schema"
         if self._call(lambda: self._client.set(schema_key, SCHEMA_VERSION, nx=True)) is None:
             found = self._call(lambda: self._client.get(schema_key))
@@ -135,9 +138,10 @@ class RedisStore:
 
     # -- talking to Redis ---------------------------------------------------------------------
 
-    def _call(self, command: Any) -> Any:
+    def _call(self, command: Any, *, writes: bool = False) -> Any:
         """Run a command, retried within the window on connection loss and timeouts. Only
-        for commands that may safely run twice (reads, idempotent writes, scripts)."""
+        for commands that may safely run twice (reads, idempotent writes, scripts). When the
+        window passes, a command that `writes` has an unknown outcome; a read just failed."""
         deadline = time.monotonic() + self._retry_window
         delay = 0.01
         while True:
@@ -145,6 +149,8 @@ class RedisStore:
                 return command()
             except _TRANSIENT as error:
                 if time.monotonic() + delay > deadline:
+                    if not writes:
+                        raise StoreError(f"{self._where} is unreachable: {error}") from None
                     raise OutcomeUnknownError(
                         f"{self._where} did not answer within {self._retry_window:g} s "
                         f"({error}); the operation may or may not have been applied"
@@ -164,7 +170,7 @@ class RedisStore:
                 self._client.script_load(script.source)
                 return self._client.evalsha(script.sha, 1, self._ledger, self._base, *args)
 
-        return self._call(once)
+        return self._call(once, writes=script.writes)
 
     # -- counting -----------------------------------------------------------------------------
 
@@ -316,7 +322,9 @@ class RedisStore:
 
     def put_promotion(self, ref: str, document: str) -> None:
         """See `PromotionStore.put_promotion`."""
-        self._call(lambda: self._client.hset(self._base + "promotions", ref, document))
+        self._call(
+            lambda: self._client.hset(self._base + "promotions", ref, document), writes=True
+        )
 
     def promotion(self, ref: str) -> str | None:
         """See `PromotionStore.promotion`."""
