@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from liveops_rules import Coupon, RewardItem, User
 from liveops_rules.accounting import Accounting, check_ledger
-from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore
+from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore, open_store
 from tests.naive_store import NaiveSQLiteStore, NaiveStore
 
 AT = datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -52,23 +53,47 @@ def hammer(
     return sum(successes)
 
 
-def memory_store(_: Path) -> RedemptionStore:
+def memory_store(_: Path, __: pytest.FixtureRequest) -> RedemptionStore:
     return InMemoryStore()
 
 
-def sqlite_store(tmp: Path) -> RedemptionStore:
+def sqlite_store(tmp: Path, _: pytest.FixtureRequest) -> RedemptionStore:
     tmp.mkdir(parents=True, exist_ok=True)
     return SQLiteStore(tmp / "race.db", synchronous="NORMAL")
 
 
-STORES = {"memory": memory_store, "sqlite": sqlite_store}
+def redis_store(_: Path, request: pytest.FixtureRequest) -> RedemptionStore:
+    return open_store(redis_uri(request))
+
+
+def postgres_store(_: Path, request: pytest.FixtureRequest) -> RedemptionStore:
+    return open_store(postgres_uri(request))
+
+
+def redis_uri(request: pytest.FixtureRequest) -> str:
+    """A new, empty store on the session's Redis server."""
+    return f"{request.getfixturevalue('redis_server').url}?prefix=race-{uuid.uuid4().hex}"
+
+
+def postgres_uri(request: pytest.FixtureRequest) -> str:
+    """A new, empty store (its own schema) on the session's PostgreSQL server."""
+    server = request.getfixturevalue("postgres_server")
+    return f"{server.url}?schema=race_{uuid.uuid4().hex}&create_schema=true&pool_size=8"
+
+
+STORES = {
+    "memory": memory_store,
+    "sqlite": sqlite_store,
+    "redis": redis_store,
+    "postgres": postgres_store,
+}
+ROUNDS = {"memory": 20, "sqlite": 3, "redis": 2, "postgres": 1}  # a server round trip each redeem
 
 
 @pytest.mark.parametrize("kind", sorted(STORES))
-def test_total_limit_of_500_under_8_threads(kind, tmp_path):
-    rounds = 20 if kind == "memory" else 3  # SQLite rounds cost a transaction each redeem
-    for round_number in range(rounds):
-        store = STORES[kind](tmp_path / str(round_number))
+def test_total_limit_of_500_under_8_threads(kind, tmp_path, request):
+    for round_number in range(ROUNDS[kind]):
+        store = STORES[kind](tmp_path / str(round_number), request)
         accounting = prepare(store, ["RACE1"], redeem_total_limit=500)
         won = hammer(accounting, 8, 1_000, lambda w, a: ("RACE1", f"user-{w}-{a}"))
         assert won == 500
@@ -83,12 +108,12 @@ def test_the_naive_store_over_redeems_under_the_same_race():
     assert won > 500
 
 
-ALL_STORES = {**STORES, "naive": lambda _: NaiveStore()}
+ALL_STORES = {**STORES, "naive": lambda _, __: NaiveStore()}
 
 
 @pytest.mark.parametrize("kind", sorted(ALL_STORES))
-def test_per_user_limit_3_under_16_threads(kind, tmp_path):
-    accounting = prepare(ALL_STORES[kind](tmp_path), ["RACE1"], redeem_user_limit=3)
+def test_per_user_limit_3_under_16_threads(kind, tmp_path, request):
+    accounting = prepare(ALL_STORES[kind](tmp_path, request), ["RACE1"], redeem_user_limit=3)
     won = hammer(accounting, 16, 50, lambda w, a: ("RACE1", "the-same-user"))
     if kind == "naive":
         assert won > 3
@@ -97,8 +122,8 @@ def test_per_user_limit_3_under_16_threads(kind, tmp_path):
 
 
 @pytest.mark.parametrize("kind", sorted(ALL_STORES))
-def test_per_code_limit_10_under_32_threads(kind, tmp_path):
-    accounting = prepare(ALL_STORES[kind](tmp_path), ["RACE1"], redeem_code_limit=10)
+def test_per_code_limit_10_under_32_threads(kind, tmp_path, request):
+    accounting = prepare(ALL_STORES[kind](tmp_path, request), ["RACE1"], redeem_code_limit=10)
     won = hammer(accounting, 32, 20, lambda w, a: ("RACE1", f"user-{w}-{a}"))
     if kind == "naive":
         assert won > 10
@@ -107,8 +132,8 @@ def test_per_code_limit_10_under_32_threads(kind, tmp_path):
 
 
 @pytest.mark.parametrize("kind", sorted(STORES))
-def test_concurrent_duplicates_with_one_idempotency_key_count_once(kind, tmp_path):
-    store = STORES[kind](tmp_path)
+def test_concurrent_duplicates_with_one_idempotency_key_count_once(kind, tmp_path, request):
+    store = STORES[kind](tmp_path, request)
     accounting = prepare(store, ["RACE1"], redeem_total_limit=100)
     start = threading.Barrier(8)
     outcomes = []
@@ -146,8 +171,8 @@ def test_all_three_limits_at_once_catch_a_naive_store():
 
 
 @pytest.mark.parametrize("kind", sorted(STORES))
-def test_all_three_limits_at_once_never_count_partially(kind, tmp_path):
-    store = STORES[kind](tmp_path)
+def test_all_three_limits_at_once_never_count_partially(kind, tmp_path, request):
+    store = STORES[kind](tmp_path, request)
     codes = [f"CODE{n}" for n in range(4)]
     accounting = prepare(
         store, codes, redeem_total_limit=40, redeem_user_limit=2, redeem_code_limit=12
@@ -163,24 +188,37 @@ def test_all_three_limits_at_once_never_count_partially(kind, tmp_path):
 
 
 def _process_worker(
-    path: str, worker: int, attempts: int, results: multiprocessing.Queue, naive: bool
+    uri: str, worker: int, attempts: int, results: multiprocessing.Queue, naive: bool
 ) -> None:
-    store = (NaiveSQLiteStore if naive else SQLiteStore)(path, synchronous="NORMAL")
+    if naive:
+        path = uri.removeprefix("sqlite:///").split("?")[0]
+        store: RedemptionStore = NaiveSQLiteStore(path, synchronous="NORMAL")
+    else:
+        store = open_store(uri)
     accounting = Accounting(store)
     won = sum(accounting.redeem("RACE1", User(f"p{worker}-{n}"), AT).ok for n in range(attempts))
     results.put(won)
     store.close()
 
 
-@pytest.mark.parametrize("naive", [False, True], ids=["sqlite", "naive-sqlite"])
-def test_total_limit_across_4_processes_sharing_one_sqlite_file(tmp_path, naive):
-    path = tmp_path / "shared.db"
-    store = SQLiteStore(path, synchronous="NORMAL")
+SHARED = {
+    "sqlite": lambda tmp, request: f"sqlite:///{tmp / 'shared.db'}?synchronous=normal",
+    "naive-sqlite": lambda tmp, request: f"sqlite:///{tmp / 'shared.db'}?synchronous=normal",
+    "redis": lambda tmp, request: redis_uri(request),
+    "postgres": lambda tmp, request: postgres_uri(request).replace("&create_schema=true", ""),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SHARED))
+def test_total_limit_across_4_processes_sharing_one_store(tmp_path, request, kind):
+    uri = SHARED[kind](tmp_path, request)
+    store = open_store(uri + "&create_schema=true" if kind == "postgres" else uri)
     prepare(store, ["RACE1"], redeem_total_limit=500)
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
+    naive = kind == "naive-sqlite"
     workers = [
-        context.Process(target=_process_worker, args=(str(path), n, 250, results, naive))
+        context.Process(target=_process_worker, args=(uri, n, 250, results, naive))
         for n in range(4)
     ]
     for process in workers:
@@ -195,3 +233,4 @@ def test_total_limit_across_4_processes_sharing_one_sqlite_file(tmp_path, naive)
     assert won == 500
     assert store.counters()["t|coupon:race"].used == 500
     assert check_ledger(store) == []
+    store.close()

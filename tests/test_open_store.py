@@ -74,9 +74,9 @@ def test_unreachable_servers_are_store_errors():
     from liveops_rules.stores.postgres_store import PostgresStore
     from liveops_rules.stores.redis_store import RedisStore
 
-    with pytest.raises(StoreError, match="Redis at 127.0.0.1"):
+    with pytest.raises(StoreError, match=r"Redis at 127\.0\.0\.1:1"):
         RedisStore("redis://127.0.0.1:1/0", retry_window=0.2)
-    with pytest.raises(StoreError, match="PostgreSQL at 127.0.0.1"):
+    with pytest.raises(StoreError, match=r"PostgreSQL at 127\.0\.0\.1:1"):
         PostgresStore("postgresql://postgres@127.0.0.1:1/db", connect_timeout=1)
 
 
