@@ -25,6 +25,7 @@ from liveops_rules.error_catalog import (
 from liveops_rules.errors import (
     LiveOpsError,
     NaiveDatetimeError,
+    OutcomeUnknownError,
     Problem,
     StoreError,
     ValidationError,
@@ -124,6 +125,7 @@ __all__ = [
     "NumberCondition",
     "Operator",
     "Outcome",
+    "OutcomeUnknownError",
     "PersonalizedCatalogRule",
     "PriceCondition",
     "Problem",

@@ -35,3 +35,25 @@ def postgres_server() -> Iterator[PostgresServer]:
         _missing(error)
     yield server
     server.destroy()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A redis-server of the test's own, to kill and restart."""
+    try:
+        server = RedisServer()
+    except ServerMissing as error:
+        _missing(error)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of the test's own, to crash and restart."""
+    try:
+        server = PostgresServer()
+    except ServerMissing as error:
+        _missing(error)
+    yield server
+    server.destroy()

@@ -186,7 +186,9 @@ class PostgresStore:
         while True:
             try:
                 with self._connection() as connection:
-                    if read:
+                    # An embedded read runs as a savepoint too: a bare statement would open a
+                    # transaction on an idle connection and leave it open.
+                    if read and self._embedded is None:
                         with connection.cursor() as cursor:
                             return work(cursor)
                     with connection.transaction(), connection.cursor() as cursor:

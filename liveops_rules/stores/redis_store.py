@@ -24,10 +24,10 @@ import hashlib
 import json
 import secrets
 import time
-from urllib.parse import urlsplit
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -322,9 +322,7 @@ class RedisStore:
 
     def put_promotion(self, ref: str, document: str) -> None:
         """See `PromotionStore.put_promotion`."""
-        self._call(
-            lambda: self._client.hset(self._base + "promotions", ref, document), writes=True
-        )
+        self._call(lambda: self._client.hset(self._base + "promotions", ref, document), writes=True)
 
     def promotion(self, ref: str) -> str | None:
         """See `PromotionStore.promotion`."""
