@@ -61,10 +61,15 @@ def test_the_redemption_commits_with_the_order(shop):
 
 def test_the_redemption_rolls_back_with_the_order(shop):
     connection, schema, accounting, outside = shop
-    with pytest.raises(RuntimeError, match="payment declined"), connection.transaction():
-        assert accounting.redeem("EMBED1", User("buyer"), AT).ok
-        connection.execute(f"INSERT INTO {schema}.orders VALUES ('order-1', NULL)")
-        raise RuntimeError("payment declined")
+
+    def order_that_fails() -> None:
+        with connection.transaction():
+            assert accounting.redeem("EMBED1", User("buyer"), AT).ok
+            connection.execute(f"INSERT INTO {schema}.orders VALUES ('order-1', NULL)")
+            raise RuntimeError("payment declined")
+
+    with pytest.raises(RuntimeError, match="payment declined"):
+        order_that_fails()
     assert outside.counters().get("t|coupon:embed") is None
     assert orders(outside, schema) == []
     assert [e.event for e in outside.ledger() if e.event == "redeem"] == []
