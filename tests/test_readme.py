@@ -34,3 +34,14 @@ def test_the_readme_wire_example_runs(capsys):
 def test_the_readme_accounting_example_runs(capsys):
     exec(compile(examples()[2], str(README), "exec"), {})
     assert capsys.readouterr().out.splitlines() == ["True", "per-user limit 1 of 1 used", "[]"]
+
+
+def test_the_readme_server_example_runs(capsys, redis_server, postgres_server):
+    example = examples()[3]
+    example = example.replace('"redis://10.0.0.5:6379/0"', repr(redis_server.url))
+    example = example.replace('"postgresql://app@db.internal/shop"', repr(postgres_server.url))
+    namespace: dict[str, object] = {}
+    exec(compile(example, str(README), "exec"), namespace)
+    assert capsys.readouterr().out.splitlines() == ["RedisStore PostgresStore"]
+    for name in ("shared", "pooled"):
+        namespace[name].close()  # type: ignore[attr-defined]
