@@ -21,7 +21,7 @@ import attrs
 
 from liveops_rules.codes import CODE_MAX_LENGTH, is_valid_code, validate_code
 from liveops_rules.error_catalog import ErrorCode, error_code_for
-from liveops_rules.errors import LiveOpsError, ValidationError
+from liveops_rules.errors import LiveOpsError, StoreError, ValidationError
 from liveops_rules.evaluate import check_moment, eligible_at, evaluate
 from liveops_rules.models import (
     Bonus,
@@ -44,6 +44,7 @@ from liveops_rules.stores.protocol import (
     IdempotencyConflict,
     RedemptionStore,
     SettleAction,
+    document_version,
 )
 from liveops_rules.wire import Form, dump_promotion, load_promotion
 
@@ -61,6 +62,7 @@ DEFAULT_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """Upper-case letters and digits without the ones people confuse (0/O, 1/I/L)."""
 
 _MAX_GENERATED = 100_000
+_STALE_RETRIES = 5
 
 
 def _ids() -> Callable[[], str]:
@@ -212,7 +214,7 @@ class Accounting:
         self.store = store
         self._normalize = code_normalizer
         self._new_id = new_id if new_id is not None else _ids()
-        self._loaded: dict[str, tuple[str, Promotion]] = {}
+        self._loaded: dict[str, tuple[str, Promotion, str]] = {}
         self._owners: dict[str, str] = {}  # a code never changes hands: safe to remember
         self._shared_specs: dict[
             tuple[str, str | None], tuple[Promotion, CounterSpec, CounterSpec | None, str]
@@ -265,8 +267,27 @@ class Accounting:
             return cached[1]
         data = json.loads(document)
         promotion = load_promotion(data["kind"], data["payload"], form=Form.RESPONSE)
-        self._loaded[ref] = (document, promotion)
+        self._loaded[ref] = (document, promotion, document_version(document))
         return promotion
+
+    def _changed(self, ref: str) -> bool:
+        """Whether the store keeps another document for `ref` than the one loaded (then the
+        loaded copy is dropped)."""
+        cached = self._loaded.get(ref)
+        if cached is not None and self.store.promotion(ref) == cached[0]:
+            return False
+        self._loaded.pop(ref, None)
+        return True
+
+    def _current(self, ref: str) -> tuple[Promotion | None, str | None]:
+        """The promotion last loaded for `ref` (read from the store the first time) and its
+        version; `count` refuses a stale version, so a change made elsewhere is never missed."""
+        cached = self._loaded.get(ref)
+        if cached is None:
+            if self.promotion(ref) is None:
+                return None, None
+            cached = self._loaded[ref]
+        return cached[1], cached[2]
 
     def _code(self, code: str) -> str:
         return self._normalize(code) if self._normalize is not None else code
@@ -439,14 +460,14 @@ class Accounting:
                 if len(self._owners) >= 100_000:
                     self._owners.clear()
                 self._owners[code] = ref
-            found = self.promotion(ref)
+            found, _ = self._current(ref)
             if found is None:
                 return code, ref, None, _refused("unknown_promotion", f"{ref} not found", ref)
             return code, ref, found, None
         if promotion is None:
             raise ValidationError.single("promotion", "a code or a promotion", None)
         if isinstance(promotion, str):
-            found = self.promotion(promotion)
+            found, _ = self._current(promotion)
             if found is None:
                 return (
                     None,
@@ -489,11 +510,34 @@ class Accounting:
             replayed = self._recall(idempotency_key, fingerprint)
             if replayed is not None:
                 return replayed
+        for _ in range(_STALE_RETRIES):
+            outcome = self._count_once(
+                user, at, code, promotion, quantity, hold, idempotency_key, fingerprint
+            )
+            if outcome is not None:
+                return outcome
+        raise StoreError(f"the promotion kept changing during {_STALE_RETRIES} tries to count")
+
+    def _count_once(
+        self,
+        user: User,
+        at: datetime,
+        code: str | None,
+        promotion: Promotion | str | None,
+        quantity: int,
+        hold: timedelta | None,
+        idempotency_key: str | None,
+        fingerprint: str,
+    ) -> Outcome | None:
+        """Resolve, evaluate and count once; None when the store held a newer version of the
+        promotion than the one evaluated (its cached copy is dropped: the caller tries again)."""
         code, ref, found, refusal = self._resolve(code, promotion)
         if refusal is None:
             assert found is not None
             assert ref is not None
             if not eligible_at(found, user, at):  # reasons are built only for a refusal
+                if (promotion is None or isinstance(promotion, str)) and self._changed(ref):
+                    return None  # refused by an old copy: evaluate the current one instead
                 decision = evaluate(found, user, at)
                 first = decision.reasons[0]
                 refusal = _refused(
@@ -524,11 +568,17 @@ class Accounting:
             quantity,
             self._counters(found, ref, user, code, at),
             "" if idempotency_key is None else json.dumps(success.to_dict()),
+            # A promotion object given by the caller is counted as given; one named by code
+            # or ref was loaded from the store, and the store checks it is still current.
+            self._loaded[ref][2] if promotion is None or isinstance(promotion, str) else None,
         )
         try:
             result = self.store.count(request)
         except IdempotencyConflict:
             raise self._conflict(idempotency_key) from None
+        if result.stale:
+            self._loaded.pop(ref, None)
+            return None
         if result.replayed is not None:
             return Outcome.from_dict(json.loads(result.replayed), replayed=True)
         if result.ok:

@@ -88,7 +88,7 @@ end
 """
 
 # ARGV[2]: JSON [id, idempotency key, fingerprint, at, at_us, expires_us, user, promotion,
-# code, quantity, [[counter key, limit], ...], result]
+# code, quantity, [[counter key, limit], ...], result, promotion version or null]
 COUNT = r"""
 local r = cjson.decode(ARGV[2])
 local id, idem, fp, at, at_us, expires = r[1], r[2], r[3], r[4], r[5], r[6]
@@ -101,6 +101,9 @@ if idem ~= NULL then
   end
 end
 if redis.call('EXISTS', B .. 'o:' .. id) == 1 then return {'counted'} end
+if r[13] ~= NULL and redis.call('HGET', B .. 'versions', promotion) ~= r[13] then
+  return {'stale'}
+end
 for i, spec in ipairs(specs) do
   local limit = spec[2]
   if limit ~= NULL then
@@ -248,6 +251,13 @@ for _, key in ipairs(keys) do
 end
 if n > 0 then append(at, 'reset', nil, deltas) end
 return finish(token, tostring(n))
+"""
+
+# ARGV: base, ref, document, version
+PUT_PROMOTION = r"""
+redis.call('HSET', B .. 'promotions', ARGV[2], ARGV[3])
+redis.call('HSET', B .. 'versions', ARGV[2], ARGV[4])
+return 1
 """
 
 # ARGV: base, idempotency key, fingerprint, result

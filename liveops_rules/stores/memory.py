@@ -17,6 +17,7 @@ from liveops_rules.stores.protocol import (
     SettleAction,
     SettleResult,
     Status,
+    document_version,
 )
 
 __all__ = ["InMemoryStore"]
@@ -72,6 +73,7 @@ class _Operation:
 
 
 _COUNTED = CountResult(ok=True)
+_STALE = CountResult(ok=False, stale=True)
 
 
 def _expand(deltas: tuple[Any, ...]) -> tuple[tuple[str, int, int, int], ...]:
@@ -103,6 +105,7 @@ class InMemoryStore:
         self._ledger: list[tuple[Any, ...]] = []  # LedgerEntry fields, built when read
         self._codes: dict[str, str] = {}
         self._promotions: dict[str, str] = {}
+        self._versions: dict[str, str] = {}
 
     # -- counting ---------------------------------------------------------------------------
 
@@ -179,6 +182,10 @@ class InMemoryStore:
                 replayed = self._check_idempotency(request.idempotency_key, request.fingerprint)
                 if replayed is not None:
                     return CountResult(ok=True, replayed=replayed)
+            if request.version is not None and request.version != self._versions.get(
+                request.promotion
+            ):
+                return _STALE
             used, reserved, extra = self._used, self._reserved, self._extra
             for spec in request.counters:
                 limit = spec.limit
@@ -385,8 +392,10 @@ class InMemoryStore:
 
     def put_promotion(self, ref: str, document: str) -> None:
         """See `PromotionStore.put_promotion`."""
+        version = document_version(document)
         with self._lock:
             self._promotions[ref] = document
+            self._versions[ref] = version
 
     def promotion(self, ref: str) -> str | None:
         """See `PromotionStore.promotion`."""

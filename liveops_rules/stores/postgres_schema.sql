@@ -72,10 +72,11 @@ CREATE TABLE IF NOT EXISTS {schema}.codes (
 );
 CREATE INDEX IF NOT EXISTS codes_by_promotion ON {schema}.codes (promotion, code);
 
--- Promotion configuration as JSON documents.
+-- Promotion configuration as JSON documents, with the version a count checks it against.
 CREATE TABLE IF NOT EXISTS {schema}.promotions (
     ref text PRIMARY KEY,
-    document text NOT NULL
+    document text NOT NULL,
+    version text NOT NULL
 );
 
 -- Replies of admin operations by a one-use token, so that a retry after a lost reply does not

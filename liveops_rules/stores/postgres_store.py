@@ -50,6 +50,7 @@ from liveops_rules.stores.protocol import (
     SettleAction,
     SettleResult,
     Status,
+    document_version,
 )
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "schema_sql"]
@@ -59,6 +60,7 @@ SCHEMA_VERSION = 1
 _T = TypeVar("_T")
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _COUNTED = CountResult(ok=True)
+_STALE = CountResult(ok=False, stale=True)
 _RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 _WANTED = {
     SettleAction.COMMIT: ("committed",),
@@ -87,7 +89,11 @@ class _Refused(Exception):  # noqa: N818 - control flow: roll the transaction ba
         self.state = state
 
 
-class _AlreadyCounted(Exception):  # noqa: N818 - control flow: roll the transaction back
+class _NotRecorded(Exception):  # noqa: N818 - control flow: roll the transaction back
+    pass
+
+
+class _Stale(Exception):  # noqa: N818 - control flow: roll the transaction back
     pass
 
 
@@ -222,13 +228,13 @@ class PostgresStore:
         """See `CounterStore.count`."""
         try:
             return self._transact(lambda cur: self._count(cur, request, slow=False))
-        except _AlreadyCounted:
-            return _COUNTED
-        except _Refused:
+        except (_Refused, _NotRecorded):
             pass
         # The slow path: free expired holds on each counter that refuses, then try again.
         try:
             return self._transact(lambda cur: self._count(cur, request, slow=True))
+        except _Stale:
+            return _STALE
         except _Refused as refused:
             state = refused.state
             assert state is not None
@@ -269,10 +275,15 @@ class PostgresStore:
             "reserve" if held else "redeem",
             json.dumps([[k, 0, quantity, 0] if held else [k, quantity, 0, 0] for k in keys]),
         )
+        version = (request.version, request.version, request.promotion)
         if slow:
             cur.execute(sql.claim_operation, record[:9])
             if cur.rowcount == 0:
                 return _COUNTED
+            if request.version is not None:
+                current = _one(cur, sql.version_of, (request.promotion,))
+                if current is None or current[0] != request.version:
+                    raise _Stale
         used, reserved = (0, quantity) if held else (quantity, 0)
         reclaimed: set[str] = set()
         while True:
@@ -301,9 +312,9 @@ class PostgresStore:
                 ),
             )
         else:
-            cur.execute(sql.record, record)
-            if cur.rowcount == 0:
-                raise _AlreadyCounted
+            cur.execute(sql.record, (*record[:9], *version, *record[9:]))
+            if cur.rowcount == 0:  # counted by an earlier try, or stale: the slow path tells
+                raise _NotRecorded
         if held:
             cur.executemany(
                 sql.add_hold, [(k, request.expires_at, request.operation_id) for k in keys]
@@ -604,7 +615,11 @@ class PostgresStore:
 
     def put_promotion(self, ref: str, document: str) -> None:
         """See `PromotionStore.put_promotion`."""
-        self._transact(lambda cur: cur.execute(self._sql.put_promotion, (ref, document)))
+        self._transact(
+            lambda cur: cur.execute(
+                self._sql.put_promotion, (ref, document, document_version(document))
+            )
+        )
 
     def promotion(self, ref: str) -> str | None:
         """See `PromotionStore.promotion`."""
@@ -658,11 +673,14 @@ class _Statements:
             " promotion, code, idempotency_key) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (id) DO NOTHING"
         )
-        # The operation's row and its ledger line in one statement: nothing when it exists.
+        # The operation's row and its ledger line in one statement: nothing when it exists
+        # or when the promotion's version is not the one evaluated.
         self.record = (
             f"WITH op AS (INSERT INTO {s}.operations (id, status, expires_at, quantity,"
             " counters, user_id, promotion, code, idempotency_key)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+            " SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s"
+            f" WHERE %s::text IS NULL OR %s = (SELECT version FROM {s}.promotions WHERE ref = %s)"
+            " ON CONFLICT (id) DO NOTHING"
             " RETURNING id, user_id, promotion, code, quantity, idempotency_key)"
             f" INSERT INTO {s}.ledger (at, event, operation_id, user_id, promotion, code,"
             " quantity, idempotency_key, deltas)"
@@ -736,8 +754,10 @@ class _Statements:
         self.code_owner = f"SELECT promotion FROM {s}.codes WHERE code = %s"
         self.codes = f"SELECT code FROM {s}.codes WHERE promotion = %s ORDER BY code"
         self.put_promotion = (
-            f"INSERT INTO {s}.promotions (ref, document) VALUES (%s, %s)"
-            " ON CONFLICT (ref) DO UPDATE SET document = excluded.document"
+            f"INSERT INTO {s}.promotions (ref, document, version) VALUES (%s, %s, %s)"
+            " ON CONFLICT (ref) DO UPDATE SET document = excluded.document,"
+            " version = excluded.version"
         )
+        self.version_of = f"SELECT version FROM {s}.promotions WHERE ref = %s"
         self.promotion = f"SELECT document FROM {s}.promotions WHERE ref = %s"
         self.promotion_refs = f"SELECT ref FROM {s}.promotions ORDER BY ref"

@@ -9,6 +9,7 @@ their limits; a store knows nothing of promotions beyond opaque keys and JSON do
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple, Protocol, runtime_checkable
@@ -31,7 +32,14 @@ __all__ = [
     "SettleAction",
     "SettleResult",
     "Status",
+    "document_version",
 ]
+
+
+def document_version(document: str) -> str:
+    """The version of a promotion document: the engine evaluates a version and the store
+    counts only while that version is still the one it keeps."""
+    return hashlib.blake2b(document.encode(), digest_size=12).hexdigest()
 
 
 class Status(enum.StrEnum):
@@ -84,7 +92,9 @@ class CountRequest(NamedTuple):
     """Reserve (when `expires_at` is set) or redeem outright `quantity` on every counter.
 
     `fingerprint` and `result` matter only with an `idempotency_key`: the request's identity,
-    and the JSON text to keep under the key if the operation succeeds.
+    and the JSON text to keep under the key if the operation succeeds. `version` is the
+    `document_version` of the promotion document the engine evaluated: when the store keeps
+    another one it counts nothing and answers `stale` (None: count without that check).
     """
 
     operation_id: str
@@ -98,13 +108,16 @@ class CountRequest(NamedTuple):
     quantity: int
     counters: tuple[CounterSpec, ...]
     result: str
+    version: str | None = None
 
 
 @attrs.frozen(kw_only=True)
 class CountResult:
-    """The outcome: counted, refused by a counter, or the first result of an earlier try."""
+    """The outcome: counted, refused by a counter, the first result of an earlier try, or
+    `stale` (the promotion changed since the engine evaluated it; nothing counted)."""
 
     ok: bool
+    stale: bool = False
     exhausted: CounterSpec | None = None
     state: CounterState | None = None
     """The exhausted counter's state when refused."""
@@ -150,8 +163,9 @@ class CounterStore(Protocol):
     """Counters with holds, checked and counted atomically."""
 
     def count(self, request: CountRequest) -> CountResult:
-        """Atomically: replay an earlier result for the idempotency key, or reclaim expired
-        holds as needed, check every counter, count them all and record the operation."""
+        """Atomically: replay an earlier result for the idempotency key; or answer `stale`
+        if the promotion's version is not `request.version`; or reclaim expired holds as
+        needed, check every counter, count them all and record the operation."""
         ...
 
     def settle(self, action: SettleAction, operation_id: str, at: datetime) -> SettleResult:

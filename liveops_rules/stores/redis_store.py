@@ -46,6 +46,7 @@ from liveops_rules.stores.protocol import (
     SettleAction,
     SettleResult,
     Status,
+    document_version,
 )
 
 __all__ = ["SCHEMA_VERSION", "RedisStore"]
@@ -54,6 +55,7 @@ SCHEMA_VERSION = 1
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COUNTED = CountResult(ok=True)
+_STALE = CountResult(ok=False, stale=True)
 _CODES_PER_SCRIPT = 5_000  # keeps each script short: Redis serves no one else while it runs
 _TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
 
@@ -83,6 +85,7 @@ _ADD_EXTRA = _Script("add_extra", scripts.ADD_EXTRA)
 _RESET = _Script("reset", scripts.RESET)
 _REMEMBER = _Script("remember", scripts.REMEMBER)
 _ADD_CODES = _Script("add_codes", scripts.ADD_CODES)
+_PUT_PROMOTION = _Script("put_promotion", scripts.PUT_PROMOTION)
 _COUNTERS = _Script("counters", scripts.COUNTERS, writes=False)
 
 
@@ -190,6 +193,7 @@ class RedisStore:
                 request.quantity,
                 [[spec.key, spec.limit] for spec in request.counters],
                 request.result,
+                request.version,
             ],
             separators=(",", ":"),
         )
@@ -197,6 +201,8 @@ class RedisStore:
         verdict = reply[0]
         if verdict == "counted":
             return _COUNTED
+        if verdict == "stale":
+            return _STALE
         if verdict == "replay":
             return CountResult(ok=True, replayed=reply[1])
         if verdict == "conflict":
@@ -322,7 +328,7 @@ class RedisStore:
 
     def put_promotion(self, ref: str, document: str) -> None:
         """See `PromotionStore.put_promotion`."""
-        self._call(lambda: self._client.hset(self._base + "promotions", ref, document), writes=True)
+        self._run(_PUT_PROMOTION, ref, document, document_version(document))
 
     def promotion(self, ref: str) -> str | None:
         """See `PromotionStore.promotion`."""

@@ -28,11 +28,12 @@ from liveops_rules.stores.protocol import (
     SettleAction,
     SettleResult,
     Status,
+    document_version,
 )
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -80,11 +81,16 @@ CREATE TABLE IF NOT EXISTS ledger (
 );
 CREATE TABLE IF NOT EXISTS codes (code TEXT PRIMARY KEY, promotion TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS codes_by_promotion ON codes (promotion, code);
-CREATE TABLE IF NOT EXISTS promotions (ref TEXT PRIMARY KEY, document TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS promotions (
+    ref TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    version TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COUNTED = CountResult(ok=True)
+_STALE = CountResult(ok=False, stale=True)
 
 
 def _micros(at: datetime) -> int:
@@ -109,10 +115,23 @@ class SQLiteStore:
             found = db.execute("SELECT version FROM schema_version").fetchone()
             if found is None:
                 db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            elif found[0] == 1:
+                self._migrate_from_1(db)
             elif found[0] != SCHEMA_VERSION:
                 raise ValidationError.single(
                     self.path, f"a store of schema version {SCHEMA_VERSION}", found[0]
                 )
+
+    @staticmethod
+    def _migrate_from_1(db: sqlite3.Connection) -> None:
+        """Version 2 keeps each promotion document's version beside it."""
+        db.execute("ALTER TABLE promotions ADD COLUMN version TEXT NOT NULL DEFAULT ''")
+        rows = db.execute("SELECT ref, document FROM promotions").fetchall()
+        db.executemany(
+            "UPDATE promotions SET version = ? WHERE ref = ?",
+            [(document_version(document), ref) for ref, document in rows],
+        )
+        db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -251,6 +270,11 @@ class SQLiteStore:
             if replayed is not None:
                 db.execute("COMMIT")
                 return CountResult(ok=True, replayed=replayed)
+            if request.version is not None and request.version != self._version(
+                db, request.promotion
+            ):
+                db.execute("COMMIT")
+                return _STALE
             failed = self._count_all(db, request)
             if failed is None:
                 self._record(db, request)
@@ -266,6 +290,10 @@ class SQLiteStore:
             replayed = self._kept(db, request.idempotency_key, request.fingerprint)
             if replayed is not None:
                 return CountResult(ok=True, replayed=replayed)
+            if request.version is not None and request.version != self._version(
+                db, request.promotion
+            ):
+                return _STALE
             reclaimed: set[str] = set()
             while failed is not None and failed.key not in reclaimed:
                 # Each counter that refuses may be full of expired holds of its own.
@@ -286,6 +314,11 @@ class SQLiteStore:
             return CountResult(
                 ok=False, exhausted=failed, state=CounterState(row[0], row[1], row[2], failed.limit)
             )
+
+    @staticmethod
+    def _version(db: sqlite3.Connection, ref: str) -> str | None:
+        row = db.execute("SELECT version FROM promotions WHERE ref = ?", (ref,)).fetchone()
+        return None if row is None else str(row[0])
 
     def _count_all(self, db: sqlite3.Connection, request: CountRequest) -> CounterSpec | None:
         """Count every counter; the first that refuses (earlier ones stay written) or None."""
@@ -515,9 +548,9 @@ class SQLiteStore:
         """See `PromotionStore.put_promotion`."""
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO promotions VALUES (?, ?) ON CONFLICT (ref)"
-                " DO UPDATE SET document = excluded.document",
-                (ref, document),
+                "INSERT INTO promotions (ref, document, version) VALUES (?, ?, ?) ON CONFLICT"
+                " (ref) DO UPDATE SET document = excluded.document, version = excluded.version",
+                (ref, document, document_version(document)),
             )
 
     def promotion(self, ref: str) -> str | None:

@@ -338,3 +338,21 @@ def test_naive_moments_and_bad_arguments_are_refused(accounting):
         accounting.reserve(User("u"), AT, hold=timedelta(0), code="WINTER1")
     with pytest.raises(ValidationError):
         accounting.reserve(User("u"), AT, hold=HOLD, code="WINTER1", quantity=0)
+
+
+def test_a_promotion_changed_elsewhere_takes_effect_at_the_next_redeem(store_factory):
+    here, elsewhere = Accounting(store_factory()), Accounting(store_factory())
+    setup(here, coupon(redeem_total_limit=10))
+    assert here.redeem("WINTER1", User("u1"), AT).ok  # `here` now holds this version
+    elsewhere.import_promotions([coupon(redeem_total_limit=1)])
+    refused = here.redeem("WINTER1", User("u2"), AT)
+    assert refused.refusal is not None
+    assert refused.refusal.limit == "total"
+    elsewhere.import_promotions([coupon(redeem_total_limit=10, enabled=False)])
+    refused = here.redeem("WINTER1", User("u3"), AT)
+    assert refused.refusal is not None
+    assert refused.refusal.code == "disabled"
+    elsewhere.import_promotions([coupon(redeem_total_limit=10)])
+    assert here.redeem("WINTER1", User("u4"), AT).ok
+    assert here.store.counter("t|coupon:winter", AT).used == 2
+    assert check_ledger(here.store) == []
