@@ -1,6 +1,6 @@
 """Redeem throughput on Redis and PostgreSQL, against the raw driver doing the same work.
 
-Run: python benchmarks/server_redeem_throughput.py [--count 5000] [--rounds 3]
+Run: python benchmarks/server_redeem_throughput.py [--count 10000] [--chunk 250]
 
 Starts a throwaway redis-server (AOF, appendfsync everysec) and PostgreSQL cluster (initdb in a
 temporary directory) on loopback, as the tests do. For each store:
@@ -69,63 +69,102 @@ def prepare(store: RedemptionStore) -> Accounting:
     return accounting
 
 
-def library_rate(uri: str, count: int, tag: str) -> float:
+def library_runner(uri: str) -> tuple[Any, Any]:
+    """A function timing `n` library redeems (new users each time), and a closer."""
     store = open_store(uri)
     accounting = prepare(store)
-    users = [User(f"{tag}-{n}") for n in range(count)]
-    started = time.perf_counter()
-    for user in users:
-        if not accounting.redeem("BENCH1", user, AT).ok:
-            raise AssertionError("a benchmark redeem was refused")
-    rate = count / (time.perf_counter() - started)
-    store.close()
-    return rate
+    done = [0]
+
+    def run(n: int) -> float:
+        users = [User(f"user-{done[0] + i}") for i in range(n)]
+        done[0] += n
+        started = time.perf_counter()
+        for user in users:
+            if not accounting.redeem("BENCH1", user, AT).ok:
+                raise AssertionError("a benchmark redeem was refused")
+        return time.perf_counter() - started
+
+    def close() -> None:
+        assert check_ledger(store) == []
+        store.close()
+
+    return run, close
 
 
-def raw_redis_rate(url: str, count: int) -> float:
+def raw_redis_runner(url: str) -> tuple[Any, Any]:
+    """A function timing `n` raw redeems on Redis, and a closer."""
     client = redis.Redis.from_url(url, decode_responses=True, retry=Retry(NoBackoff(), 0))
     sha = client.script_load(RAW_LUA)
     base = f"{{raw-{uuid.uuid4().hex}}}:"
-    started = time.perf_counter()
-    for n in range(count):
-        line = f'["{AT.isoformat()}","redeem","op-{n}","user-{n}"]'
-        keys = (base + "t", f"{base}u|user-{n}", base + "c", base + "ledger")
-        if client.evalsha(sha, 4, *keys, BIG, 5, BIG, line) != 1:
-            raise AssertionError("a raw redeem was refused")
-    rate = count / (time.perf_counter() - started)
-    client.close()
-    return rate
+    done = [0]
 
-
-def raw_postgres_rate(url: str, count: int) -> float:
-    schema = f"raw_{uuid.uuid4().hex}"
-    with psycopg.connect(url, autocommit=True) as db:
-        db.execute(f"CREATE SCHEMA {schema}")
-        db.execute(
-            f'CREATE TABLE {schema}.counters (key text COLLATE "C" PRIMARY KEY,'
-            " used bigint NOT NULL, lim bigint)"
-        )
-        db.execute(
-            f"CREATE TABLE {schema}.ledger (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-            " at timestamptz, event text, operation_id text, user_id text, deltas jsonb)"
-        )
-        upsert = (
-            f"INSERT INTO {schema}.counters AS c VALUES (%s, 1, %s) ON CONFLICT (key)"
-            " DO UPDATE SET used = c.used + 1 WHERE c.used + 1 <= c.lim"
-        )
-        insert = (
-            f"INSERT INTO {schema}.ledger (at, event, operation_id, user_id, deltas)"
-            " VALUES (%s, %s, %s, %s, %s::jsonb)"
-        )
+    def run(n: int) -> float:
+        first = done[0]
+        done[0] += n
         started = time.perf_counter()
-        for n in range(count):
+        for m in range(first, first + n):
+            line = f'["{AT.isoformat()}","redeem","op-{m}","user-{m}"]'
+            keys = (base + "t", f"{base}u|user-{m}", base + "c", base + "ledger")
+            if client.evalsha(sha, 4, *keys, BIG, 5, BIG, line) != 1:
+                raise AssertionError("a raw redeem was refused")
+        return time.perf_counter() - started
+
+    return run, client.close
+
+
+def raw_postgres_runner(url: str) -> tuple[Any, Any]:
+    """A function timing `n` raw redeems on PostgreSQL, and a closer."""
+    schema = f"raw_{uuid.uuid4().hex}"
+    db = psycopg.connect(url, autocommit=True)
+    db.execute(f"CREATE SCHEMA {schema}")
+    db.execute(
+        f'CREATE TABLE {schema}.counters (key text COLLATE "C" PRIMARY KEY,'
+        " used bigint NOT NULL, lim bigint)"
+    )
+    db.execute(
+        f"CREATE TABLE {schema}.ledger (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        " at timestamptz, event text, operation_id text, user_id text, deltas jsonb)"
+    )
+    upsert = (
+        f"INSERT INTO {schema}.counters AS c VALUES (%s, 1, %s) ON CONFLICT (key)"
+        " DO UPDATE SET used = c.used + 1 WHERE c.used + 1 <= c.lim"
+    )
+    insert = (
+        f"INSERT INTO {schema}.ledger (at, event, operation_id, user_id, deltas)"
+        " VALUES (%s, %s, %s, %s, %s::jsonb)"
+    )
+    done = [0]
+
+    def run(n: int) -> float:
+        first = done[0]
+        done[0] += n
+        started = time.perf_counter()
+        for m in range(first, first + n):
             with db.transaction(), db.cursor() as cur:
-                for key, limit in (("t|bench", BIG), (f"u|bench|user-{n}", 5), ("c|bench", BIG)):
+                for key, limit in (("t|bench", BIG), (f"u|bench|user-{m}", 5), ("c|bench", BIG)):
                     cur.execute(upsert, (key, limit))
                     if cur.rowcount != 1:
                         raise AssertionError("a raw redeem was refused")
-                cur.execute(insert, (AT, "redeem", f"op-{n}", f"user-{n}", "[]"))
-        return count / (time.perf_counter() - started)
+                cur.execute(insert, (AT, "redeem", f"op-{m}", f"user-{m}", "[]"))
+        return time.perf_counter() - started
+
+    return run, db.close
+
+
+def paired(library: Any, raw: Any, count: int, chunk: int) -> tuple[float, float, float]:
+    """Alternate chunks of library and raw redeems (a noisy spell hits both alike): the
+    rates over all chunks and the median of the chunk pairs' ratios."""
+    library(chunk)  # warm-up: connections, scripts, prepared statements
+    raw(chunk)
+    spent_library, spent_raw, ratios = 0.0, 0.0, []
+    for _ in range(max(1, count // chunk)):
+        a, b = library(chunk), raw(chunk)
+        spent_library += a
+        spent_raw += b
+        ratios.append(b / a)
+    ratios.sort()
+    total = max(1, count // chunk) * chunk
+    return total / spent_library, total / spent_raw, ratios[len(ratios) // 2]
 
 
 def _client(uri: str, count: int, tag: str, start: Any, results: Any) -> None:
@@ -164,12 +203,12 @@ def concurrent_rate(uri: str, clients: int, per_client: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=5_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--chunk", type=int, default=250)
     args = parser.parse_args()
     print(
-        f"Python {sys.version.split()[0]}; {args.count} redeems per run; best of "
-        f"{args.rounds} alternating rounds"
+        f"Python {sys.version.split()[0]}; {args.count} redeems each, alternating chunks of "
+        f"{args.chunk} library / raw"
     )
     redis_server = RedisServer(appendfsync="everysec")
     postgres_server = PostgresServer()
@@ -182,18 +221,18 @@ def main() -> None:
             ),
         }
         raws = {
-            "redis": lambda: raw_redis_rate(redis_server.url, args.count),
-            "postgres": lambda: raw_postgres_rate(postgres_server.url, args.count),
+            "redis": lambda: raw_redis_runner(redis_server.url),
+            "postgres": lambda: raw_postgres_runner(postgres_server.url),
         }
         for kind in ("redis", "postgres"):
-            libraries, floors = [], []
-            for _ in range(args.rounds):  # alternate, so that a noisy spell hits both
-                libraries.append(library_rate(uris[kind](), args.count, "user"))
-                floors.append(raws[kind]())
-            library, raw = max(libraries), max(floors)
+            library, close_library = library_runner(uris[kind]())
+            raw, close_raw = raws[kind]()
+            library_rate, raw_rate, ratio = paired(library, raw, args.count, args.chunk)
+            close_library()
+            close_raw()
             print(
-                f"{kind:8} 1 client: library {library:8,.0f}/s  raw floor {raw:8,.0f}/s  "
-                f"ratio {library / raw:5.0%}"
+                f"{kind:8} 1 client: library {library_rate:8,.0f}/s  raw floor {raw_rate:8,.0f}/s"
+                f"  ratio {library_rate / raw_rate:5.0%} (median of chunk pairs {ratio:5.0%})"
             )
             for clients in (1, 4, 16):
                 uri = uris[kind]()
@@ -201,7 +240,7 @@ def main() -> None:
                     created = open_store(uri)  # the schema, before the clients open it
                     created.close()
                     uri = uri.replace("&create_schema=true", "")
-                rate = concurrent_rate(uri, clients, max(200, args.count // clients))
+                rate = concurrent_rate(uri, clients, max(200, args.count // 2 // clients))
                 print(f"{kind:8} {clients:2} concurrent clients (processes): {rate:8,.0f}/s")
     finally:
         redis_server.stop()

@@ -147,11 +147,13 @@ def test_without_the_operation_guard_the_resent_scripts_would_count_again(
     redis_server, monkeypatch
 ):
     # The negative control: the same scenario with the count script's guard taken out.
-    guard = "if redis.call('EXISTS', B .. 'o:' .. id) == 1 then return {'counted'} end\n"
+    guard = "if resent == '1' and redis.call('EXISTS', B .. 'o:' .. id) == 1 then return"
     body = redis_store_module.scripts.COUNT
     assert guard in body
     monkeypatch.setattr(
-        redis_store_module, "_COUNT", redis_store_module._Script("count", body.replace(guard, ""))
+        redis_store_module,
+        "_COUNT",
+        redis_store_module._Script("count", body.replace(guard, "if false then return")),
     )
     ok, counted = _slowed_redeems(redis_server.url, redis_server.port)
     assert ok

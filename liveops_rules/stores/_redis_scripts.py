@@ -7,7 +7,7 @@ Conventions every script keeps:
 - A script checks everything before its first write of the operation itself, because Redis does
   not undo a script's earlier writes when it fails midway. The only writes before the checks
   are reclaims of expired holds, each complete on its own.
-- Every writing script is idempotent: `count` by its operation key (a repeated run finds the
+- Every writing script is idempotent: `count` by its operation key (a re-sent copy finds the
   operation and answers "counted"), `settle` by the operation's status, admin scripts by a
   one-use token whose reply is kept for a day. The client can therefore re-send any script
   after a timeout without counting twice.
@@ -87,68 +87,78 @@ local function finish(token, reply)
 end
 """
 
-# ARGV[2]: JSON [id, idempotency key, fingerprint, at, at_us, expires_us, user, promotion,
-# code, quantity, [[counter key, limit], ...], result, promotion version or null]
+# ARGV: base, re-sent ("1") or first try ("0"), id, idempotency key?, fingerprint, at, at_us,
+# expires_us?, user, promotion, code?, quantity, result, promotion version?, the counter keys
+# as JSON, the ledger line, then a counter key and its limit? per counter. An optional value
+# (?) is "" when absent and "=" + the value when present.
 COUNT = r"""
-local r = cjson.decode(ARGV[2])
-local id, idem, fp, at, at_us, expires = r[1], r[2], r[3], r[4], r[5], r[6]
-local user, promotion, code, q, specs, result = r[7], r[8], r[9], r[10], r[11], r[12]
-if idem ~= NULL then
+local function optional(value)
+  if value == '' then return nil end
+  return string.sub(value, 2)
+end
+local resent, id, idem, fp, at, at_us = ARGV[2], ARGV[3], optional(ARGV[4]), ARGV[5], ARGV[6],
+  ARGV[7]
+local expires, user, promotion, code = optional(ARGV[8]), ARGV[9], ARGV[10], optional(ARGV[11])
+local q, result, version = tonumber(ARGV[12]), ARGV[13], optional(ARGV[14])
+local keys_json, line = ARGV[15], ARGV[16]
+if idem then
   local kept = redis.call('HMGET', B .. 'i:' .. idem, 'f', 'r')
   if kept[1] then
     if kept[1] ~= fp then return {'conflict'} end
     return {'replay', kept[2]}
   end
 end
-if redis.call('EXISTS', B .. 'o:' .. id) == 1 then return {'counted'} end
-if r[13] ~= NULL and redis.call('HGET', B .. 'versions', promotion) ~= r[13] then
+-- A re-sent script may follow a first copy that ran: the operation then exists.
+if resent == '1' and redis.call('EXISTS', B .. 'o:' .. id) == 1 then return {'counted'} end
+if version and redis.call('HGET', B .. 'versions', promotion) ~= version then
   return {'stale'}
 end
-for i, spec in ipairs(specs) do
-  local limit = spec[2]
-  if limit ~= NULL then
-    local u, rs, x = state(spec[1])
+local keys, limits, known = {}, {}, {}
+for i = 17, #ARGV, 2 do
+  local n = #keys + 1
+  local key, limit = ARGV[i], optional(ARGV[i + 1])
+  keys[n] = key
+  if limit then
+    limit = tonumber(limit)
+    limits[n] = limit
+    local v = redis.call('HMGET', B .. 'c:' .. key, 'u', 'r', 'x', 'l')
+    local u, rs, x = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0
     if u + rs + q > limit + x then
-      reclaim(spec[1], at_us, at)
-      u, rs, x = state(spec[1])
+      reclaim(key, at_us, at)
+      u, rs, x = state(key)
       if u + rs + q > limit + x then
-        return {'refused', i, u, rs, x}
+        return {'refused', n, u, rs, x}
       end
     end
+    known[n] = tonumber(v[4])
   end
 end
-local held = expires ~= NULL
+local held = expires ~= nil
 local field = held and 'r' or 'u'
-local keys, deltas = {}, {}
-for i, spec in ipairs(specs) do
-  local key = spec[1]
+for n, key in ipairs(keys) do
   local hash = B .. 'c:' .. key
-  keys[i] = key
   if redis.call('HINCRBY', hash, field, q) == q then
     redis.call('ZADD', B .. 'keys', 0, key)
   end
-  if spec[2] == NULL then
+  local limit = limits[n]
+  if limit == nil then
     redis.call('HDEL', hash, 'l')
-  else
-    redis.call('HSET', hash, 'l', spec[2])
+  elseif known[n] ~= limit then
+    redis.call('HSET', hash, 'l', limit)
   end
-  if held then
-    redis.call('ZADD', B .. 'h:' .. key, expires, id)
-    deltas[i] = {key, 0, q, 0}
-  else
-    deltas[i] = {key, q, 0, 0}
-  end
+  if held then redis.call('ZADD', B .. 'h:' .. key, expires, id) end
 end
-local o = B .. 'o:' .. id
-redis.call('HSET', o, 's', held and 'held' or 'committed', 'q', q, 'k', cjson.encode(keys),
-  'u', user, 'p', promotion)
-if held then redis.call('HSET', o, 'e', expires) end
-if code ~= NULL then redis.call('HSET', o, 'c', code) end
-if idem ~= NULL then
-  redis.call('HSET', o, 'i', idem)
+local fields = {'s', held and 'held' or 'committed', 'q', q, 'k', keys_json, 'u', user,
+  'p', promotion}
+if held then fields[#fields + 1] = 'e'; fields[#fields + 1] = expires end
+if code then fields[#fields + 1] = 'c'; fields[#fields + 1] = code end
+if idem then
+  fields[#fields + 1] = 'i'
+  fields[#fields + 1] = idem
   redis.call('HSET', B .. 'i:' .. idem, 'f', fp, 'r', result)
 end
-append(at, held and 'reserve' or 'redeem', {id, user, promotion, code, q, idem}, deltas)
+redis.call('HSET', B .. 'o:' .. id, unpack(fields))
+redis.call('RPUSH', B .. 'ledger', line)
 return {'counted'}
 """
 
