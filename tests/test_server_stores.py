@@ -107,3 +107,25 @@ def test_a_postgres_schema_of_another_version_is_refused(postgres_server):
         connection.execute(f"UPDATE {schema}.schema_version SET version = 99")
     with pytest.raises(StoreError, match="version 99"):
         PostgresStore(postgres_server.url, schema=schema, pool_size=1)
+
+
+def test_serialization_failures_are_retried_inside_the_store(postgres_server):
+    # Under SERIALIZABLE, concurrent upserts of one row fail with serialization errors: the
+    # store must retry them, never surface them, and still never pass the limit.
+    from liveops_rules import open_store
+    from tests.test_concurrency import hammer, prepare
+
+    isolation = "options=-c%20default_transaction_isolation%3Dserializable"
+    uri = (
+        f"{postgres_server.url}?schema=ser_{uuid.uuid4().hex}&create_schema=true"
+        f"&pool_size=8&retry_window=60&{isolation}"
+    )
+    store = open_store(uri)
+    assert isinstance(store, PostgresStore)
+    accounting = prepare(store, ["RACE1"], redeem_total_limit=200)
+    won = hammer(accounting, 8, 60, lambda w, a: ("RACE1", f"user-{w}-{a}"))
+    assert won == 200
+    assert store.retries > 0, "no serialization failure happened: the test proved nothing"
+    assert store.counters()["t|coupon:race"].used == 200
+    assert check_ledger(store) == []
+    store.close()

@@ -7,7 +7,15 @@ PostgreSQL stores are imported only when asked for, so their drivers stay option
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import (
+    parse_qs,
+    parse_qsl,
+    quote,
+    unquote,
+    urlencode,
+    urlsplit,
+    urlunsplit,
+)
 
 from liveops_rules.errors import ValidationError
 from liveops_rules.stores.memory import InMemoryStore
@@ -78,7 +86,8 @@ def _server_options(
                 raise ValidationError.single(f"uri option {name}", "a valid value", value) from None
         else:
             kept.append((name, value))
-    return urlunsplit(parts._replace(query=urlencode(kept))), options
+    # quote, not quote_plus: libpq reads %20 as a space but not +
+    return urlunsplit(parts._replace(query=urlencode(kept, quote_via=quote))), options
 
 
 def _yes(value: str) -> bool:

@@ -121,6 +121,9 @@ class PostgresStore:
             raise ValidationError.single("retry_window", "seconds, 0 or more", retry_window)
         self.schema = schema
         self._retry_window = float(retry_window)
+        self.retries = 0
+        """How many times an operation was run again (deadlock, serialization failure, lost
+        connection): a number to watch, not to act on."""
         self._embedded = connection
         self._embedded_lock = threading.RLock()
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
@@ -219,6 +222,7 @@ class PostgresStore:
                     ) from None
             except psycopg.Error as error:
                 raise StoreError(f"{self._where} refused the operation: {error}") from None
+            self.retries += 1
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
 
