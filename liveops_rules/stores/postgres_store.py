@@ -41,6 +41,7 @@ from psycopg_pool import ConnectionPool
 
 from liveops_rules.errors import OutcomeUnknownError, StoreError, ValidationError
 from liveops_rules.stores.protocol import (
+    SETTLED,
     CounterSpec,
     CounterState,
     CountRequest,
@@ -62,11 +63,6 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _COUNTED = CountResult(ok=True)
 _STALE = CountResult(ok=False, stale=True)
 _RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
-_WANTED = {
-    SettleAction.COMMIT: ("committed",),
-    SettleAction.RELEASE: ("released", "expired"),
-    SettleAction.CANCEL: ("cancelled",),
-}
 
 
 def schema_sql(schema: str = "liveops_rules") -> str:
@@ -438,7 +434,7 @@ class PostgresStore:
                 ),
             )
         return SettleResult(
-            ok=new_status in _WANTED[action],
+            ok=Status(new_status) in SETTLED[action],
             status=Status(new_status),
             quantity=quantity,
             promotion=promotion,

@@ -17,6 +17,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 import attrs
 
 __all__ = [
+    "SETTLED",
     "CodeStore",
     "CountRequest",
     "CountResult",
@@ -68,6 +69,14 @@ class CounterSpec(NamedTuple):
 
     key: str
     limit: int | None
+
+
+SETTLED: dict[SettleAction, tuple[Status, ...]] = {
+    SettleAction.COMMIT: (Status.COMMITTED,),
+    SettleAction.RELEASE: (Status.RELEASED, Status.EXPIRED),
+    SettleAction.CANCEL: (Status.CANCELLED,),
+}
+"""The statuses in which each settle action has succeeded (repeating one is not an error)."""
 
 
 @attrs.frozen

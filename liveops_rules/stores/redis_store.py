@@ -37,6 +37,7 @@ from redis.retry import Retry
 from liveops_rules.errors import OutcomeUnknownError, StoreError, ValidationError
 from liveops_rules.stores import _redis_scripts as scripts
 from liveops_rules.stores.protocol import (
+    SETTLED,
     CounterSpec,
     CounterState,
     CountRequest,
@@ -260,13 +261,8 @@ class RedisStore:
         if reply[0] == "unknown":
             return SettleResult(ok=False, status=None)
         status = Status(reply[0])
-        wanted = {
-            SettleAction.COMMIT: (Status.COMMITTED,),
-            SettleAction.RELEASE: (Status.RELEASED, Status.EXPIRED),
-            SettleAction.CANCEL: (Status.CANCELLED,),
-        }[action]
         return SettleResult(
-            ok=status in wanted,
+            ok=status in SETTLED[action],
             status=status,
             quantity=int(reply[1]),
             user_id=reply[2],

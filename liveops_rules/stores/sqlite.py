@@ -19,6 +19,7 @@ from pathlib import Path
 
 from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.stores.protocol import (
+    SETTLED,
     CounterSpec,
     CounterState,
     CountRequest,
@@ -437,13 +438,8 @@ class SQLiteStore:
                     "UPDATE operations SET status = ? WHERE id = ?", (new_status, operation_id)
                 )
                 db.execute("DELETE FROM holds WHERE operation_id = ?", (operation_id,))
-            wanted = {
-                SettleAction.COMMIT: ("committed",),
-                SettleAction.RELEASE: ("released", "expired"),
-                SettleAction.CANCEL: ("cancelled",),
-            }[action]
             return SettleResult(
-                ok=new_status in wanted,
+                ok=Status(new_status) in SETTLED[action],
                 status=Status(new_status),
                 quantity=quantity,
                 promotion=promotion,
