@@ -261,7 +261,9 @@ class PostgresStore:
         held = request.expires_at is not None
         keys = [spec.key for spec in request.counters]
         quantity = request.quantity
-        record = (
+        event = "reserve" if held else "redeem"
+        deltas = json.dumps([[k, 0, quantity, 0] if held else [k, quantity, 0, 0] for k in keys])
+        operation = (
             request.operation_id,
             "held" if held else "committed",
             request.expires_at,
@@ -271,13 +273,9 @@ class PostgresStore:
             request.promotion,
             request.code,
             key,
-            request.at,
-            "reserve" if held else "redeem",
-            json.dumps([[k, 0, quantity, 0] if held else [k, quantity, 0, 0] for k in keys]),
         )
-        version = (request.version, request.version, request.promotion)
         if slow:
-            cur.execute(sql.claim_operation, record[:9])
+            cur.execute(sql.claim_operation, operation)
             if cur.rowcount == 0:
                 return _COUNTED
             if request.version is not None:
@@ -297,22 +295,11 @@ class PostgresStore:
             self._reclaim(cur, failed.key, request.at)
             reclaimed.add(failed.key)
         if slow:  # the ledger line after those of the holds it reclaimed
-            cur.execute(
-                sql.append,
-                (
-                    request.at,
-                    record[10],
-                    request.operation_id,
-                    request.user_id,
-                    request.promotion,
-                    request.code,
-                    quantity,
-                    key,
-                    record[11],
-                ),
-            )
+            line = (request.operation_id, request.user_id, request.promotion, request.code)
+            cur.execute(sql.append, (request.at, event, *line, quantity, key, deltas))
         else:
-            cur.execute(sql.record, (*record[:9], *version, *record[9:]))
+            version = (request.version, request.version, request.promotion)
+            cur.execute(sql.record, (*operation, *version, request.at, event, deltas))
             if cur.rowcount == 0:  # counted by an earlier try, or stale: the slow path tells
                 raise _NotRecorded
         if held:
