@@ -233,3 +233,26 @@ def test_limits_and_codes_commands(tmp_path, capsys):
 def test_bad_store_uris_exit_2(capsys):
     assert run("import", CATALOG, "--store", "bogus://x")[0] == 2
     assert "--store" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["redis", "postgres"])
+def test_import_and_redeem_on_server_stores(kind, request):
+    import uuid
+
+    if kind == "redis":
+        uri = f"{request.getfixturevalue('redis_server').url}?prefix=cli-{uuid.uuid4().hex}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        uri = f"{server.url}?schema=cli_{uuid.uuid4().hex}&create_schema=true&pool_size=1"
+    assert run("import", CATALOG, "--store", uri)[0] == 0
+    common = ("--user", USER, "--store", uri, "--at", AT, "--format", "json")
+    assert json.loads(run("redeem", "WINTER2026", *common)[1])["ok"] is True
+    status, text = run("redeem", "SNOWFALL", *common)
+    assert status == 1
+    assert json.loads(text)["message"] == "per-user limit 1 of 1 used"
+
+
+def test_an_unreachable_server_store_is_a_clear_error(capsys):
+    status, _ = run("import", CATALOG, "--store", "redis://127.0.0.1:1/0?retry_window=0")
+    assert status == 2
+    assert "Redis at 127.0.0.1:1 is unreachable" in capsys.readouterr().err
