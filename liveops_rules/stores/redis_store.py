@@ -136,12 +136,19 @@ class RedisStore:
             raise ValidationError.single("url", "a redis:// URL", f"{url} ({error})") from None
         where = urlsplit(url)  # no scheme, user or password in messages
         self._where = f"Redis at {where.hostname or where.path}:{where.port or 6379}"
-        schema_key = self._base + "schema"
-        if self._call(lambda: self._client.set(schema_key, SCHEMA_VERSION, nx=True)) is None:
-            found = self._call(lambda: self._client.get(schema_key))
+        try:
+            self._check_schema()
+        except StoreError:
+            self._client.close()
+            raise
+
+    def _check_schema(self) -> None:
+        key = self._base + "schema"
+        if self._call(lambda: self._client.set(key, SCHEMA_VERSION, nx=True)) is None:
+            found = self._call(lambda: self._client.get(key))
             if found != str(SCHEMA_VERSION):
                 raise StoreError(
-                    f"{self._where}, prefix {prefix!r}: schema version {found}, "
+                    f"{self._where}, prefix {self.prefix!r}: schema version {found}, "
                     f"this library reads version {SCHEMA_VERSION}"
                 )
 
