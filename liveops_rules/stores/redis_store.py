@@ -181,15 +181,22 @@ class RedisStore:
             except redis.RedisError as error:
                 raise StoreError(f"{self._where}: {error}") from None
 
-    def _run(self, script: _Script, *args: str | int) -> Any:
+    def _run(self, script: _Script, *args: str | int, marks_resend: bool = False) -> Any:
+        """Run a script (loading it when the server lacks it). With `marks_resend`, its first
+        argument becomes "1" on every attempt after the first."""
+        sent = list(args)
+        resent = [False]
+
         def once() -> Any:
+            if marks_resend and resent[0]:
+                sent[0] = "1"
             try:
-                return self._client.evalsha(script.sha, 1, self._ledger, self._base, *args)
+                return self._client.evalsha(script.sha, 1, self._ledger, self._base, *sent)
             except NoScriptError:  # after SCRIPT FLUSH, a restart or a failover
                 self._client.script_load(script.source)
-                return self._client.evalsha(script.sha, 1, self._ledger, self._base, *args)
+                return self._client.evalsha(script.sha, 1, self._ledger, self._base, *sent)
 
-        return self._call(once, writes=script.writes)
+        return self._call(once, writes=script.writes, resent=resent)
 
     # -- counting -----------------------------------------------------------------------------
 
@@ -234,18 +241,7 @@ class RedisStore:
         for counter in request.counters:
             args.append(counter.key)
             args.append("" if counter.limit is None else f"={counter.limit}")
-        resent = [False]
-
-        def once() -> Any:
-            if resent[0]:
-                args[0] = "1"
-            try:
-                return self._client.evalsha(_COUNT.sha, 1, self._ledger, self._base, *args)
-            except NoScriptError:  # after SCRIPT FLUSH, a restart or a failover
-                self._client.script_load(_COUNT.source)
-                return self._client.evalsha(_COUNT.sha, 1, self._ledger, self._base, *args)
-
-        reply = self._call(once, writes=True, resent=resent)
+        reply = self._run(_COUNT, *args, marks_resend=True)
         verdict = reply[0]
         if verdict == "counted":
             return _COUNTED
@@ -280,7 +276,7 @@ class RedisStore:
     def counter(self, key: str, at: datetime) -> CounterState:
         """See `CounterStore.counter`."""
         reply = self._run(_COUNTER, key, _micros(at), at.isoformat())
-        return _state(list(reply) + [None] * (4 - len(reply)))
+        return _state(reply)
 
     def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState:
         """See `CounterStore.adjust`."""
@@ -304,7 +300,6 @@ class RedisStore:
     def counters(self) -> dict[str, CounterState]:
         """See `CounterStore.counters`."""
         flat = self._run(_COUNTERS)
-        flat = list(flat) + [None] * (-len(flat) % 5)  # a trailing absent limit is dropped
         return {flat[n]: _state(flat[n + 1 : n + 5]) for n in range(0, len(flat), 5)}
 
     # -- idempotency --------------------------------------------------------------------------
