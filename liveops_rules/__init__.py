@@ -3,6 +3,7 @@
 Build promotions (or load them from LiveOps JSON), then ask which apply to a user at a moment:
 `evaluate` explains one promotion, `Catalog` answers for many at once, and `Accounting`
 redeems codes against their limits on a store from `open_store("sqlite:///promotions.db")`.
+`Pricing` prices carts (discounts, promo codes, bonuses) and `checkout` holds their limits.
 """
 
 from liveops_rules.accounting import (
@@ -15,6 +16,7 @@ from liveops_rules.accounting import (
     promotion_ref,
 )
 from liveops_rules.catalog import Catalog
+from liveops_rules.checkout import Checkout, Reservation
 from liveops_rules.codes import is_valid_code, normalize_code, validate_code
 from liveops_rules.error_catalog import (
     ErrorCode,
@@ -57,6 +59,7 @@ from liveops_rules.models import (
     User,
     ValidityWindow,
 )
+from liveops_rules.models.cart import Cart, CartLine, VirtualPrice
 from liveops_rules.models.requests import (
     CodeGenerationRequest,
     CouponRedeemRequest,
@@ -65,15 +68,26 @@ from liveops_rules.models.requests import (
     UserLimitState,
     UserLimitUpdate,
 )
+from liveops_rules.money import minor_units, round_money
+from liveops_rules.pricing import AppliedPromotion, NotApplied, PricedLine, Pricing, Quote
 from liveops_rules.reasons import (
     AnonymousUser,
     AttributeMissing,
     ConditionFailed,
     Disabled,
     Ended,
+    Excluded,
+    LimitReached,
+    MalformedCode,
+    NoMatchingItem,
     NotStarted,
+    PriceConditionFailed,
+    PricingReason,
     Reason,
+    Refused,
+    SignInRequired,
     TypeMismatch,
+    UnknownCode,
 )
 from liveops_rules.schedule import next_reset, period_of, period_start, read_form_fields
 from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore, open_store
@@ -83,6 +97,7 @@ from liveops_rules.wire import (
     dump_catalog,
     dump_payload,
     dump_promotion,
+    load_cart,
     load_catalog,
     load_catalog_codes,
     load_catalog_file,
@@ -100,9 +115,13 @@ __all__ = [
     "Accounting",
     "AccountingError",
     "AnonymousUser",
+    "AppliedPromotion",
     "AttributeMissing",
     "Bonus",
+    "Cart",
+    "CartLine",
     "Catalog",
+    "Checkout",
     "CodeGenerationRequest",
     "Condition",
     "ConditionFailed",
@@ -114,13 +133,18 @@ __all__ = [
     "DiscountedItem",
     "Ended",
     "ErrorCode",
+    "Excluded",
     "Form",
     "InMemoryStore",
     "IntervalType",
     "ItemDiscount",
+    "LimitReached",
     "LiveOpsError",
     "LocalizedName",
+    "MalformedCode",
     "NaiveDatetimeError",
+    "NoMatchingItem",
+    "NotApplied",
     "NotStarted",
     "NumberCondition",
     "Operator",
@@ -128,29 +152,39 @@ __all__ = [
     "OutcomeUnknownError",
     "PersonalizedCatalogRule",
     "PriceCondition",
+    "PriceConditionFailed",
+    "PricedLine",
+    "Pricing",
+    "PricingReason",
     "Problem",
     "PromoCode",
     "PromoCodeRedeemRequest",
     "Promotion",
     "PromotionKind",
     "PromotionLimits",
+    "Quote",
     "Reason",
     "RecurrentSchedule",
     "RedeemResult",
     "RedemptionStore",
     "Refusal",
+    "Refused",
+    "Reservation",
     "RewardItem",
     "SQLiteStore",
     "ShownItem",
+    "SignInRequired",
     "StoreError",
     "StringCondition",
     "TypeMismatch",
     "UniqueCatalogOffer",
+    "UnknownCode",
     "User",
     "UserLimitState",
     "UserLimitUpdate",
     "ValidationError",
     "ValidityWindow",
+    "VirtualPrice",
     "check_ledger",
     "dump_catalog",
     "dump_payload",
@@ -160,12 +194,14 @@ __all__ = [
     "evaluate",
     "is_eligible",
     "is_valid_code",
+    "load_cart",
     "load_catalog",
     "load_catalog_codes",
     "load_catalog_file",
     "load_payload",
     "load_promotion",
     "load_user",
+    "minor_units",
     "next_reset",
     "normalize_code",
     "open_store",
@@ -175,6 +211,7 @@ __all__ = [
     "promotion_ref",
     "read_form_fields",
     "read_json_file",
+    "round_money",
     "validate_code",
     "validation_envelope",
 ]

@@ -289,6 +289,18 @@ class Accounting:
             cached = self._loaded[ref]
         return cached[1], cached[2]
 
+    def code_promotion(self, code: str) -> Promotion | Refusal:
+        """The promotion that owns `code` (normalized as redeem does), or why there is none:
+        a Refusal `malformed_code`, `unknown_code` or `unknown_promotion`."""
+        if not isinstance(code, str):
+            raise ValidationError.single("code", "a string", code)
+        _, _, found, refusal = self._resolve(self._code(code), None)
+        if refusal is not None:
+            assert refusal.refusal is not None
+            return refusal.refusal
+        assert found is not None
+        return found
+
     def _code(self, code: str) -> str:
         return self._normalize(code) if self._normalize is not None else code
 

@@ -6,8 +6,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import TextIO, TypeVar
@@ -16,11 +17,14 @@ from liveops_rules.accounting import Accounting, AccountingError, Outcome
 from liveops_rules.catalog import Catalog
 from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.evaluate import Decision
-from liveops_rules.models import PromotionKind
+from liveops_rules.models import PromoCode, Promotion, PromotionKind
+from liveops_rules.money import round_money
+from liveops_rules.pricing import Pricing, Quote
 from liveops_rules.stores import RedemptionStore, open_store
 from liveops_rules.wire import (
     PAYLOAD_KINDS,
     Form,
+    load_cart,
     load_catalog,
     load_catalog_codes,
     load_payload,
@@ -277,6 +281,71 @@ def _limits(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _promo_codes(
+    promotions: Sequence[Promotion], codes: Mapping[tuple[PromotionKind, str], Sequence[str]]
+) -> dict[str, PromoCode]:
+    by_key = {(p.kind, p.key): p for p in promotions}
+    found: dict[str, PromoCode] = {}
+    for (kind, key), texts in codes.items():
+        promotion = by_key[kind, key]
+        if isinstance(promotion, PromoCode):
+            found.update(dict.fromkeys(texts, promotion))
+    return found
+
+
+def _print_quote(quote: Quote, out: TextIO) -> None:
+    places = quote.minor_units
+
+    def money(amount: Decimal | None) -> str:
+        return "-" if amount is None else str(round_money(amount, places))
+
+    header = ("SKU", "QTY", "PRICE", "FINAL", "TOTAL", "APPLIED")
+    rows = [
+        (
+            line.sku,
+            str(line.quantity),
+            money(line.price),
+            money(line.final_price),
+            money(line.total),
+            ", ".join(f"{a.kind.value} {a.id} -{money(a.amount)}" for a in line.applied),
+        )
+        for line in quote.lines
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
+    for row in [header, *rows]:
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:5], widths[1:5])]
+        out.write(("  ".join(cells) + "  " + row[5]).rstrip() + "\n")
+    out.write(
+        f"total {money(quote.total_before)} -> {money(quote.total)} {quote.currency}"
+        f" (discount {money(quote.discount)})\n"
+    )
+    for currency, amount in quote.virtual_totals().items():
+        out.write(f"virtual currency: {amount} {currency} (never discounted)\n")
+    if quote.bonus_items:
+        granted = ", ".join(f"{i.quantity} x {i.sku}" for i in quote.bonus_items)
+        out.write(f"bonus items: {granted}\n")
+    if quote.not_applied:
+        out.write("not applied:\n")
+    for entry in quote.not_applied:
+        code = f" [{int(entry.error_code)}]" if entry.kind is PromotionKind.PROMO_CODE else ""
+        why = "; ".join(r.message for r in entry.reasons)
+        out.write(f"  {entry.kind.value} {entry.id}{code}: {why}\n")
+
+
+def _quote(args: argparse.Namespace, out: TextIO) -> int:
+    cart = _load(args.cart, "cart", load_cart)
+    user = _load(args.user, "user", load_user)
+    promotions, codes = _load(args.catalog, "catalog", load_catalog_codes)
+    at = _moment(args.at)
+    pricing = Pricing(Catalog(promotions), codes=_promo_codes(promotions, codes))
+    quote = pricing.quote(cart, user, at, promo_code=args.promocode)
+    if args.format == "json":
+        out.write(json.dumps(quote.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print_quote(quote, out)
+    return EXIT_OK
+
+
 def _sample(name: str) -> Path:
     return Path(str(resources.files("liveops_rules").joinpath("samples", name)))
 
@@ -354,6 +423,17 @@ def _parser() -> argparse.ArgumentParser:
     limits.add_argument("--store", required=True, metavar="URI")
     limits.add_argument("--at", required=True, metavar="ISO8601")
     limits.set_defaults(run=_limits)
+
+    quote = commands.add_parser(
+        "quote", help="price a cart: discounts, a promo code and bonuses, and why others not"
+    )
+    quote.add_argument("cart", metavar="CART.json")
+    quote.add_argument("--user", required=True, metavar="USER.json")
+    quote.add_argument("--catalog", required=True, metavar="CATALOG.json")
+    quote.add_argument("--at", required=True, metavar="ISO8601", help="the moment (or `now`)")
+    quote.add_argument("--promocode", metavar="CODE", help="a promo code from the catalog")
+    quote.add_argument("--format", choices=("table", "json"), default="table")
+    quote.set_defaults(run=_quote)
 
     demo = commands.add_parser("demo", help="a walk through the library on bundled sample data")
     demo.set_defaults(run=_demo)

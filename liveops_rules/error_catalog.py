@@ -10,7 +10,7 @@ import enum
 
 from liveops_rules.errors import ValidationError
 from liveops_rules.models import PromotionKind
-from liveops_rules.reasons import Reason
+from liveops_rules.reasons import PricingReason
 
 __all__ = ["ErrorCode", "error_code_for", "error_envelope", "validation_envelope"]
 
@@ -77,12 +77,18 @@ _BY_REASON: dict[str, ErrorCode] = {
     "no_user_limits": ErrorCode.NO_USER_LIMITS,
     "limit_out_of_range": ErrorCode.LIMIT_OUT_OF_RANGE,
     "validation": ErrorCode.VALIDATION_ERROR,
+    # Pricing's reasons for a promo code it could not apply to a cart. LiveOps documents no
+    # codes of its own for these; like an unmet condition they are "Enter valid promo code."
+    "excluded": ErrorCode.INVALID_CODE,
+    "price_condition_failed": ErrorCode.INVALID_CODE,
+    "no_matching_item": ErrorCode.INVALID_CODE,
+    "sign_in_required": ErrorCode.INVALID_CODE,
 }
 REASON_CODES = frozenset(_BY_REASON)
 """Every refusal code the table knows."""
 
 
-def error_code_for(reason: Reason | str) -> ErrorCode:
+def error_code_for(reason: PricingReason | str) -> ErrorCode:
     """The LiveOps error code for a refusal, given as a reason object or its `code`."""
     code = reason if isinstance(reason, str) else reason.code
     try:

@@ -13,9 +13,18 @@ __all__ = [
     "ConditionFailed",
     "Disabled",
     "Ended",
+    "Excluded",
+    "LimitReached",
+    "MalformedCode",
+    "NoMatchingItem",
     "NotStarted",
+    "PriceConditionFailed",
+    "PricingReason",
     "Reason",
+    "Refused",
+    "SignInRequired",
     "TypeMismatch",
+    "UnknownCode",
 ]
 
 
@@ -181,3 +190,174 @@ Reason: TypeAlias = (
     | AnonymousUser
 )
 """Any reason a promotion does not apply."""
+
+
+# -- why a promotion does not apply to a cart (pricing adds these to the evaluator's) --------
+
+
+@attrs.frozen
+class Excluded:
+    """Another promotion that applies to the cart excludes this one (`excluded_promotions`)."""
+
+    code: ClassVar[str] = "excluded"
+    by_kind: str
+    by_id: str
+
+    @property
+    def message(self) -> str:
+        """A sentence for a person."""
+        return f"excluded by {self.by_kind} {self.by_id}"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields: code, message and the reason's data."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "by_kind": self.by_kind,
+            "by_id": self.by_id,
+        }
+
+
+@attrs.frozen
+class PriceConditionFailed:
+    """A price condition does not hold: `subject` (the cart total) compared with `expected`."""
+
+    code: ClassVar[str] = "price_condition_failed"
+    subject: str
+    operator: str
+    expected: str
+    actual: str
+
+    @property
+    def message(self) -> str:
+        """A sentence for a person."""
+        return f"{self.subject} is {self.actual}, needs `{self.operator} {self.expected}`"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields: code, message and the reason's data."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "subject": self.subject,
+            "operator": self.operator,
+            "expected": self.expected,
+            "actual": self.actual,
+        }
+
+
+@attrs.frozen
+class NoMatchingItem:
+    """The promotion would change nothing in this cart: none of its items (or none priced
+    as its item price conditions ask) is in it."""
+
+    code: ClassVar[str] = "no_matching_item"
+
+    @property
+    def message(self) -> str:
+        """A sentence for a person."""
+        return "no item in the cart qualifies"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields: code, message and the reason's data."""
+        return {"code": self.code, "message": self.message}
+
+
+@attrs.frozen
+class SignInRequired:
+    """The promotion has a per-user limit and the user is anonymous."""
+
+    code: ClassVar[str] = "sign_in_required"
+
+    @property
+    def message(self) -> str:
+        """A sentence for a person."""
+        return "has a per-user limit: needs a signed-in user"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields: code, message and the reason's data."""
+        return {"code": self.code, "message": self.message}
+
+
+@attrs.frozen
+class LimitReached:
+    """A checkout could not reserve the promotion: one of its limits is used up."""
+
+    code: ClassVar[str] = "limit_reached"
+    limit: str
+    """`total`, `per_user` or `per_code`."""
+    detail: str
+
+    @property
+    def message(self) -> str:
+        """A sentence for a person."""
+        return self.detail
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields: code, message and the reason's data."""
+        return {"code": self.code, "message": self.message, "limit": self.limit}
+
+
+@attrs.frozen
+class UnknownCode:
+    """No promo code has this code."""
+
+    code: ClassVar[str] = "unknown_code"
+    promo_code: str
+
+    @property
+    def message(self) -> str:
+        """A sentence for a person."""
+        return f"no promo code {self.promo_code!r}"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields: code, message and the reason's data."""
+        return {"code": self.code, "message": self.message, "promo_code": self.promo_code}
+
+
+@attrs.frozen
+class MalformedCode:
+    """The text cannot be a code (LiveOps codes are 1..128 Latin letters and digits)."""
+
+    code: ClassVar[str] = "malformed_code"
+    promo_code: str
+
+    @property
+    def message(self) -> str:
+        """A sentence for a person."""
+        return f"{self.promo_code!r} is not a valid code (Latin letters and digits only)"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields: code, message and the reason's data."""
+        return {"code": self.code, "message": self.message, "promo_code": self.promo_code}
+
+
+@attrs.frozen
+class Refused:
+    """A checkout's reservation was refused for another reason than a used-up limit; `code`
+    is the accounting's refusal code (such as `ended`, when the store's copy has ended)."""
+
+    code: str
+    detail: str
+
+    @property
+    def message(self) -> str:
+        """A sentence for a person."""
+        return self.detail
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields: code and message."""
+        return {"code": self.code, "message": self.message}
+
+
+PricingReason: TypeAlias = (
+    Reason
+    | Excluded
+    | PriceConditionFailed
+    | NoMatchingItem
+    | SignInRequired
+    | LimitReached
+    | UnknownCode
+    | MalformedCode
+    | Refused
+)
+"""Any reason a promotion does not apply to a cart: the evaluator's and pricing's own."""

@@ -1,0 +1,201 @@
+"""Checkout quotes: price a cart and hold the limits of every promotion it applies.
+
+A quote reads no store. A checkout does: each applied promotion with a per-user limit (a
+discount counts the units it discounts, a bonus one use) and the promo code (one use of the
+code, against its total, per-user and per-code limits) is reserved through `Accounting` until
+`at + hold`. A promotion whose reservation is refused (its limit is used up) does not apply:
+the cart is priced again without it — which may let a promotion it excluded apply, and that one
+is reserved in turn. The order then commits the checkout when it is paid, or releases it.
+
+Give an `order_id` and a retried checkout of the same order reserves nothing twice: each
+reservation's idempotency key is made from the order id and the promotion. If reserving fails
+with an error, the holds already made are released before the error is raised (and would
+expire at `at + hold` anyway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from liveops_rules.accounting import Accounting, AccountingError, Refusal, promotion_ref
+from liveops_rules.errors import LiveOpsError, ValidationError
+from liveops_rules.evaluate import check_moment
+from liveops_rules.models import PromoCode, PromotionKind, User
+from liveops_rules.models.cart import Cart
+from liveops_rules.pricing import _CODE, Quote, _CodeState
+from liveops_rules.reasons import (
+    LimitReached,
+    MalformedCode,
+    PricingReason,
+    Refused,
+    UnknownCode,
+)
+
+if TYPE_CHECKING:
+    from liveops_rules.pricing import Pricing
+
+__all__ = ["Checkout", "Reservation", "reserve_quote"]
+
+
+@attrs.frozen
+class Reservation:
+    """Capacity held for one promotion of a checkout: its operation id and how much."""
+
+    kind: PromotionKind
+    id: str
+    operation_id: str
+    quantity: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "kind": self.kind.value,
+            "id": self.id,
+            "operation_id": self.operation_id,
+            "quantity": self.quantity,
+        }
+
+
+@attrs.frozen
+class Checkout:
+    """A quote whose promotions' limits are held until `expires_at`; commit it when the order
+    is paid, release it when the order is abandoned."""
+
+    quote: Quote
+    reservations: tuple[Reservation, ...]
+    expires_at: datetime
+
+    @property
+    def operation_ids(self) -> tuple[str, ...]:
+        """The reservations' operation ids (for `Accounting.commit`/`release` elsewhere)."""
+        return tuple(r.operation_id for r in self.reservations)
+
+    def commit(self, accounting: Accounting, at: datetime) -> None:
+        """Turn every hold into a redemption (idempotent). Every hold is tried; then an
+        AccountingError names the ones that could not be committed (an expired hold)."""
+        self._settle(accounting.commit, at)
+
+    def release(self, accounting: Accounting, at: datetime) -> None:
+        """Give every hold's capacity back (idempotent; expired holds are already free)."""
+        self._settle(accounting.release, at)
+
+    def _settle(self, action: Any, at: datetime) -> None:
+        check_moment(at)
+        failed: list[tuple[Reservation, AccountingError]] = []
+        for reservation in self.reservations:
+            try:
+                action(reservation.operation_id, at)
+            except AccountingError as error:
+                failed.append((reservation, error))
+        if failed:
+            first = failed[0][1]
+            detail = "; ".join(f"{r.kind.value} {r.id}: {e.message}" for r, e in failed)
+            raise AccountingError(first.code, detail)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields: the quote, the reservations and when they expire."""
+        return {
+            "quote": self.quote.to_dict(),
+            "reservations": [r.to_dict() for r in self.reservations],
+            "expires_at": self.expires_at.isoformat(),
+        }
+
+
+def _reason(refusal: Refusal) -> PricingReason:
+    if refusal.code == "limit_reached":
+        return LimitReached(refusal.limit or "", refusal.message)
+    return Refused(refusal.code, refusal.message)
+
+
+def _code_state(accounting: Accounting, text: str) -> _CodeState:
+    found = accounting.code_promotion(text)
+    if isinstance(found, Refusal):
+        if found.code == "malformed_code":
+            return _CodeState(text, None, (MalformedCode(text),))
+        return _CodeState(text, None, (UnknownCode(text),))
+    if not isinstance(found, PromoCode):  # a coupon's or an offer's code is not a promo code
+        return _CodeState(text, None, (UnknownCode(text),))
+    return _CodeState(text, found)
+
+
+def reserve_quote(
+    pricing: Pricing,
+    accounting: Accounting,
+    cart: Cart,
+    user: User,
+    at: datetime,
+    *,
+    hold: timedelta,
+    promo_code: str | None = None,
+    order_id: str | None = None,
+) -> Checkout:
+    """`Pricing.checkout`: quote, reserve what the quote applies, re-quote without what was
+    refused, until every applied limited promotion is held."""
+    check_moment(at)
+    if not isinstance(hold, timedelta) or hold <= timedelta(0):
+        raise ValidationError.single("hold", "a positive timedelta", hold)
+    if order_id is not None and (not isinstance(order_id, str) or not order_id):
+        raise ValidationError.single("order_id", "a non-empty string", order_id)
+    if promo_code is not None and not isinstance(promo_code, str):
+        raise ValidationError.single("promo_code", "a code", promo_code)
+    code = None if promo_code is None else _code_state(accounting, promo_code)
+    unavailable: dict[int, PricingReason] = {}
+    code_blocked: tuple[PricingReason, ...] = ()
+    made: dict[int, Reservation] = {}
+    try:
+        while True:
+            quote = pricing._quote(cart, user, at, code, unavailable, code_blocked)
+            needed = pricing._limited_uses(quote)
+            for key in [k for k in made if needed.get(k) != made[k].quantity]:
+                accounting.release(made.pop(key).operation_id, at)
+            refused = False
+            for key, quantity in needed.items():
+                if key in made:
+                    continue
+                if key == _CODE:
+                    assert code is not None
+                    assert code.promotion is not None
+                    ref = promotion_ref(code.promotion)
+                    kind, shown = PromotionKind.PROMO_CODE, code.promotion.key or ""
+                    outcome = accounting.reserve(
+                        user,
+                        at,
+                        hold=hold,
+                        code=promo_code,
+                        idempotency_key=None if order_id is None else f"checkout|{order_id}|{ref}",
+                    )
+                else:
+                    promotion = pricing._promotions[key]
+                    ref = promotion_ref(promotion)
+                    kind, shown = promotion.kind, promotion.key or ""
+                    outcome = accounting.reserve(
+                        user,
+                        at,
+                        hold=hold,
+                        promotion=promotion,
+                        quantity=quantity,
+                        idempotency_key=None if order_id is None else f"checkout|{order_id}|{ref}",
+                    )
+                if outcome.ok:
+                    assert outcome.operation_id is not None
+                    made[key] = Reservation(kind, shown, outcome.operation_id, quantity)
+                    continue
+                assert outcome.refusal is not None
+                refused = True
+                reason = _reason(outcome.refusal)
+                if key == _CODE:
+                    code_blocked = (reason,)
+                else:
+                    unavailable[key] = reason
+            if not refused:
+                ordered = sorted(made.items(), key=lambda pair: pricing._rank(pair[0]))
+                return Checkout(quote, tuple(r for _, r in ordered), at + hold)
+    except BaseException:
+        for reservation in made.values():
+            with contextlib.suppress(LiveOpsError):
+                accounting.release(reservation.operation_id, at)
+        raise
