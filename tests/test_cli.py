@@ -256,3 +256,108 @@ def test_an_unreachable_server_store_is_a_clear_error(capsys):
     status, _ = run("import", CATALOG, "--store", "redis://127.0.0.1:1/0?retry_window=0")
     assert status == 2
     assert "Redis at 127.0.0.1:1 is unreachable" in capsys.readouterr().err
+
+
+CART = str(SAMPLES / "cart.json")
+
+
+def test_quote_prices_the_sample_cart_as_json():
+    status, text = run(
+        "quote",
+        CART,
+        "--user",
+        USER,
+        "--catalog",
+        CATALOG,
+        "--at",
+        AT,
+        "--promocode",
+        "BLACKFRIDAY",
+        "--format",
+        "json",
+    )
+    assert status == 0
+    document = json.loads(text)
+    assert (document["currency"], document["total_before"], document["total"]) == (
+        "USD",
+        "24.98",
+        "18.22",
+    )
+    sword = document["lines"][0]
+    assert (sword["sku"], sword["quantity"], sword["price"], sword["final_price"]) == (
+        "elven_sword",
+        1,
+        "10.00",
+        "6.84",
+    )
+    assert [(a["kind"], a["id"], a["amount"]) for a in sword["applied"]] == [
+        ("discount", "101", "1.00"),
+        ("discount", "102", "1.80"),
+        ("promocode", "BLACKFRIDAY", "0.36"),
+    ]
+    assert [(a["kind"], a["id"], a["amount"]) for a in document["applied"]] == [
+        ("discount", "101", "1.00"),
+        ("discount", "102", "4.80"),
+        ("promocode", "BLACKFRIDAY", "0.96"),
+    ]
+    assert document["bonus_items"] == []
+    assert document["virtual_totals"] == {"gold": 100}
+    assert document["not_applied"] == [
+        {
+            "kind": "bonus",
+            "id": "201",
+            "reasons": [{"code": "disabled", "message": "promotion is disabled"}],
+        }
+    ]
+
+
+def test_quote_reports_an_unknown_code_with_its_error_code_and_still_prices():
+    status, text = run(
+        "quote",
+        CART,
+        "--user",
+        USER,
+        "--catalog",
+        CATALOG,
+        "--at",
+        AT,
+        "--promocode",
+        "WINTER2026",
+        "--format",
+        "json",
+    )  # a coupon's code, not a promo code
+    assert status == 0
+    document = json.loads(text)
+    assert document["total"] == "19.18"
+    assert document["not_applied"][-1]["kind"] == "promocode"
+    assert document["not_applied"][-1]["error_code"] == 9811
+
+
+def test_quote_prints_a_table_by_default():
+    status, text = run(
+        "quote",
+        CART,
+        "--user",
+        USER,
+        "--catalog",
+        CATALOG,
+        "--at",
+        "2026-12-05T00:00:00+00:00",
+        "--promocode",
+        "BLACKFRIDAY",
+    )
+    assert status == 0
+    lines = text.splitlines()
+    assert lines[0].split() == ["SKU", "QTY", "PRICE", "FINAL", "TOTAL", "APPLIED"]
+    assert lines[1].split()[:5] == ["elven_sword", "1", "10.00", "7.20", "7.20"]
+    assert "total 24.98 -> 19.18 USD (discount 5.80)" in lines
+    assert "virtual currency: 100 gold (never discounted)" in lines
+    assert any(line.startswith("  promocode BLACKFRIDAY [9810]: ended at") for line in lines)
+
+
+def test_quote_refuses_a_bad_cart_with_its_paths(tmp_path, capsys):
+    broken = tmp_path / "cart.json"
+    broken.write_text(json.dumps({"currency": "USD", "items": [{"sku": "a", "price": 9.99}]}))
+    status, _ = run("quote", str(broken), "--user", USER, "--catalog", CATALOG, "--at", AT)
+    assert status == 2
+    assert "$.items[0].price: expected a decimal string" in capsys.readouterr().err

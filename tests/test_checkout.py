@@ -1,0 +1,111 @@
+"""Checkout failure paths and the negative control for its race (the store-independent part
+of checkout runs over every store in tests/conformance/test_checkout.py)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from liveops_rules import (
+    Accounting,
+    Bonus,
+    Cart,
+    CartLine,
+    InMemoryStore,
+    ItemDiscount,
+    Pricing,
+    PromoCode,
+    PromotionKind,
+    PromotionLimits,
+    RewardItem,
+    StoreError,
+    User,
+)
+from liveops_rules.stores import CountRequest, CountResult
+from tests.naive_store import NaiveStore
+
+AT = datetime(2026, 11, 22, 12, tzinfo=UTC)
+HOLD = timedelta(minutes=10)
+ONE_EACH = PromotionLimits(per_user=1)
+DISCOUNT = ItemDiscount(
+    promotion_id=1, discount_percent="10", items=["a"], limits=ONE_EACH, enabled=True
+)
+GIFT = Bonus(promotion_id=2, bonus=[RewardItem("gem")], limits=ONE_EACH, enabled=True)
+CART = Cart(currency="USD", lines=[CartLine(sku="a", price="10.00")])
+
+
+class FailingSecondCount(InMemoryStore):
+    """Counts once, then fails as a lost server would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def count(self, request: CountRequest) -> CountResult:
+        self.calls += 1
+        if self.calls == 2:
+            raise StoreError("connection lost")
+        return super().count(request)
+
+
+def test_a_failing_reservation_releases_the_holds_already_made():
+    store = FailingSecondCount()
+    accounting = Accounting(store)
+    with pytest.raises(StoreError, match="connection lost"):
+        Pricing([DISCOUNT, GIFT]).checkout(accounting, CART, User("u"), AT, hold=HOLD)
+    assert store.calls == 2
+    assert all(state.reserved == 0 for state in store.counters().values())
+    assert accounting.user_limit(DISCOUNT, "u", AT).available == 1
+
+
+def test_an_anonymous_checkout_reserves_nothing_per_user():
+    accounting = Accounting(InMemoryStore())
+    code = PromoCode(external_id="once", discount_percent="5", redeem_user_limit=1, enabled=True)
+    accounting.import_catalog([code], {(PromotionKind.PROMO_CODE, "once"): ["ONCE"]})
+    checkout = Pricing([DISCOUNT, GIFT]).checkout(
+        accounting, CART, User(None), AT, hold=HOLD, promo_code="ONCE"
+    )
+    assert checkout.reservations == ()
+    assert {n.id: n.reasons[0].code for n in checkout.quote.not_applied} == {
+        "1": "sign_in_required",
+        "2": "sign_in_required",
+        "once": "sign_in_required",
+    }
+
+
+def test_a_coupon_code_is_not_a_promo_code():
+    from liveops_rules import Coupon
+
+    accounting = Accounting(InMemoryStore())
+    coupon = Coupon(external_id="gift", bonus=[RewardItem("gem")], enabled=True)
+    accounting.import_catalog([coupon], {(PromotionKind.COUPON, "gift"): ["GIFT"]})
+    checkout = Pricing([]).checkout(accounting, CART, User("u"), AT, hold=HOLD, promo_code="GIFT")
+    assert checkout.quote.promo_code_refusal.reasons[0].code == "unknown_code"
+    assert checkout.reservations == ()
+
+
+def test_the_naive_store_over_applies_a_code_under_the_same_race():
+    store = NaiveStore()
+    setup = Accounting(store)
+    code = PromoCode(external_id="race", discount_percent="10", redeem_total_limit=10, enabled=True)
+    setup.import_catalog([code], {(PromotionKind.PROMO_CODE, "race"): ["RACE"]})
+    start = threading.Barrier(8)
+    applied: list[bool] = []
+
+    def shop(worker: int) -> None:
+        accounting = Accounting(store)
+        start.wait()
+        for attempt in range(50):
+            checkout = Pricing([]).checkout(
+                accounting, CART, User(f"u{worker}-{attempt}"), AT, hold=HOLD, promo_code="RACE"
+            )
+            applied.append(checkout.quote.promo_code_applied)
+
+    threads = [threading.Thread(target=shop, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(applied) > 10
