@@ -313,7 +313,9 @@ def _print_quote(quote: Quote, out: TextIO) -> None:
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
     for row in [header, *rows]:
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:5], widths[1:5])]
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:5], widths[1:5], strict=True)
+        ]
         out.write(("  ".join(cells) + "  " + row[5]).rstrip() + "\n")
     out.write(
         f"total {money(quote.total_before)} -> {money(quote.total)} {quote.currency}"

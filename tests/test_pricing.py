@@ -49,7 +49,7 @@ def code(key: str = "CODE", **fields) -> PromoCode:
 def cart(*lines: tuple[str, str] | tuple[str, str, int], currency: str = "USD") -> Cart:
     return Cart(
         currency=currency,
-        lines=[CartLine(sku=line[0], price=line[1], quantity=(line + (1,))[2]) for line in lines],
+        lines=[CartLine(sku=line[0], price=line[1], quantity=(*line, 1)[2]) for line in lines],
     )
 
 

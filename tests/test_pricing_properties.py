@@ -163,7 +163,7 @@ def naive_quote(promotions, promo, cart, user):
         if evaluate(p, user, AT).eligible and not (user.id is None and p.promotion_id in limited)
     ]
     total_before = sum(
-        (l.price * l.quantity for l in cart.lines if l.price is not None), Decimal(0)
+        (x.price * x.quantity for x in cart.lines if x.price is not None), Decimal(0)
     )
     code_percent: dict[str, list[Decimal]] = {}
     if promo is not None:
@@ -269,7 +269,7 @@ def test_the_order_of_promotions_and_lines_never_matters(promotions, promo, cart
     again = Pricing(shuffled_promotions).quote(
         Cart(currency=cart.currency, lines=shuffled_lines), user, AT, promo_code=promo
     )
-    assert sorted(first.lines, key=lambda l: l.sku) == sorted(again.lines, key=lambda l: l.sku)
+    assert sorted(first.lines, key=lambda x: x.sku) == sorted(again.lines, key=lambda x: x.sku)
     assert (first.total, first.applied, first.not_applied) == (
         again.total,
         again.applied,
@@ -289,7 +289,7 @@ def test_totals_stay_within_bounds_and_add_up(promotions, promo, cart, user):
             assert line.total == line.final_price * line.quantity
             assert sum(a.amount for a in line.applied) == line.total_before - line.total
             assert all(a.amount >= 0 for a in line.applied)
-    assert quote.total == sum((l.total for l in quote.lines if l.total is not None), Decimal(0))
+    assert quote.total == sum((x.total for x in quote.lines if x.total is not None), Decimal(0))
     assert sum(a.amount for a in quote.applied) == quote.discount
 
 
