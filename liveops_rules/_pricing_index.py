@@ -1,8 +1,8 @@
-"""For a cart line (a SKU at a price), the discounts and bonuses that target it, as bitsets.
+"""For a cart line (a SKU at a price), the discounts and bonuses that target it.
 
-Built once from a catalog's promotions (bit i is the catalog's promotion i). Listed SKUs are
+Built once from a catalog's promotions (position i is the catalog's promotion i). Listed SKUs are
 looked up in a dict; price conditions are answered like number conditions on an attribute
-(`OrderedConditions`): the promotions a price fails, remembered per price seen.
+(`OrderedConditions`): the promotions a price fails.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from liveops_rules._attribute_index import OrderedConditions
-from liveops_rules._bitset import bitset
 from liveops_rules.models.promotions import Bonus, ItemDiscount, PriceCondition, Promotion
 
 __all__ = ["PricingIndex"]
 
-_CACHE_LIMIT = 4096
+_CACHE_LIMIT = 65536
 
 
 def _canonical_order(promotions: Sequence[Promotion]) -> list[int]:
@@ -41,10 +40,16 @@ def _canonical_order(promotions: Sequence[Promotion]) -> list[int]:
 
 
 class PricingIndex:
-    """Which discounts and bonuses of a catalog target a given cart line."""
+    """Which discounts and bonuses of a catalog target a given cart line.
+
+    Answers are lists of catalog positions in the canonical order (`ranks`), remembered per
+    (SKU, price) seen; a cart's few lines then cost a few dict lookups.
+    """
 
     def __init__(self, promotions: Sequence[Promotion]) -> None:
         size = len(promotions)
+        self.ranks = _canonical_order(promotions)
+        rank = self.ranks.__getitem__
         discount_skus: dict[str, list[int]] = defaultdict(list)
         bonus_skus: dict[str, list[int]] = defaultdict(list)
         by_id: dict[int, list[int]] = defaultdict(list)
@@ -80,39 +85,52 @@ class PricingIndex:
                 limited.append(index)
             if promotion.excluded_promotions:
                 excluders.append(index)
-        self._size = size
-        self._discount_skus = {sku: bitset(found, size) for sku, found in discount_skus.items()}
-        self._bonus_skus = {sku: bitset(found, size) for sku, found in bonus_skus.items()}
-        self.by_id = {number: bitset(found, size) for number, found in by_id.items()}
+
+        def ordered(found: list[int]) -> tuple[int, ...]:
+            return tuple(sorted(found, key=rank))
+
+        self._discount_skus = {sku: ordered(found) for sku, found in discount_skus.items()}
+        self._bonus_skus = {sku: ordered(found) for sku, found in bonus_skus.items()}
+        self.by_id = {number: tuple(found) for number, found in by_id.items()}
         """Promotions by numeric id (what `excluded_promotions` names)."""
-        self._price_only = bitset(price_only, size)
-        self._any_purchase = bitset(any_purchase, size)
-        self._priced = bitset(priced, size)
-        self.limited = bitset(limited, size)
+        self._price_only = ordered(price_only)
+        self._any_purchase = ordered(any_purchase)
+        self._priced = frozenset(priced)
+        self.limited = frozenset(limited)
         """Promotions with a per-user limit: a checkout reserves them; anonymous users lack one."""
-        self.excluders = bitset(excluders, size)
+        self.excluders = frozenset(excluders)
         """Promotions that exclude others."""
-        self.ranks = _canonical_order(promotions)
         self._prices = OrderedConditions(
             owners, [c.operator for c in conditions], [c.value for c in conditions], size
         )
-        self._fails: dict[Decimal, int] = {}
+        self._answers: dict[tuple[str, Decimal | None], tuple[tuple[int, ...], tuple[int, ...]]]
+        self._answers = {}
 
-    def _failing(self, price: Decimal) -> int:
-        found = self._fails.get(price)
+    def targets(self, sku: str, price: Decimal | None) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The discounts and the bonuses that target one unit of `sku` at `price` (None: a
+        line priced only in virtual currency, which no discount and no price rule targets),
+        each in the canonical order."""
+        key = (sku, price)
+        found = self._answers.get(key)
         if found is None:
-            found = self._prices.fails(price) if self._priced else 0
-            if len(self._fails) >= _CACHE_LIMIT:
-                del self._fails[next(iter(self._fails))]
-            self._fails[price] = found
+            found = self._targets(sku, price)
+            if len(self._answers) >= _CACHE_LIMIT:
+                del self._answers[next(iter(self._answers))]
+            self._answers[key] = found
         return found
 
-    def targets(self, sku: str, price: Decimal | None) -> tuple[int, int]:
-        """The discounts and the bonuses that target one unit of `sku` at `price` (None: a
-        line priced only in virtual currency, which no discount and no price rule targets)."""
-        bonuses = self._bonus_skus.get(sku, 0) | self._any_purchase
+    def _targets(self, sku: str, price: Decimal | None) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        priced = self._priced
+        listed_bonuses = self._bonus_skus.get(sku, ())
         if price is None:
-            return 0, bonuses & ~self._priced
-        discounts = self._discount_skus.get(sku, 0) | self._price_only
-        failing = self._failing(price)
-        return discounts & ~failing, bonuses & ~failing
+            bonuses = [i for i in (*listed_bonuses, *self._any_purchase) if i not in priced]
+            return (), tuple(sorted(bonuses, key=self.ranks.__getitem__))
+        failing = self._prices.fails(price) if priced else 0
+
+        def meet(found: tuple[int, ...]) -> list[int]:
+            return [i for i in found if i not in priced or not failing >> i & 1]
+
+        discounts = meet(self._discount_skus.get(sku, ())) + meet(self._price_only)
+        bonuses = meet(listed_bonuses) + meet(self._any_purchase)
+        rank = self.ranks.__getitem__
+        return tuple(sorted(discounts, key=rank)), tuple(sorted(bonuses, key=rank))

@@ -32,12 +32,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from decimal import Context, Decimal, localcontext
-from typing import TYPE_CHECKING, Any
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
-from liveops_rules._bitset import members
 from liveops_rules._pricing_index import PricingIndex
 from liveops_rules.catalog import Catalog
 from liveops_rules.codes import is_valid_code
@@ -77,6 +76,8 @@ _HUNDRED = Decimal(100)
 # fixed order, so even a rounded product does not depend on the promotions' order.
 _EXACT = Context(prec=60)
 _CODE = -1  # the promo code's place where a promotion index is expected
+_ZERO = Decimal(0)
+_QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(9))
 
 
 def _money(amount: Decimal, places: int) -> str:
@@ -96,8 +97,8 @@ def _combined(percents: list[Decimal]) -> Decimal:
     return combined.quantize(Decimal(1)) if combined == combined.to_integral_value() else combined
 
 
-@attrs.frozen
-class AppliedPromotion:
+# A NamedTuple rather than an attrs class: several are made per line of every quote.
+class AppliedPromotion(NamedTuple):
     """A promotion that applied: how much money it took (on a line, or over the cart), its
     percent when it is a single discount, and the items it grants."""
 
@@ -277,6 +278,13 @@ class Pricing:
         self._promotions: tuple[Promotion, ...] = tuple(self.catalog)
         self._index = PricingIndex(self._promotions)
         self._positions = {(p.kind, p.key): i for i, p in enumerate(self._promotions)}
+        self._keys = [p.key or "" for p in self._promotions]
+        with localcontext(_EXACT):
+            self._factors = {
+                i: (_HUNDRED - p.discount_percent) / _HUNDRED
+                for i, p in enumerate(self._promotions)
+                if isinstance(p, ItemDiscount)
+            }
         self._normalize = code_normalizer
         self._codes: dict[str, PromoCode] = {}
         for code, promotion in (codes or {}).items():
@@ -342,7 +350,7 @@ class Pricing:
         needed: dict[int, int] = {}
         for kind, key, count in quote.quantities:
             position = self._positions[kind, key]
-            if self._index.limited >> position & 1:
+            if position in self._index.limited:
                 needed[position] = count
         if quote.promo_code_applied:
             needed[_CODE] = 1
@@ -371,20 +379,18 @@ class Pricing:
             raise ValidationError.single("user", "a User", user)
         check_moment(at)
         index, promotions, places = self._index, self._promotions, cart.minor_units
-        eligible = self.catalog._mask(user, at, _KINDS)
-        anonymous_blocked = 0
+        targets = [index.targets(line.sku, line.price) for line in cart.lines]
+        relevant: set[int] = set()
+        for discounts, bonuses in targets:
+            relevant.update(discounts)
+            relevant.update(bonuses)
+        mask = self.catalog._mask(user, at, _KINDS) if relevant else 0
+        eligible = {i for i in relevant if mask >> i & 1}
+        anonymous_blocked: set[int] = set()
         if user.id is None:
             anonymous_blocked = eligible & index.limited
-            eligible &= ~anonymous_blocked
-
-        targets = [index.targets(line.sku, line.price) for line in cart.lines]
-        relevant = 0
-        for discounts, bonuses in targets:
-            relevant |= discounts | bonuses
-        blocked = 0
-        for position in unavailable:
-            blocked |= 1 << position
-        candidates = relevant & eligible & ~blocked
+            eligible -= anonymous_blocked
+        candidates = eligible - unavailable.keys()
 
         total_before = sum(
             (line.price * line.quantity for line in cart.lines if line.price is not None),
@@ -398,27 +404,24 @@ class Pricing:
         excluded: dict[int, Excluded] = {}
         if promo is not None:
             for number in promo.excluded_promotions:
-                for position in members(index.by_id.get(number, 0) & candidates):
-                    excluded.setdefault(position, Excluded("promocode", promo.key or ""))
-        remaining = candidates
-        for position in excluded:
-            remaining &= ~(1 << position)
+                for position in index.by_id.get(number, ()):
+                    if position in candidates:
+                        excluded.setdefault(position, Excluded("promocode", promo.key or ""))
+        remaining = candidates - excluded.keys()
         dropped: dict[int, Excluded] = {}
-        for position in sorted(members(remaining & index.excluders), key=index.ranks.__getitem__):
+        for position in sorted(remaining & index.excluders, key=index.ranks.__getitem__):
             excluder = promotions[position]
             assert isinstance(excluder, ItemDiscount | Bonus)
-            reason = Excluded(excluder.kind.value, excluder.key or "")
+            reason = Excluded(excluder.kind.value, self._keys[position])
             for number in excluder.excluded_promotions:
-                for target in members(index.by_id.get(number, 0) & remaining):
-                    if target != position:
+                for target in index.by_id.get(number, ()):
+                    if target in remaining and target != position:
                         dropped.setdefault(target, reason)
                 if promo is not None and number == promo.promotion_id:
                     code_reasons = (*code_reasons, reason)
                     promo = None
         excluded.update(dropped)
-        applied = remaining
-        for position in dropped:
-            applied &= ~(1 << position)
+        applied = remaining - dropped.keys()
         if promo is None:
             code_percents = {}
 
@@ -504,32 +507,25 @@ class Pricing:
         promo: PromoCode | None,
         code_reasons: tuple[PricingReason, ...],
         code_percents: dict[int, Decimal],
-        targets: list[tuple[int, int]],
-        relevant: int,
-        eligible: int,
-        anonymous_blocked: int,
-        applied: int,
+        targets: list[tuple[tuple[int, ...], tuple[int, ...]]],
+        relevant: set[int],
+        eligible: set[int],
+        anonymous_blocked: set[int],
+        applied: set[int],
         excluded: Mapping[int, Excluded],
         unavailable: Mapping[int, PricingReason],
         total_before: Decimal,
         places: int,
     ) -> Quote:
-        promotions, ranks = self._promotions, self._index.ranks
+        promotions, ranks, keys = self._promotions, self._index.ranks, self._keys
+        factors = self._factors
         code_key = None if promo is None else (promo.key or "")
         shares: dict[int, Decimal] = {}  # promotion position (or _CODE): money taken
         units: dict[int, int] = {}
         lines = []
         total = Decimal(0)
+        quantum = _QUANTA[places]
         for position, line in enumerate(cart.lines):
-            discounts, _ = targets[position]
-            steps: list[tuple[int, Decimal]] = []
-            for found in sorted(members(discounts & applied), key=ranks.__getitem__):
-                discount = promotions[found]
-                assert isinstance(discount, ItemDiscount)
-                steps.append((found, discount.discount_percent))
-                units[found] = units.get(found, 0) + line.quantity
-            if position in code_percents:
-                steps.append((_CODE, code_percents[position]))
             if line.price is None:
                 lines.append(
                     PricedLine(
@@ -537,20 +533,35 @@ class Pricing:
                     )
                 )
                 continue
+            steps = [found for found in targets[position][0] if found in applied]
             line_applied: list[AppliedPromotion] = []
             unit = rounded = line.price
             with localcontext(_EXACT):
-                for owner, percent in steps:
-                    unit = unit * (_HUNDRED - percent) / _HUNDRED
-                    now = round_money(unit, places)
+                for found in steps:
+                    unit = unit * factors[found]
+                    now = unit.quantize(quantum, ROUND_HALF_UP)
                     share = (rounded - now) * line.quantity
                     rounded = now
-                    shares[owner] = shares.get(owner, Decimal(0)) + share
-                    if owner == _CODE:
-                        kind, key = PromotionKind.PROMO_CODE, code_key or ""
-                    else:
-                        kind, key = promotions[owner].kind, promotions[owner].key or ""
-                    line_applied.append(AppliedPromotion(kind, key, share, percent))
+                    shares[found] = shares.get(found, _ZERO) + share
+                    units[found] = units.get(found, 0) + line.quantity
+                    line_applied.append(
+                        AppliedPromotion(
+                            PromotionKind.ITEM_DISCOUNT,
+                            keys[found],
+                            share,
+                            promotions[found].discount_percent,  # type: ignore[union-attr]
+                        )
+                    )
+                if position in code_percents:
+                    percent = code_percents[position]
+                    unit = unit * (_HUNDRED - percent) / _HUNDRED
+                    now = unit.quantize(quantum, ROUND_HALF_UP)
+                    share = (rounded - now) * line.quantity
+                    rounded = now
+                    shares[_CODE] = shares.get(_CODE, _ZERO) + share
+                    line_applied.append(
+                        AppliedPromotion(PromotionKind.PROMO_CODE, code_key or "", share, percent)
+                    )
             line_total = rounded * line.quantity
             total += line_total
             lines.append(
@@ -573,14 +584,14 @@ class Pricing:
             for item in items:
                 bonus_items[item.sku] = bonus_items.get(item.sku, 0) + item.quantity
 
-        for found in sorted(members(applied), key=ranks.__getitem__):
+        for found in sorted(applied, key=ranks.__getitem__):
             promotion = promotions[found]
             if isinstance(promotion, ItemDiscount):
                 cart_applied.append(
                     AppliedPromotion(
                         promotion.kind,
-                        promotion.key or "",
-                        shares.get(found, Decimal(0)),
+                        keys[found],
+                        shares.get(found, _ZERO),
                         promotion.discount_percent,
                     )
                 )
@@ -588,9 +599,7 @@ class Pricing:
                 assert isinstance(promotion, Bonus)
                 grant(promotion.bonus)
                 cart_applied.append(
-                    AppliedPromotion(
-                        promotion.kind, promotion.key or "", Decimal(0), None, promotion.bonus
-                    )
+                    AppliedPromotion(promotion.kind, keys[found], _ZERO, None, promotion.bonus)
                 )
                 units[found] = 1
         if promo is not None:
@@ -600,25 +609,25 @@ class Pricing:
                 AppliedPromotion(
                     PromotionKind.PROMO_CODE,
                     code_key or "",
-                    shares.get(_CODE, Decimal(0)),
+                    shares.get(_CODE, _ZERO),
                     single,
                     promo.bonus,
                 )
             )
 
         not_applied: list[NotApplied] = []
-        for found in sorted(members(relevant & ~applied), key=ranks.__getitem__):
+        for found in sorted(relevant - applied, key=ranks.__getitem__):
             promotion = promotions[found]
             reasons: tuple[PricingReason, ...]
             if found in unavailable:
                 reasons = (unavailable[found],)
-            elif anonymous_blocked >> found & 1:
+            elif found in anonymous_blocked:
                 reasons = (SignInRequired(),)
-            elif not eligible >> found & 1:
+            elif found not in eligible:
                 reasons = evaluate(promotion, user, at).reasons
             else:
                 reasons = (excluded[found],)
-            not_applied.append(NotApplied(promotion.kind, promotion.key or "", reasons))
+            not_applied.append(NotApplied(promotion.kind, keys[found], reasons))
         if code is not None and promo is None:
             shown_id = code.promotion.key if code.promotion is not None else None
             not_applied.append(
@@ -626,7 +635,7 @@ class Pricing:
             )
 
         quantities = tuple(
-            (promotions[found].kind, promotions[found].key or "", count)
+            (promotions[found].kind, keys[found], count)
             for found, count in sorted(units.items(), key=lambda pair: ranks[pair[0]])
         )
         return Quote(
