@@ -73,9 +73,7 @@ def make_catalog(size: int, rng: random.Random) -> list[object]:
                 promotion_id=number,
                 discount_percent=rng.choice(["5", "10", "15", "20", "25", "33.33"]),
                 items=None if by_price else rng.sample(SKUS, rng.randint(1, 5)),
-                price_conditions=(
-                    [PriceCondition("eq", rng.choice(PRICES))] if by_price else None
-                ),
+                price_conditions=([PriceCondition("eq", rng.choice(PRICES))] if by_price else None),
                 conditions=make_conditions(rng),
                 excluded_promotions=[rng.randint(1, size)] if rng.random() < 0.03 else [],
                 enabled=True,
@@ -115,7 +113,9 @@ def make_cart(rng: random.Random) -> Cart:
     )
 
 
-def naive_total(promotions: list[object], code: PromoCode | None, cart: Cart, user: User) -> Decimal:
+def naive_total(
+    promotions: list[object], code: PromoCode | None, cart: Cart, user: User
+) -> Decimal:
     """The rules applied by checking every promotion against every line (no index)."""
     targets: dict[int, list[int]] = {}
     for index, promotion in enumerate(promotions):
@@ -192,9 +192,7 @@ def run(size: int, quotes: int) -> None:
     ]
     warm = statistics.median(warm_runs)
     sample = work[:: max(1, quotes // 100)]
-    naive = timed(
-        lambda c, u, t: naive_total(promotions, code if t else None, c, u), sample
-    )
+    naive = timed(lambda c, u, t: naive_total(promotions, code if t else None, c, u), sample)
     print(
         f"P={size:>6}  build {build * 1000:7.1f} ms  quote cold {cold:7.1f} µs"
         f"  warm {warm:7.1f} µs  naive {naive:9.1f} µs  naive/warm {naive / warm:6.1f}x"

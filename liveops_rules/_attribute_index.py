@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from liveops_rules._bitset import PrefixBits, SetsByValue, bitset
+from liveops_rules._caches import remember
 from liveops_rules.models.conditions import (
     Condition,
     NumberCondition,
@@ -108,10 +109,7 @@ class _BoundedCache(dict[Hashable, int]):
         self.limit = limit
 
     def put(self, key: Hashable, value: int) -> int:
-        if len(self) >= self.limit:
-            del self[next(iter(self))]
-        self[key] = value
-        return value
+        return remember(self, key, value, self.limit)
 
 
 class _Group:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from liveops_rules._attribute_index import OrderedConditions
+from liveops_rules._caches import remember
 from liveops_rules.models.promotions import Bonus, ItemDiscount, PriceCondition, Promotion
 
 __all__ = ["PricingIndex"]
@@ -113,10 +114,7 @@ class PricingIndex:
         key = (sku, price)
         found = self._answers.get(key)
         if found is None:
-            found = self._targets(sku, price)
-            if len(self._answers) >= _CACHE_LIMIT:
-                del self._answers[next(iter(self._answers))]
-            self._answers[key] = found
+            found = remember(self._answers, key, self._targets(sku, price), _CACHE_LIMIT)
         return found
 
     def _targets(self, sku: str, price: Decimal | None) -> tuple[tuple[int, ...], tuple[int, ...]]:

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from liveops_rules._attribute_index import AttributeIndex
 from liveops_rules._bitset import PrefixBits, bitset, members
+from liveops_rules._caches import remember
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.evaluate import Decision, check_moment, evaluate
 from liveops_rules.models.conditions import Condition
@@ -144,10 +145,9 @@ class Catalog:
         if cached is None:
             started = self._started.first(bisect.bisect_left(self._start_ranks, region))
             ended = self._ended.first(bisect.bisect_left(self._end_ranks, region))
-            cached = started & ~ended & self._enabled
-            if len(self._base_cache) >= self._base_cache_limit:
-                del self._base_cache[next(iter(self._base_cache))]
-            self._base_cache[region] = cached
+            cached = remember(
+                self._base_cache, region, started & ~ended & self._enabled, self._base_cache_limit
+            )
         return cached
 
     def __len__(self) -> int:

@@ -12,6 +12,7 @@ from liveops_rules import (
     Catalog,
     Coupon,
     ItemDiscount,
+    NumberCondition,
     PersonalizedCatalogRule,
     PromotionKind,
     ShownItem,
@@ -137,3 +138,43 @@ def test_catalog_matches_evaluate_on_dense_comparisons(promotions, values):
         user = User("u", {"x": value})
         expected = [p for p in promotions if evaluate(p, user, AT).eligible]
         assert catalog.eligible(user, AT) == expected
+
+
+def test_many_threads_share_a_catalog_whose_caches_are_full():
+    """Found by the pricing work: two threads evicting the same oldest cache entry raised
+    KeyError in one of them."""
+    import sys
+    import threading
+
+    promotions = [
+        Coupon(
+            external_id=f"c{i}",
+            enabled=True,
+            conditions=[NumberCondition("level", "ge", i), StringCondition("tier", "ne", f"t{i}")],
+        )
+        for i in range(50)
+    ]
+    catalog = Catalog(promotions, cache_bytes=1)  # the smallest caches: every query evicts
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    errors: list[BaseException] = []
+
+    def query(worker: int) -> None:
+        try:
+            for i in range(3000):
+                user = User("u", {"level": str(worker * 3000 + i), "tier": f"t{i % 50}"})
+                expected = [p for p in promotions if evaluate(p, user, at).eligible]
+                assert catalog.eligible(user, at) == expected
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=query, args=(w,)) for w in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
