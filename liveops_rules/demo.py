@@ -12,9 +12,17 @@ from liveops_rules.accounting import Accounting, Outcome, check_ledger
 from liveops_rules.catalog import Catalog
 from liveops_rules.errors import ValidationError
 from liveops_rules.evaluate import evaluate
-from liveops_rules.models import Promotion, PromotionKind, User
+from liveops_rules.models import PromoCode, Promotion, PromotionKind, User
+from liveops_rules.models.cart import Cart
+from liveops_rules.pricing import Pricing
 from liveops_rules.stores import SQLiteStore
-from liveops_rules.wire import load_catalog_codes, load_promotion, load_user, read_json_file
+from liveops_rules.wire import (
+    load_cart,
+    load_catalog_codes,
+    load_promotion,
+    load_user,
+    read_json_file,
+)
 
 __all__ = ["run_demo"]
 
@@ -84,7 +92,8 @@ def run_demo(catalog_path: Path, user_path: Path, out: TextIO) -> None:
             say(f"   {problem}")
 
     say()
-    _redemptions(promotions, codes, user, at, say)
+    cart = load_cart(read_json_file(catalog_path.parent / "cart.json"))
+    _redemptions(promotions, codes, user, at, cart, say)
 
 
 def _redemptions(
@@ -92,6 +101,7 @@ def _redemptions(
     codes: dict[tuple[PromotionKind, str], tuple[str, ...]],
     user: User,
     at: datetime,
+    cart: Cart,
     say: Callable[[str], None],
 ) -> None:
     say("6. Redeeming codes against limits, on the embedded SQLite store:")
@@ -127,5 +137,49 @@ def _redemptions(
             problems = check_ledger(store)
             entries = len(store.ledger())
             say(f"   ledger: {entries} entries; counters agree with it: {not problems}")
+            say("")
+            _checkout(promotions, codes, user, at, cart, accounting, say)
         finally:
             store.close()
+
+
+def _checkout(
+    promotions: list[Promotion],
+    codes: dict[tuple[PromotionKind, str], tuple[str, ...]],
+    user: User,
+    at: datetime,
+    cart: Cart,
+    accounting: Accounting,
+    say: Callable[[str], None],
+) -> None:
+    say("7. Pricing a cart: discounts stack, one promo code, limits held at checkout:")
+    promo_codes = {
+        text: promotion
+        for promotion in promotions
+        if isinstance(promotion, PromoCode)
+        for text in codes.get((promotion.kind, promotion.key or ""), ())
+    }
+    pricing = Pricing(promotions, codes=promo_codes)
+    for typed in ("BLACKFRIDAY", "NOSUCH"):
+        quote = pricing.quote(cart, user, at, promo_code=typed)
+        say(f"   with code {typed}: {quote.total_before} -> {quote.total} {quote.currency}")
+        for line in quote.lines:
+            if line.final_price is None:
+                assert line.virtual_price is not None
+                price = line.virtual_price
+                say(f"      {line.sku} x{line.quantity}: {price.amount} {price.currency} each")
+                continue
+            taken = ", ".join(f"{a.kind.value} {a.id} -{a.amount}" for a in line.applied)
+            say(f"      {line.sku} x{line.quantity}: {line.price} -> {line.final_price} ({taken})")
+        for entry in quote.not_applied:
+            why = "; ".join(r.message for r in entry.reasons)
+            code = f" [{int(entry.error_code)}]" if entry.kind is PromotionKind.PROMO_CODE else ""
+            say(f"      not applied: {entry.kind.value} {entry.id}{code}: {why}")
+    checkout = pricing.checkout(
+        accounting, cart, user, at, hold=timedelta(minutes=15), promo_code="BLACKFRIDAY"
+    )
+    held = ", ".join(f"{r.kind.value} {r.id} x{r.quantity}" for r in checkout.reservations)
+    say(f"   checkout holds: {held}; paid, so committed")
+    checkout.commit(accounting, at + timedelta(minutes=2))
+    state = accounting.user_limit("discount:102", user.id or "", at)
+    say(f"   discount 102 for {user.id}: {state.available} of {state.total} units left this week")

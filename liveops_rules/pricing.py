@@ -84,6 +84,11 @@ def _money(amount: Decimal, places: int) -> str:
     return str(round_money(amount, places))
 
 
+def _code_name(promo: PromoCode, code: _CodeState | None) -> str:
+    """A promo code's name in results: its id, else the text typed (a code without ids)."""
+    return promo.key or (code.text if code is not None else None) or "promocode"
+
+
 def _combined(percents: list[Decimal]) -> Decimal:
     """The one percent that takes off as much as `percents` applied one after another."""
     if len(percents) == 1:
@@ -403,10 +408,11 @@ class Pricing:
         # Exclusions: the code's first, then every remaining promotion's at once.
         excluded: dict[int, Excluded] = {}
         if promo is not None:
+            by_code = Excluded("promocode", _code_name(promo, code))
             for number in promo.excluded_promotions:
                 for position in index.by_id.get(number, ()):
                     if position in candidates:
-                        excluded.setdefault(position, Excluded("promocode", promo.key or ""))
+                        excluded.setdefault(position, by_code)
         remaining = candidates - excluded.keys()
         dropped: dict[int, Excluded] = {}
         for position in sorted(remaining & index.excluders, key=index.ranks.__getitem__):
@@ -519,7 +525,7 @@ class Pricing:
     ) -> Quote:
         promotions, ranks, keys = self._promotions, self._index.ranks, self._keys
         factors = self._factors
-        code_key = None if promo is None else (promo.key or "")
+        code_key = None if promo is None else _code_name(promo, code)
         shares: dict[int, Decimal] = {}  # promotion position (or _CODE): money taken
         units: dict[int, int] = {}
         lines = []

@@ -98,6 +98,10 @@ def test_demo_runs_on_bundled_data():
     assert "winter_gift" in text
     assert "anonymous player: ['starter_pack']" in text
     assert "$.redeem_user_limit" in text
+    assert "with code BLACKFRIDAY: 24.98 -> 18.22 USD" in text
+    assert "not applied: promocode NOSUCH [9811]: no promo code 'NOSUCH'" in text
+    assert "checkout holds: discount 102 x3, promocode BLACKFRIDAY x1; paid, so committed" in text
+    assert "discount 102 for player-42: 0 of 3 units left this week" in text
 
 
 def test_the_module_runs_as_a_program():

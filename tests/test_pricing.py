@@ -483,3 +483,11 @@ def test_the_json_shape_of_a_quote():
         "not_applied": [],
         "promo_code": "C",
     }
+
+
+def test_a_code_without_ids_is_named_by_the_text_typed():
+    anonymous_code = PromoCode(discount_percent="10", enabled=True)
+    quote = Pricing([], codes={"TYPED": anonymous_code}).quote(
+        cart(("a", "1.00")), PLAYER, AT, promo_code="TYPED"
+    )
+    assert [a.id for a in quote.applied] == ["TYPED"]

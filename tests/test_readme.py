@@ -45,3 +45,12 @@ def test_the_readme_server_example_runs(capsys, redis_server, postgres_server):
     assert capsys.readouterr().out.splitlines() == ["RedisStore PostgresStore"]
     for name in ("shared", "pooled"):
         namespace[name].close()  # type: ignore[attr-defined]
+
+
+def test_the_readme_pricing_example_runs(capsys):
+    exec(compile(examples()[4], str(README), "exec"), {})
+    assert capsys.readouterr().out.splitlines() == [
+        "6.84",
+        "[('1', '1.00'), ('2', '1.80'), ('five', '0.36')]",
+        "['five']",
+    ]
