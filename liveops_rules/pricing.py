@@ -328,7 +328,13 @@ class Pricing:
         order_id: str | None = None,
     ) -> Checkout:
         """Quote `cart` and reserve, until `at + hold`, the limits of every promotion it
-        applies (see `liveops_rules.checkout`); commit or release them with the order."""
+        applies (see `liveops_rules.checkout`); commit or release them with the order.
+
+        `promo_code` is looked up in the accounting's store (its codes and its copy of the
+        promotion), not in `codes`: codes generated in the store work, and a code disabled
+        there no longer applies. `order_id` names the order, so that a retried checkout
+        reserves nothing twice.
+        """
         from liveops_rules.checkout import reserve_quote
 
         return reserve_quote(

@@ -185,3 +185,20 @@ def test_concurrent_checkouts_hold_a_code_exactly_as_often_as_its_limit(store_fa
         thread.join()
     assert len(applied) == 40
     assert sum(applied) == 10
+
+
+def test_a_catalog_discount_the_store_never_imported_is_held_too(store):
+    accounting = Accounting(store)
+    fresh = ItemDiscount(
+        promotion_id=8,
+        discount_percent="50",
+        items=["sword"],
+        limits=PromotionLimits(per_user=1),
+        enabled=True,
+    )
+    checkout = Pricing([fresh]).checkout(accounting, swords(1), User("u"), AT, hold=HOLD)
+    assert checkout.quote.total == D("5.00")
+    checkout.commit(accounting, AT)
+    again = Pricing([fresh]).checkout(accounting, swords(1), User("u"), AT, hold=HOLD)
+    assert again.quote.total == D("10.00")
+    assert accounting.user_limit(fresh, "u", AT).available == 0
