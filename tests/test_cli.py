@@ -265,21 +265,12 @@ def test_an_unreachable_server_store_is_a_clear_error(capsys):
 CART = str(SAMPLES / "cart.json")
 
 
+def quote(at: str, *options: str) -> tuple[int, str]:
+    return run("quote", CART, "--user", USER, "--catalog", CATALOG, "--at", at, *options)
+
+
 def test_quote_prices_the_sample_cart_as_json():
-    status, text = run(
-        "quote",
-        CART,
-        "--user",
-        USER,
-        "--catalog",
-        CATALOG,
-        "--at",
-        AT,
-        "--promocode",
-        "BLACKFRIDAY",
-        "--format",
-        "json",
-    )
+    status, text = quote(AT, "--promocode", "BLACKFRIDAY", "--format", "json")
     assert status == 0
     document = json.loads(text)
     assert (document["currency"], document["total_before"], document["total"]) == (
@@ -316,19 +307,8 @@ def test_quote_prices_the_sample_cart_as_json():
 
 
 def test_quote_reports_an_unknown_code_with_its_error_code_and_still_prices():
-    status, text = run(
-        "quote",
-        CART,
-        "--user",
-        USER,
-        "--catalog",
-        CATALOG,
-        "--at",
-        AT,
-        "--promocode",
-        "WINTER2026",
-        "--format",
-        "json",
+    status, text = quote(
+        AT, "--promocode", "WINTER2026", "--format", "json"
     )  # a coupon's code, not a promo code
     assert status == 0
     document = json.loads(text)
@@ -338,18 +318,7 @@ def test_quote_reports_an_unknown_code_with_its_error_code_and_still_prices():
 
 
 def test_quote_prints_a_table_by_default():
-    status, text = run(
-        "quote",
-        CART,
-        "--user",
-        USER,
-        "--catalog",
-        CATALOG,
-        "--at",
-        "2026-12-05T00:00:00+00:00",
-        "--promocode",
-        "BLACKFRIDAY",
-    )
+    status, text = quote("2026-12-05T00:00:00+00:00", "--promocode", "BLACKFRIDAY")
     assert status == 0
     lines = text.splitlines()
     assert lines[0].split() == ["SKU", "QTY", "PRICE", "FINAL", "TOTAL", "APPLIED"]

@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from liveops_rules import (
@@ -189,12 +190,8 @@ def test_concurrent_checkouts_hold_a_code_exactly_as_often_as_its_limit(store_fa
 
 def test_a_catalog_discount_the_store_never_imported_is_held_too(store):
     accounting = Accounting(store)
-    fresh = ItemDiscount(
-        promotion_id=8,
-        discount_percent="50",
-        items=["sword"],
-        limits=PromotionLimits(per_user=1),
-        enabled=True,
+    fresh = attrs.evolve(
+        LIMITED, promotion_id=8, discount_percent="50", limits=PromotionLimits(per_user=1)
     )
     checkout = Pricing([fresh]).checkout(accounting, swords(1), User("u"), AT, hold=HOLD)
     assert checkout.quote.total == D("5.00")
