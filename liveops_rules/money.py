@@ -9,7 +9,7 @@ follow.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 from liveops_rules.errors import ValidationError
 
@@ -31,6 +31,9 @@ _EXPONENTS: dict[str, int] = {
 }
 
 _QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(9))
+# Room for any cart total (10**15 a unit x 10**6 units x 1,000 lines, 8 decimals) and more.
+WIDE = Context(prec=60)
+"""The decimal context money arithmetic runs in: wide enough that sums never round."""
 
 
 def minor_units(currency: str) -> int:
@@ -43,4 +46,4 @@ def minor_units(currency: str) -> int:
 
 def round_money(amount: Decimal, places: int) -> Decimal:
     """`amount` rounded half-up to `places` decimals (0..8)."""
-    return amount.quantize(_QUANTA[places], rounding=ROUND_HALF_UP)
+    return amount.quantize(_QUANTA[places], rounding=ROUND_HALF_UP, context=WIDE)

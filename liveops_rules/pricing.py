@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
@@ -53,7 +53,7 @@ from liveops_rules.models import (
     User,
 )
 from liveops_rules.models.cart import Cart, VirtualPrice
-from liveops_rules.money import round_money
+from liveops_rules.money import WIDE, round_money
 from liveops_rules.reasons import (
     Excluded,
     MalformedCode,
@@ -72,9 +72,9 @@ __all__ = ["AppliedPromotion", "NotApplied", "PricedLine", "Pricing", "Quote"]
 
 _KINDS = (PromotionKind.ITEM_DISCOUNT, PromotionKind.BONUS)
 _HUNDRED = Decimal(100)
-# Wide enough that products of realistic factors stay exact; factors are multiplied in a
-# fixed order, so even a rounded product does not depend on the promotions' order.
-_EXACT = Context(prec=60)
+# Wide enough that sums never round and products of realistic factors stay exact; factors
+# are multiplied in a fixed order, so even a rounded product does not depend on their order.
+_EXACT = WIDE
 _CODE = -1  # the promo code's place where a promotion index is expected
 _ZERO = Decimal(0)
 _QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(9))
@@ -208,7 +208,7 @@ class Quote:
     @property
     def discount(self) -> Decimal:
         """How much less the cart costs than before its discounts."""
-        return self.total_before - self.total
+        return WIDE.subtract(self.total_before, self.total)
 
     @property
     def promo_code_applied(self) -> bool:
@@ -285,14 +285,16 @@ class Pricing:
         self._positions = {(p.kind, p.key): i for i, p in enumerate(self._promotions)}
         self._keys = [p.key or "" for p in self._promotions]
         with localcontext(_EXACT):
-            self._factors = {
-                i: (_HUNDRED - p.discount_percent) / _HUNDRED
+            self._factors = {  # each discount's factor and percent
+                i: ((_HUNDRED - p.discount_percent) / _HUNDRED, p.discount_percent)
                 for i, p in enumerate(self._promotions)
                 if isinstance(p, ItemDiscount)
             }
         self._normalize = code_normalizer
         self._codes: dict[str, PromoCode] = {}
         for code, promotion in (codes or {}).items():
+            if not isinstance(code, str) or not is_valid_code(self._code(code)):
+                raise ValidationError.single("codes", "codes of Latin letters and digits", code)
             if not isinstance(promotion, PromoCode):
                 raise ValidationError.single(f"codes[{code!r}]", "a PromoCode", promotion)
             self._codes[self._code(code)] = promotion
@@ -384,6 +386,18 @@ class Pricing:
     ) -> Quote:
         """The quote, with the promotions in `unavailable` (catalog index: reason) and the
         code (when `code_blocked` is given) refused by a checkout."""
+        with localcontext(_EXACT):  # all of a quote's arithmetic: no sum is ever rounded
+            return self._compute(cart, user, at, code, unavailable, code_blocked)
+
+    def _compute(
+        self,
+        cart: Cart,
+        user: User,
+        at: datetime,
+        code: _CodeState | None,
+        unavailable: Mapping[int, PricingReason],
+        code_blocked: tuple[PricingReason, ...],
+    ) -> Quote:
         if not isinstance(cart, Cart):
             raise ValidationError.single("cart", "a Cart", cart)
         if not isinstance(user, User):
@@ -545,35 +559,25 @@ class Pricing:
                     )
                 )
                 continue
-            steps = [found for found in targets[position][0] if found in applied]
+            steps = [
+                (found, *factors[found], PromotionKind.ITEM_DISCOUNT, keys[found])
+                for found in targets[position][0]
+                if found in applied
+            ]
+            if position in code_percents:
+                percent = code_percents[position]
+                factor = (_HUNDRED - percent) / _HUNDRED
+                steps.append((_CODE, factor, percent, PromotionKind.PROMO_CODE, code_key or ""))
             line_applied: list[AppliedPromotion] = []
             unit = rounded = line.price
-            with localcontext(_EXACT):
-                for found in steps:
-                    unit = unit * factors[found]
-                    now = unit.quantize(quantum, ROUND_HALF_UP)
-                    share = (rounded - now) * line.quantity
-                    rounded = now
-                    shares[found] = shares.get(found, _ZERO) + share
-                    units[found] = units.get(found, 0) + line.quantity
-                    line_applied.append(
-                        AppliedPromotion(
-                            PromotionKind.ITEM_DISCOUNT,
-                            keys[found],
-                            share,
-                            promotions[found].discount_percent,  # type: ignore[union-attr]
-                        )
-                    )
-                if position in code_percents:
-                    percent = code_percents[position]
-                    unit = unit * (_HUNDRED - percent) / _HUNDRED
-                    now = unit.quantize(quantum, ROUND_HALF_UP)
-                    share = (rounded - now) * line.quantity
-                    rounded = now
-                    shares[_CODE] = shares.get(_CODE, _ZERO) + share
-                    line_applied.append(
-                        AppliedPromotion(PromotionKind.PROMO_CODE, code_key or "", share, percent)
-                    )
+            for owner, factor, percent, kind, key in steps:
+                unit = unit * factor
+                now = unit.quantize(quantum, ROUND_HALF_UP)
+                share = (rounded - now) * line.quantity
+                rounded = now
+                shares[owner] = shares.get(owner, _ZERO) + share
+                units[owner] = units.get(owner, 0) + line.quantity
+                line_applied.append(AppliedPromotion(kind, key, share, percent))
             line_total = rounded * line.quantity
             total += line_total
             lines.append(
@@ -646,6 +650,7 @@ class Pricing:
                 NotApplied(PromotionKind.PROMO_CODE, shown_id or code.text or "", code_reasons)
             )
 
+        units.pop(_CODE, None)  # a checkout counts one use of the code, whatever it covers
         quantities = tuple(
             (promotions[found].kind, keys[found], count)
             for found, count in sorted(units.items(), key=lambda pair: ranks[pair[0]])

@@ -491,3 +491,20 @@ def test_a_code_without_ids_is_named_by_the_text_typed():
         cart(("a", "1.00")), PLAYER, AT, promo_code="TYPED"
     )
     assert [a.id for a in quote.applied] == ["TYPED"]
+
+
+def test_the_largest_cart_is_priced_to_the_last_digit():
+    big = "999999999999999.99999999"  # the largest unit price, with 8 decimals
+    lines = [CartLine(sku=f"s{i}", price=big, quantity=1_000_000) for i in range(1000)]
+    biggest = Cart(currency="XTS", lines=lines, minor_units=8)
+    everything = discount(1, "50", [f"s{i}" for i in range(1000)])
+    quote = Pricing([everything]).quote(biggest, PLAYER, AT)
+    assert quote.total_before == D(big) * 1_000_000 * 1000
+    assert quote.total == D("500000000000000.00000000") * 1_000_000 * 1000
+    assert quote.to_dict()["total_before"] == "999999999999999999999990.00000000"
+    assert quote.discount == quote.total_before - quote.total
+
+
+def test_codes_given_to_pricing_must_be_codes():
+    with pytest.raises(ValidationError, match="codes"):
+        Pricing([], codes={"not a code": code(discount_percent="5")})
