@@ -7,6 +7,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liveops_rules import (
     Accounting,
@@ -22,6 +24,7 @@ from liveops_rules import (
     RewardItem,
     StoreError,
     User,
+    check_ledger,
 )
 from liveops_rules.stores import CountRequest, CountResult
 from tests.naive_store import NaiveStore
@@ -109,3 +112,66 @@ def test_the_naive_store_over_applies_a_code_under_the_same_race():
     for thread in threads:
         thread.join()
     assert sum(applied) > 10
+
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("checkout"), st.sampled_from(("a", "b")), st.integers(1, 3)),
+        st.tuples(st.just("commit"), st.integers(0, 20), st.just(0)),
+        st.tuples(st.just("release"), st.integers(0, 20), st.just(0)),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(operations)
+def test_checkouts_hold_exactly_what_a_model_of_the_limits_allows(steps):
+    """A per-user limit of 3 units on a discount and a total limit of 2 on a code, against a
+    model that counts used and held units: every checkout applies the discount and the code
+    exactly when the model has room, and the counters end equal to the model and the ledger."""
+    discount = ItemDiscount(
+        promotion_id=1,
+        discount_percent="10",
+        items=["a"],
+        limits=PromotionLimits(per_user=3),
+        enabled=True,
+    )
+    code = PromoCode(external_id="two", discount_percent="5", redeem_total_limit=2, enabled=True)
+    store = InMemoryStore()
+    accounting = Accounting(store)
+    accounting.import_catalog([discount, code], {(PromotionKind.PROMO_CODE, "two"): ["TWO"]})
+    pricing = Pricing([discount])
+    checkouts: list[tuple[str, int, object]] = []
+    state: list[str] = []  # per checkout: held, committed or released
+    units = {"a": 0, "b": 0}  # held or used, per user
+    code_uses = 0
+    for action, who, quantity in steps:
+        if action == "checkout":
+            cart = Cart(currency="USD", lines=[CartLine(sku="a", price="10.00", quantity=quantity)])
+            checkout = pricing.checkout(
+                accounting, cart, User(who), AT, hold=HOLD, promo_code="TWO"
+            )
+            room = units[who] + quantity <= 3
+            applied = {a.kind for a in checkout.quote.applied}
+            assert (PromotionKind.ITEM_DISCOUNT in applied) == room
+            assert (PromotionKind.PROMO_CODE in applied) == (code_uses < 2)
+            units[who] += quantity if room else 0
+            code_uses += 1 if code_uses < 2 else 0
+            checkouts.append((who, quantity if room else 0, checkout))
+            state.append("held")
+        elif checkouts:
+            index = who % len(checkouts)
+            owner, held, checkout = checkouts[index]
+            if action == "commit" and state[index] == "held":
+                checkout.commit(accounting, AT)
+                state[index] = "committed"
+            elif action == "release" and state[index] == "held":
+                checkout.release(accounting, AT)
+                units[owner] -= held
+                if any(r.kind is PromotionKind.PROMO_CODE for r in checkout.reservations):
+                    code_uses -= 1
+                state[index] = "released"
+    for who in ("a", "b"):
+        assert accounting.user_limit(discount, who, AT).available == 3 - units[who]
+    assert check_ledger(store) == []
