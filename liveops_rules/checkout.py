@@ -9,8 +9,9 @@ is reserved in turn. The order then commits the checkout when it is paid, or rel
 
 Give an `order_id` and a retried checkout of the same order reserves nothing twice: each
 reservation's idempotency key is made from the order id and the promotion. If reserving fails
-with an error, the holds already made are released before the error is raised (and would
-expire at `at + hold` anyway).
+with an error, the holds this call made are released before the error is raised (and would
+expire at `at + hold` anyway); holds an earlier checkout of the same order made are left to
+that checkout.
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ def reserve_quote(
     unavailable: dict[int, PricingReason] = {}
     code_blocked: tuple[PricingReason, ...] = ()
     made: dict[int, Reservation] = {}
+    replayed: set[str] = set()  # holds an earlier checkout of the same order made: not ours
     try:
         while True:
             quote = pricing._quote(cart, user, at, code, unavailable, code_blocked)
@@ -183,6 +185,8 @@ def reserve_quote(
                 if outcome.ok:
                     assert outcome.operation_id is not None
                     made[key] = Reservation(kind, shown, outcome.operation_id, quantity)
+                    if outcome.replayed:
+                        replayed.add(outcome.operation_id)
                     continue
                 assert outcome.refusal is not None
                 refused = True
@@ -196,6 +200,8 @@ def reserve_quote(
                 return Checkout(quote, tuple(r for _, r in ordered), at + hold)
     except BaseException:
         for reservation in made.values():
+            if reservation.operation_id in replayed:
+                continue
             with contextlib.suppress(LiveOpsError):
                 accounting.release(reservation.operation_id, at)
         raise

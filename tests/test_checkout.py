@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from liveops_rules import (
     Accounting,
+    AccountingError,
     Bonus,
     Cart,
     CartLine,
@@ -175,3 +176,39 @@ def test_checkouts_hold_exactly_what_a_model_of_the_limits_allows(steps):
     for who in ("a", "b"):
         assert accounting.user_limit(discount, who, AT).available == 3 - units[who]
     assert check_ledger(store) == []
+
+
+class FailingFourthRecall(InMemoryStore):
+    """Answers three idempotency lookups, then fails as a lost server would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.recalls = 0
+
+    def recall(self, key: str, fingerprint: str) -> str | None:
+        self.recalls += 1
+        if self.recalls == 4:
+            raise StoreError("connection lost")
+        return super().recall(key, fingerprint)
+
+
+def test_a_failed_retry_of_an_order_leaves_the_first_checkouts_holds():
+    store = FailingFourthRecall()
+    accounting = Accounting(store)
+    pricing = Pricing([DISCOUNT, GIFT])
+    first = pricing.checkout(accounting, CART, User("u"), AT, hold=HOLD, order_id="order-1")
+    assert len(first.reservations) == 2
+    with pytest.raises(StoreError):  # replays the discount's hold, then loses the server
+        pricing.checkout(accounting, CART, User("u"), AT, hold=HOLD, order_id="order-1")
+    first.commit(accounting, AT)  # the first checkout's holds are intact
+    assert accounting.user_limit(DISCOUNT, "u", AT).available == 0
+
+
+def test_a_retry_that_changes_the_order_is_a_conflict():
+    accounting = Accounting(InMemoryStore())
+    pricing = Pricing([DISCOUNT, GIFT])
+    pricing.checkout(accounting, CART, User("u"), AT, hold=HOLD, order_id="order-1")
+    bigger = Cart(currency="USD", lines=[CartLine(sku="a", price="10.00", quantity=2)])
+    with pytest.raises(AccountingError) as caught:
+        pricing.checkout(accounting, bigger, User("u"), AT, hold=HOLD, order_id="order-1")
+    assert caught.value.code == "idempotency_conflict"
