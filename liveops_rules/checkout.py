@@ -25,7 +25,7 @@ import attrs
 from liveops_rules.accounting import Accounting, AccountingError, Refusal, promotion_ref
 from liveops_rules.errors import LiveOpsError, ValidationError
 from liveops_rules.evaluate import check_moment
-from liveops_rules.models import PromoCode, PromotionKind, User
+from liveops_rules.models import PromoCode, Promotion, PromotionKind, User
 from liveops_rules.models.cart import Cart
 from liveops_rules.pricing import _CODE, Quote, _CodeState
 from liveops_rules.reasons import (
@@ -158,30 +158,24 @@ def reserve_quote(
             for key, quantity in needed.items():
                 if key in made:
                     continue
-                if key == _CODE:
+                by_code = key == _CODE
+                if by_code:
                     assert code is not None
                     assert code.promotion is not None
-                    ref = promotion_ref(code.promotion)
-                    kind, shown = PromotionKind.PROMO_CODE, code.promotion.key or ""
-                    outcome = accounting.reserve(
-                        user,
-                        at,
-                        hold=hold,
-                        code=promo_code,
-                        idempotency_key=None if order_id is None else f"checkout|{order_id}|{ref}",
-                    )
+                    promotion: Promotion = code.promotion
                 else:
                     promotion = pricing._promotions[key]
-                    ref = promotion_ref(promotion)
-                    kind, shown = promotion.kind, promotion.key or ""
-                    outcome = accounting.reserve(
-                        user,
-                        at,
-                        hold=hold,
-                        promotion=promotion,
-                        quantity=quantity,
-                        idempotency_key=None if order_id is None else f"checkout|{order_id}|{ref}",
-                    )
+                ref = promotion_ref(promotion)
+                outcome = accounting.reserve(
+                    user,
+                    at,
+                    hold=hold,
+                    code=promo_code if by_code else None,  # the code's own limits count too
+                    promotion=None if by_code else promotion,
+                    quantity=quantity,
+                    idempotency_key=None if order_id is None else f"checkout|{order_id}|{ref}",
+                )
+                kind, shown = promotion.kind, promotion.key or promo_code or ""
                 if outcome.ok:
                     assert outcome.operation_id is not None
                     made[key] = Reservation(kind, shown, outcome.operation_id, quantity)
