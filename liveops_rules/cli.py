@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -340,11 +340,47 @@ def _quote(args: argparse.Namespace, out: TextIO) -> int:
     promotions, codes = _load(args.catalog, "catalog", load_catalog_codes)
     at = _moment(args.at)
     pricing = Pricing(Catalog(promotions), codes=_promo_codes(promotions, codes))
-    quote = pricing.quote(cart, user, at, promo_code=args.promocode)
+    if args.store is None:
+        for flag in ("order_id", "commit"):
+            if getattr(args, flag):
+                raise _CliError(f"--{flag.replace('_', '-')} needs --store (a checkout)")
+        quote = pricing.quote(cart, user, at, promo_code=args.promocode)
+        if args.format == "json":
+            out.write(json.dumps(quote.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        else:
+            _print_quote(quote, out)
+        return EXIT_OK
+    if args.hold <= 0:
+        raise _CliError(f"--hold: expected a positive number of seconds, found {args.hold}")
+    store = _store(args.store)
+    try:
+        accounting = Accounting(store)
+        accounting.import_catalog(promotions, codes)
+        checkout = pricing.checkout(
+            accounting,
+            cart,
+            user,
+            at,
+            hold=timedelta(seconds=args.hold),
+            promo_code=args.promocode,
+            order_id=args.order_id,
+        )
+        if args.commit:
+            checkout.commit(accounting, at)
+    finally:
+        store.close()
     if args.format == "json":
-        out.write(json.dumps(quote.to_dict(), indent=2, ensure_ascii=False) + "\n")
-    else:
-        _print_quote(quote, out)
+        document = checkout.to_dict()
+        document["committed"] = bool(args.commit)
+        out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    _print_quote(checkout.quote, out)
+    state = "committed" if args.commit else f"held until {checkout.expires_at.isoformat()}"
+    for reservation in checkout.reservations:
+        out.write(
+            f"{state}: {reservation.kind.value} {reservation.id} x{reservation.quantity}"
+            f" ({reservation.operation_id})\n"
+        )
     return EXIT_OK
 
 
@@ -435,6 +471,12 @@ def _parser() -> argparse.ArgumentParser:
     quote.add_argument("--at", required=True, metavar="ISO8601", help="the moment (or `now`)")
     quote.add_argument("--promocode", metavar="CODE", help="a promo code from the catalog")
     quote.add_argument("--format", choices=("table", "json"), default="table")
+    quote.add_argument(
+        "--store", metavar="URI", help="check out: hold the applied promotions' limits there"
+    )
+    quote.add_argument("--hold", type=float, default=900, metavar="SECONDS")
+    quote.add_argument("--order-id", metavar="ID", help="retrying the order holds nothing twice")
+    quote.add_argument("--commit", action="store_true", help="commit the holds (a paid order)")
     quote.set_defaults(run=_quote)
 
     demo = commands.add_parser("demo", help="a walk through the library on bundled sample data")

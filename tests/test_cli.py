@@ -334,3 +334,24 @@ def test_quote_refuses_a_bad_cart_with_its_paths(tmp_path, capsys):
     status, _ = run("quote", str(broken), "--user", USER, "--catalog", CATALOG, "--at", AT)
     assert status == 2
     assert "$.items[0].price: expected a decimal string" in capsys.readouterr().err
+
+
+def test_quote_with_a_store_checks_out_and_limits_show_on_the_next_order(tmp_path, capsys):
+    store = f"sqlite:///{tmp_path / 'shop.db'}"
+    status, text = quote(AT, "--promocode", "BLACKFRIDAY", "--store", store, "--commit")
+    assert status == 0
+    assert "committed: discount 102 x3" in text
+    assert "committed: promocode BLACKFRIDAY x1" in text
+    status, text = quote(
+        AT, "--promocode", "BLACKFRIDAY", "--store", store, "--format", "json", "--hold", "60"
+    )
+    document = json.loads(text)
+    assert document["quote"]["total"] == "22.79"  # discount 102's weekly 3 units are used
+    refused = [n for n in document["quote"]["not_applied"] if n["id"] == "102"]
+    assert refused[0]["reasons"][0]["code"] == "limit_reached"
+    assert [r["id"] for r in document["reservations"]] == ["BLACKFRIDAY"]
+    assert document["expires_at"] == "2026-11-28T12:01:00+00:00"
+    assert document["committed"] is False
+    status, _ = quote(AT, "--commit")
+    assert status == 2
+    assert "--commit needs --store" in capsys.readouterr().err
