@@ -94,6 +94,7 @@ from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore, op
 from liveops_rules.wire import (
     PAYLOAD_KINDS,
     Form,
+    dump_cart,
     dump_catalog,
     dump_payload,
     dump_promotion,
@@ -186,6 +187,7 @@ __all__ = [
     "ValidityWindow",
     "VirtualPrice",
     "check_ledger",
+    "dump_cart",
     "dump_catalog",
     "dump_payload",
     "dump_promotion",

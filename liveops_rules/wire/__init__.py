@@ -17,7 +17,7 @@ from liveops_rules.evaluate import check_moment
 from liveops_rules.models import Promotion, PromotionKind, User
 from liveops_rules.schedule import read_form_fields
 from liveops_rules.wire import _translate
-from liveops_rules.wire._cart import load_cart
+from liveops_rules.wire._cart import dump_cart, load_cart
 from liveops_rules.wire._converter import structure
 from liveops_rules.wire._dump import dump_model
 from liveops_rules.wire._forms import FIELDS, Form
@@ -37,6 +37,7 @@ __all__ = [
     "CATALOG_SECTIONS",
     "PAYLOAD_KINDS",
     "Form",
+    "dump_cart",
     "dump_catalog",
     "dump_payload",
     "dump_promotion",

@@ -12,9 +12,9 @@ from typing import Any
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.models.cart import Cart, CartLine, VirtualPrice
 from liveops_rules.models.values import SKU_PATTERN
-from liveops_rules.money import minor_units
+from liveops_rules.money import minor_units, round_money
 
-__all__ = ["load_cart"]
+__all__ = ["dump_cart", "load_cart"]
 
 _DECIMAL = re.compile(r"\d{1,15}(\.\d{1,8})?", re.ASCII)
 _SKU = re.compile(SKU_PATTERN, re.ASCII)
@@ -113,3 +113,20 @@ def load_cart(data: object) -> Cart:
             for p in error.problems
         ]
         raise ValidationError(renamed) from None
+
+
+def dump_cart(cart: Cart) -> dict[str, Any]:
+    """The cart JSON document `load_cart` reads back into an equal Cart (prices as decimal
+    strings, in the currency's minor unit)."""
+    items: list[dict[str, Any]] = []
+    for line in cart.lines:
+        item: dict[str, Any] = {"sku": line.sku, "quantity": line.quantity}
+        if line.price is not None:
+            item["price"] = str(round_money(line.price, cart.minor_units))
+        if line.virtual_price is not None:
+            item["virtual_price"] = {
+                "currency": line.virtual_price.currency,
+                "amount": line.virtual_price.amount,
+            }
+        items.append(item)
+    return {"currency": cart.currency, "items": items}
