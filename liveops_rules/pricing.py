@@ -30,10 +30,11 @@ A quote reads no store and no clock; `checkout` reserves the limits of what it a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 import attrs
 
@@ -82,6 +83,20 @@ _QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(9))
 
 def _money(amount: Decimal, places: int) -> str:
     return str(round_money(amount, places))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _wide(function: F) -> F:
+    """Run `function` in the wide decimal context: none of a quote's sums is ever rounded."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with localcontext(_EXACT):
+            return function(*args, **kwargs)
+
+    return cast(F, run)
 
 
 def _code_name(promo: PromoCode, code: _CodeState | None) -> str:
@@ -375,6 +390,7 @@ class Pricing:
 
     # -- the computation ----------------------------------------------------------------------
 
+    @_wide
     def _quote(
         self,
         cart: Cart,
@@ -386,18 +402,6 @@ class Pricing:
     ) -> Quote:
         """The quote, with the promotions in `unavailable` (catalog index: reason) and the
         code (when `code_blocked` is given) refused by a checkout."""
-        with localcontext(_EXACT):  # all of a quote's arithmetic: no sum is ever rounded
-            return self._compute(cart, user, at, code, unavailable, code_blocked)
-
-    def _compute(
-        self,
-        cart: Cart,
-        user: User,
-        at: datetime,
-        code: _CodeState | None,
-        unavailable: Mapping[int, PricingReason],
-        code_blocked: tuple[PricingReason, ...],
-    ) -> Quote:
         if not isinstance(cart, Cart):
             raise ValidationError.single("cart", "a Cart", cart)
         if not isinstance(user, User):
