@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
@@ -17,9 +17,9 @@ from liveops_rules.accounting import Accounting, AccountingError, Outcome
 from liveops_rules.catalog import Catalog
 from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.evaluate import Decision
-from liveops_rules.models import PromoCode, Promotion, PromotionKind
+from liveops_rules.models import PromotionKind
 from liveops_rules.money import round_money
-from liveops_rules.pricing import Pricing, Quote
+from liveops_rules.pricing import Pricing, Quote, promo_codes_of
 from liveops_rules.stores import RedemptionStore, open_store
 from liveops_rules.wire import (
     PAYLOAD_KINDS,
@@ -281,18 +281,6 @@ def _limits(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _promo_codes(
-    promotions: Sequence[Promotion], codes: Mapping[tuple[PromotionKind, str], Sequence[str]]
-) -> dict[str, PromoCode]:
-    by_key = {(p.kind, p.key): p for p in promotions}
-    found: dict[str, PromoCode] = {}
-    for (kind, key), texts in codes.items():
-        promotion = by_key[kind, key]
-        if isinstance(promotion, PromoCode):
-            found.update(dict.fromkeys(texts, promotion))
-    return found
-
-
 def _print_quote(quote: Quote, out: TextIO) -> None:
     places = quote.minor_units
 
@@ -339,7 +327,7 @@ def _quote(args: argparse.Namespace, out: TextIO) -> int:
     user = _load(args.user, "user", load_user)
     promotions, codes = _load(args.catalog, "catalog", load_catalog_codes)
     at = _moment(args.at)
-    pricing = Pricing(Catalog(promotions), codes=_promo_codes(promotions, codes))
+    pricing = Pricing(Catalog(promotions), codes=promo_codes_of(promotions, codes))
     if args.store is None:
         for flag in ("order_id", "commit"):
             if getattr(args, flag):

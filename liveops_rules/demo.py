@@ -12,9 +12,9 @@ from liveops_rules.accounting import Accounting, Outcome, check_ledger
 from liveops_rules.catalog import Catalog
 from liveops_rules.errors import ValidationError
 from liveops_rules.evaluate import evaluate
-from liveops_rules.models import PromoCode, Promotion, PromotionKind, User
+from liveops_rules.models import Promotion, PromotionKind, User
 from liveops_rules.models.cart import Cart
-from liveops_rules.pricing import Pricing
+from liveops_rules.pricing import Pricing, promo_codes_of
 from liveops_rules.stores import SQLiteStore
 from liveops_rules.wire import (
     load_cart,
@@ -153,13 +153,7 @@ def _checkout(
     say: Callable[[str], None],
 ) -> None:
     say("7. Pricing a cart: discounts stack, one promo code, limits held at checkout:")
-    promo_codes = {
-        text: promotion
-        for promotion in promotions
-        if isinstance(promotion, PromoCode)
-        for text in codes.get((promotion.kind, promotion.key or ""), ())
-    }
-    pricing = Pricing(promotions, codes=promo_codes)
+    pricing = Pricing(promotions, codes=promo_codes_of(promotions, codes))
     for typed in ("BLACKFRIDAY", "NOSUCH"):
         quote = pricing.quote(cart, user, at, promo_code=typed)
         say(f"   with code {typed}: {quote.total_before} -> {quote.total} {quote.currency}")

@@ -30,7 +30,8 @@ _EXPONENTS: dict[str, int] = {
     **dict.fromkeys(("CLF", "UYW"), 4),
 }
 
-_QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(9))
+QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(9))
+"""`QUANTA[places]` is the smallest amount with `places` decimals (0..8): 1, 0.1, 0.01, ..."""
 # Room for any cart total (10**15 a unit x 10**6 units x 1,000 lines, 8 decimals) and more.
 WIDE = Context(prec=60)
 """The decimal context money arithmetic runs in: wide enough that sums never round."""
@@ -46,4 +47,4 @@ def minor_units(currency: str) -> int:
 
 def round_money(amount: Decimal, places: int) -> Decimal:
     """`amount` rounded half-up to `places` decimals (0..8)."""
-    return amount.quantize(_QUANTA[places], rounding=ROUND_HALF_UP, context=WIDE)
+    return amount.quantize(QUANTA[places], rounding=ROUND_HALF_UP, context=WIDE)

@@ -31,7 +31,7 @@ A quote reads no store and no clock; `checkout` reserves the limits of what it a
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
@@ -54,7 +54,7 @@ from liveops_rules.models import (
     User,
 )
 from liveops_rules.models.cart import Cart, VirtualPrice
-from liveops_rules.money import WIDE, round_money
+from liveops_rules.money import QUANTA, WIDE, round_money
 from liveops_rules.reasons import (
     Excluded,
     MalformedCode,
@@ -69,16 +69,12 @@ if TYPE_CHECKING:
     from liveops_rules.accounting import Accounting
     from liveops_rules.checkout import Checkout
 
-__all__ = ["AppliedPromotion", "NotApplied", "PricedLine", "Pricing", "Quote"]
+__all__ = ["AppliedPromotion", "NotApplied", "PricedLine", "Pricing", "Quote", "promo_codes_of"]
 
 _KINDS = (PromotionKind.ITEM_DISCOUNT, PromotionKind.BONUS)
 _HUNDRED = Decimal(100)
-# Wide enough that sums never round and products of realistic factors stay exact; factors
-# are multiplied in a fixed order, so even a rounded product does not depend on their order.
-_EXACT = WIDE
 _CODE = -1  # the promo code's place where a promotion index is expected
 _ZERO = Decimal(0)
-_QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(9))
 
 
 def _money(amount: Decimal, places: int) -> str:
@@ -89,14 +85,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _wide(function: F) -> F:
-    """Run `function` in the wide decimal context: none of a quote's sums is ever rounded."""
+    """Run `function` in the wide decimal context: no sum of a quote is ever rounded, and
+    products of realistic factors stay exact (factors are multiplied in a fixed order, so even
+    a rounded product would not depend on the promotions' order)."""
 
     @functools.wraps(function)
     def run(*args: Any, **kwargs: Any) -> Any:
-        with localcontext(_EXACT):
+        with localcontext(WIDE):
             return function(*args, **kwargs)
 
     return cast(F, run)
+
+
+def promo_codes_of(
+    promotions: Iterable[Promotion], codes: Mapping[tuple[PromotionKind, str], Sequence[str]]
+) -> dict[str, PromoCode]:
+    """The `codes` argument of `Pricing` for a catalog file: each promo code's codes, from
+    the promotions and codes `load_catalog_codes` reads."""
+    return {
+        text: promotion
+        for promotion in promotions
+        if isinstance(promotion, PromoCode)
+        for text in codes.get((promotion.kind, promotion.key or ""), ())
+    }
 
 
 def _code_name(promo: PromoCode, code: _CodeState | None) -> str:
@@ -109,7 +120,7 @@ def _combined(percents: list[Decimal]) -> Decimal:
     if len(percents) == 1:
         return percents[0]
     factor = Decimal(1)
-    with localcontext(_EXACT):
+    with localcontext(WIDE):
         for percent in percents:
             factor = factor * (_HUNDRED - percent) / _HUNDRED
         combined = (_HUNDRED - factor * _HUNDRED).normalize()
@@ -299,7 +310,7 @@ class Pricing:
         self._index = PricingIndex(self._promotions)
         self._positions = {(p.kind, p.key): i for i, p in enumerate(self._promotions)}
         self._keys = [p.key or "" for p in self._promotions]
-        with localcontext(_EXACT):
+        with localcontext(WIDE):
             self._factors = {  # each discount's factor and percent
                 i: ((_HUNDRED - p.discount_percent) / _HUNDRED, p.discount_percent)
                 for i, p in enumerate(self._promotions)
@@ -554,7 +565,7 @@ class Pricing:
         units: dict[int, int] = {}
         lines = []
         total = Decimal(0)
-        quantum = _QUANTA[places]
+        quantum = QUANTA[places]
         for position, line in enumerate(cart.lines):
             if line.price is None:
                 lines.append(
@@ -580,7 +591,8 @@ class Pricing:
                 share = (rounded - now) * line.quantity
                 rounded = now
                 shares[owner] = shares.get(owner, _ZERO) + share
-                units[owner] = units.get(owner, 0) + line.quantity
+                if owner != _CODE:  # a checkout counts one use of the code, whatever it covers
+                    units[owner] = units.get(owner, 0) + line.quantity
                 line_applied.append(AppliedPromotion(kind, key, share, percent))
             line_total = rounded * line.quantity
             total += line_total
@@ -654,7 +666,6 @@ class Pricing:
                 NotApplied(PromotionKind.PROMO_CODE, shown_id or code.text or "", code_reasons)
             )
 
-        units.pop(_CODE, None)  # a checkout counts one use of the code, whatever it covers
         quantities = tuple(
             (promotions[found].kind, keys[found], count)
             for found, count in sorted(units.items(), key=lambda pair: ranks[pair[0]])
