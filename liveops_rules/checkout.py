@@ -152,8 +152,6 @@ def reserve_quote(
         while True:
             quote = pricing._quote(cart, user, at, code, unavailable, code_blocked)
             needed = pricing._limited_uses(quote)
-            for key in [k for k in made if needed.get(k) != made[k].quantity]:
-                accounting.release(made.pop(key).operation_id, at)
             refused = False
             for key, quantity in needed.items():
                 if key in made:
@@ -190,6 +188,11 @@ def reserve_quote(
                 else:
                     unavailable[key] = reason
             if not refused:
+                # Holds of promotions a later refusal pushed out (a refused code no longer
+                # removes the one that excludes them) go back only now: released inside the
+                # loop, one needed again would replay its released hold under the order's key.
+                for key in [k for k in made if k not in needed]:
+                    accounting.release(made.pop(key).operation_id, at)
                 ordered = sorted(made.items(), key=lambda pair: pricing._rank(pair[0]))
                 return Checkout(quote, tuple(r for _, r in ordered), at + hold)
     except BaseException:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -32,6 +33,7 @@ from tests.naive_store import NaiveStore
 
 AT = datetime(2026, 11, 22, 12, tzinfo=UTC)
 HOLD = timedelta(minutes=10)
+D = Decimal
 ONE_EACH = PromotionLimits(per_user=1)
 DISCOUNT = ItemDiscount(
     promotion_id=1, discount_percent="10", items=["a"], limits=ONE_EACH, enabled=True
@@ -212,3 +214,42 @@ def test_a_retry_that_changes_the_order_is_a_conflict():
     with pytest.raises(AccountingError) as caught:
         pricing.checkout(accounting, bigger, User("u"), AT, hold=HOLD, order_id="order-1")
     assert caught.value.code == "idempotency_conflict"
+
+
+def test_a_promotion_pushed_out_and_back_during_a_checkout_keeps_a_live_hold():
+    """A code excludes X, X excludes Z. With the code used up, X comes back and pushes Z out;
+    with X's own limit used up, Z comes back. Z's hold must still be live (it was released
+    and then replayed under the order's key before)."""
+    x = ItemDiscount(
+        promotion_id=1,
+        discount_percent="10",
+        items=["a"],
+        limits=ONE_EACH,
+        excluded_promotions=[2],
+        enabled=True,
+    )
+    z = ItemDiscount(
+        promotion_id=2, discount_percent="20", items=["a"], limits=ONE_EACH, enabled=True
+    )
+    code = PromoCode(
+        external_id="c",
+        discount_percent="5",
+        redeem_total_limit=1,
+        excluded_promotions=[1],
+        enabled=True,
+    )
+    store = InMemoryStore()
+    accounting = Accounting(store)
+    accounting.import_catalog([x, z, code], {(PromotionKind.PROMO_CODE, "c"): ["CODE"]})
+    pricing = Pricing([x, z])
+    pricing.checkout(accounting, CART, User("u"), AT, hold=HOLD).commit(accounting, AT)  # x
+    other = pricing.checkout(accounting, CART, User("o"), AT, hold=HOLD, promo_code="CODE")
+    other.commit(accounting, AT)  # the code's one use
+    checkout = pricing.checkout(
+        accounting, CART, User("u"), AT, hold=HOLD, promo_code="CODE", order_id="order-1"
+    )
+    assert checkout.quote.total == D("8.00")
+    assert [r.id for r in checkout.reservations] == ["2"]
+    checkout.commit(accounting, AT)
+    assert accounting.user_limit(z, "u", AT).available == 0
+    assert check_ledger(store) == []
