@@ -30,6 +30,7 @@ from liveops_rules.errors import (
     OutcomeUnknownError,
     Problem,
     StoreError,
+    TransactionConflictError,
     ValidationError,
 )
 from liveops_rules.evaluate import Decision, evaluate, is_eligible
@@ -177,6 +178,7 @@ __all__ = [
     "SignInRequired",
     "StoreError",
     "StringCondition",
+    "TransactionConflictError",
     "TypeMismatch",
     "UniqueCatalogOffer",
     "UnknownCode",

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import secrets
 import string
+import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import attrs
 
 from liveops_rules.codes import CODE_MAX_LENGTH, is_valid_code, validate_code
 from liveops_rules.error_catalog import ErrorCode, error_code_for
 from liveops_rules.errors import LiveOpsError, StoreError, ValidationError
-from liveops_rules.evaluate import check_moment, eligible_at, evaluate
+from liveops_rules.evaluate import eligible_at, evaluate
 from liveops_rules.models import (
     Bonus,
     Coupon,
@@ -34,14 +37,21 @@ from liveops_rules.models import (
     UniqueCatalogOffer,
     User,
 )
-from liveops_rules.models._validate import INT_MAX
 from liveops_rules.models.requests import UserLimitState
 from liveops_rules.schedule import period_start
+from liveops_rules.stores.bounds import (
+    COUNT_MAX,
+    check_count,
+    check_stored_moment,
+    check_text,
+    hold_expiry,
+)
 from liveops_rules.stores.protocol import (
     CounterSpec,
     CounterState,
     CountRequest,
     IdempotencyConflict,
+    OperationCollision,
     RedemptionStore,
     SettleAction,
     document_version,
@@ -62,15 +72,46 @@ DEFAULT_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """Upper-case letters and digits without the ones people confuse (0/O, 1/I/L)."""
 
 _MAX_GENERATED = 100_000
+_GENERATE_ROUNDS = 20
 _STALE_RETRIES = 5
+_CODE_KINDS = (Coupon, PromoCode, UniqueCatalogOffer)
+_REDEEMABLE = (Coupon, UniqueCatalogOffer)
 
 
-def _ids() -> Callable[[], str]:
-    """Operation ids: a random 64-bit prefix per engine, then a counter; unique across the
-    processes sharing a store without a system call per id."""
-    prefix = secrets.token_hex(8)
-    counter = itertools.count(1)
-    return lambda: prefix + format(next(counter), "012x")  # fixed width: ids sort by age
+class OperationIds:
+    """Operation ids: a random 64-bit prefix, then a counter; unique across the processes
+    sharing a store without a system call per id. A child of `os.fork()` draws a new prefix
+    before its first id, so pre-fork workers (gunicorn, uWSGI, multiprocessing) never repeat
+    their parent's or each other's ids."""
+
+    _all: ClassVar[weakref.WeakSet[OperationIds]] = weakref.WeakSet()
+    _all_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self) -> None:
+        self._draw()
+        with OperationIds._all_lock:
+            OperationIds._all.add(self)
+
+    def _draw(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._counter = itertools.count(1)
+
+    def __call__(self) -> str:
+        """A new id: fixed width, so ids of one engine sort by age."""
+        return self._prefix + format(next(self._counter), "012x")
+
+    @classmethod
+    def _after_fork(cls) -> None:
+        cls._all_lock = threading.Lock()  # a lock held by another thread at fork stays held
+        for ids in list(cls._all):
+            ids._draw()
+
+
+os.register_at_fork(after_in_child=OperationIds._after_fork)
+
+
+def _code_exists(codes: list[str]) -> AccountingError:
+    return AccountingError("code_exists", f"The code already exists: {', '.join(codes[:5])}")
 
 
 def promotion_ref(promotion: Promotion) -> str:
@@ -106,6 +147,9 @@ class AccountingError(LiveOpsError):
 
 _EXTRA_CODES = {
     "idempotency_conflict": ErrorCode.VALIDATION_ERROR,
+    "stale_promotion": ErrorCode.VALIDATION_ERROR,
+    "no_codes": ErrorCode.VALIDATION_ERROR,
+    "code_space_full": ErrorCode.VALIDATION_ERROR,
     "unknown_operation": ErrorCode.VALIDATION_ERROR,
     "wrong_state": ErrorCode.VALIDATION_ERROR,
     "reservation_expired": ErrorCode.EXPIRED,
@@ -213,23 +257,29 @@ class Accounting:
     ) -> None:
         self.store = store
         self._normalize = code_normalizer
-        self._new_id = new_id if new_id is not None else _ids()
+        self._new_id = new_id if new_id is not None else OperationIds()
         self._loaded: dict[str, tuple[str, Promotion, str]] = {}
         self._owners: dict[str, str] = {}  # a code never changes hands: safe to remember
+        self._given: dict[str, tuple[Promotion, str]] = {}
         self._shared_specs: dict[
             tuple[str, str | None], tuple[Promotion, CounterSpec, CounterSpec | None, str]
         ] = {}
 
     # -- configuration ------------------------------------------------------------------------
 
+    @staticmethod
+    def _document(promotion: Promotion) -> str:
+        """The JSON document a store keeps for a promotion (its version is the document's)."""
+        return json.dumps(
+            {"kind": promotion.kind.value, "payload": dump_promotion(promotion, Form.RESPONSE)},
+            sort_keys=True,
+        )
+
     def import_promotions(self, promotions: Sequence[Promotion]) -> None:
         """Keep these promotions' configuration in the store (replacing older versions)."""
-        for promotion in promotions:
-            document = json.dumps(
-                {"kind": promotion.kind.value, "payload": dump_promotion(promotion, Form.RESPONSE)},
-                sort_keys=True,
-            )
-            self.store.put_promotion(promotion_ref(promotion), document)
+        documents = [(promotion_ref(p), self._document(p)) for p in promotions]
+        for ref, document in documents:
+            self.store.put_promotion(ref, document)
 
     def import_catalog(
         self,
@@ -238,23 +288,29 @@ class Accounting:
     ) -> int:
         """Keep the promotions and give each its codes; importing the same catalog again
         changes nothing. Returns how many codes were new. AccountingError `code_exists` if a
-        code belongs to another promotion (nothing of the catalog's codes is added then)."""
+        code belongs to another promotion: found before anything is written, nothing of the
+        catalog's codes is added; found while adding (another import gave it away meanwhile),
+        the promotion keeps none of the codes the other took, and the error names them."""
         by_key = {(p.kind, p.key): p for p in promotions}
+        wanted_codes: dict[str, list[str]] = {}
         for (kind, key), wanted in codes.items():
             ref = f"{kind.value}:{key}"
-            clash = [c for c in wanted if self.store.code_owner(self._code(c)) not in (None, ref)]
-            if clash:
-                raise AccountingError(
-                    "code_exists", f"The code already exists: {', '.join(clash[:5])}"
-                )
             if (kind, key) not in by_key:
                 raise ValidationError.single("codes", "codes of a promotion in the catalog", ref)
+            self._check_code_kind(by_key[kind, key])
+            fresh = self._valid_codes(wanted)
+            clash = [c for c in fresh if self.store.code_owner(c) not in (None, ref)]
+            if clash:
+                raise _code_exists(clash)
+            wanted_codes[ref] = fresh
         self.import_promotions(promotions)
         added = 0
-        for (kind, key), wanted in codes.items():
-            ref = f"{kind.value}:{key}"
-            fresh = [self._code(c) for c in wanted]
-            added += len(fresh) - len(self.store.add_codes(ref, fresh))
+        for ref, fresh in wanted_codes.items():
+            taken = self.store.add_codes(ref, fresh)
+            lost = [c for c in taken if self.store.code_owner(c) != ref]
+            if lost:
+                raise _code_exists(lost)
+            added += len(fresh) - len(taken)
         return added
 
     def promotion(self, ref: str) -> Promotion | None:
@@ -289,6 +345,16 @@ class Accounting:
             cached = self._loaded[ref]
         return cached[1], cached[2]
 
+    def _version_of(self, promotion: Promotion) -> str:
+        """The version a store would keep for this promotion object (remembered per object)."""
+        ref = promotion_ref(promotion)
+        cached = self._given.get(ref)
+        if cached is None or cached[0] is not promotion:
+            if len(self._given) >= 10_000:
+                self._given.clear()
+            cached = self._given[ref] = (promotion, document_version(self._document(promotion)))
+        return cached[1]
+
     def code_promotion(self, code: str) -> Promotion | Refusal:
         """The promotion that owns `code` (normalized as redeem does), or why there is none:
         a Refusal `malformed_code`, `unknown_code` or `unknown_promotion`."""
@@ -304,26 +370,47 @@ class Accounting:
     def _code(self, code: str) -> str:
         return self._normalize(code) if self._normalize is not None else code
 
-    def add_codes(self, promotion: Promotion, codes: Sequence[str]) -> None:
+    def _valid_codes(self, codes: Sequence[str]) -> list[str]:
+        """The codes normalized, each valid and given once; else a ValidationError."""
+        if isinstance(codes, str) or not isinstance(codes, Sequence):
+            raise ValidationError.single("codes", "a list of codes", codes)
+        normalized = []
+        for index, code in enumerate(codes):
+            if not isinstance(code, str):
+                raise ValidationError.single(f"codes[{index}]", "a code", code)
+            normalized.append(validate_code(self._code(code), f"codes[{index}]"))
+        if len(set(normalized)) != len(normalized):
+            raise ValidationError.single("codes", "each code once", "a repeated code")
+        return normalized
+
+    @staticmethod
+    def _check_code_kind(promotion: Promotion) -> None:
+        """Only coupons, promo codes and unique catalog offers have codes."""
+        if not isinstance(promotion, _CODE_KINDS):
+            raise AccountingError(
+                "no_codes",
+                f"{promotion.kind.value} promotions have no codes: only coupons, promo codes "
+                "and unique catalog offers do",
+            )
+
+    def add_codes(self, promotion: Promotion | str, codes: Sequence[str]) -> None:
         """Give `codes` to `promotion` (imported first if the store lacks it);
-        AccountingError `code_exists` (9803) if any is taken.
+        AccountingError `code_exists` (9803) if any is taken, `no_codes` if the promotion's
+        kind has none.
 
         Codes are checked first: a malformed or repeated code is a ValidationError and
         nothing is added. Codes already taken are not added; the others are.
         """
+        normalized = self._valid_codes(codes)
         ref = self._require(promotion)
-        normalized = [self._code(c) for c in codes]
-        for index, code in enumerate(normalized):
-            validate_code(code, f"codes[{index}]")
-        if len(set(normalized)) != len(normalized):
-            raise ValidationError.single("codes", "each code once", "a repeated code")
+        self._check_code_kind(self._stored(ref))
         taken = self.store.add_codes(ref, normalized)
         if taken:
-            raise AccountingError("code_exists", f"The code already exists: {', '.join(taken[:5])}")
+            raise _code_exists(list(taken))
 
     def generate_codes(
         self,
-        promotion: Promotion,
+        promotion: Promotion | str,
         count: int,
         *,
         length: int = 12,
@@ -334,33 +421,43 @@ class Accounting:
 
         Codes come from `secrets`. The alphabet must be Latin letters and digits; the space
         of possible codes must be at least 1,000 times `count` so that collisions stay rare.
+        When the codes already in the store leave too little room (20 rounds in a row find no
+        new code), AccountingError `code_space_full` says so; the codes made so far stay.
         """
-        ref = self._require(promotion)
-        if type(count) is not int or not 1 <= count <= _MAX_GENERATED:
-            raise ValidationError.single("count", "an integer from 1 to 100000", count)
-        if type(length) is not int or not 1 <= length <= CODE_MAX_LENGTH:
-            raise ValidationError.single(
-                "length", f"an integer from 1 to {CODE_MAX_LENGTH}", length
-            )
+        check_count(count, "count", 1, _MAX_GENERATED)
+        check_count(length, "length", 1, CODE_MAX_LENGTH)
         letters = set(string.ascii_letters + string.digits)
-        if len(set(alphabet)) < 2 or not set(alphabet) <= letters:
+        if not isinstance(alphabet, str) or len(set(alphabet)) < 2 or not set(alphabet) <= letters:
             raise ValidationError.single(
                 "alphabet", "two or more Latin letters and digits", alphabet
             )
         symbols = sorted(set(alphabet))
-        if len(symbols) ** length < count * 1000:
+        space = len(symbols) ** length
+        if space < count * 1000:
             raise ValidationError.single(
                 "length", f"a length giving at least {count * 1000} possible codes", length
             )
+        ref = self._require(promotion)
+        self._check_code_kind(self._stored(ref))
         made: list[str] = []
+        barren = 0
         while len(made) < count:
             batch: set[str] = set()
             wanted = min(count - len(made), 10_000)
-            while len(batch) < wanted:
+            while len(batch) < wanted:  # the space holds >= 1,000 x count codes: ends quickly
                 batch.add("".join(secrets.choice(symbols) for _ in range(length)))
             ordered = sorted(batch)
             taken = set(self.store.add_codes(ref, ordered))
-            made.extend(code for code in ordered if code not in taken)
+            fresh = [code for code in ordered if code not in taken]
+            made.extend(fresh)
+            barren = 0 if fresh else barren + 1
+            if barren >= _GENERATE_ROUNDS:
+                raise AccountingError(
+                    "code_space_full",
+                    f"made {len(made)} of {count} codes: {_GENERATE_ROUNDS} rounds in a row found "
+                    f"only codes already taken among the {space} codes of length {length} over "
+                    f"{''.join(symbols)!r}; use a longer length or a larger alphabet",
+                )
             if progress is not None:
                 progress(len(made))
         return made
@@ -368,12 +465,26 @@ class Accounting:
     def _require(self, promotion: Promotion | str) -> str:
         """The ref of a promotion the store has: a model the store lacks is imported; an
         unknown ref is AccountingError `unknown_promotion`."""
-        ref = promotion if isinstance(promotion, str) else promotion_ref(promotion)
+        if isinstance(promotion, str):
+            ref = check_text(promotion, "promotion", 512)
+        elif isinstance(promotion, Promotion):
+            ref = promotion_ref(promotion)
+        else:
+            raise ValidationError.single(
+                "promotion", "a promotion or its ref (kind:external_id)", promotion
+            )
         if self.store.promotion(ref) is None:
             if isinstance(promotion, str):
                 raise AccountingError("unknown_promotion", f"Promotion {ref} not found")
             self.import_promotions([promotion])
         return ref
+
+    def _stored(self, ref: str) -> Promotion:
+        """The promotion the store keeps under `ref` (which `_require` has checked)."""
+        found = self.promotion(ref)
+        if found is None:  # deleted meanwhile
+            raise AccountingError("unknown_promotion", f"Promotion {ref} not found")
+        return found
 
     # -- counting -----------------------------------------------------------------------------
 
@@ -427,7 +538,11 @@ class Accounting:
     def redeem(
         self, code: str, user: User, at: datetime, *, idempotency_key: str | None = None
     ) -> Outcome:
-        """Redeem `code` for `user` at `at`: all limits checked and counted, or none."""
+        """Redeem `code` for `user` at `at`: all limits checked and counted, or none.
+
+        Only coupon codes and unique catalog offer codes are redeemed on their own; a promo
+        code is applied to a cart (a checkout reserves it) and is refused here with
+        `not_redeemable` (9807)."""
         return self._count("redeem", user, at, code=code, idempotency_key=idempotency_key)
 
     def reserve(
@@ -443,10 +558,12 @@ class Accounting:
     ) -> Outcome:
         """Hold capacity for a checkout until `at + hold`; then `commit` or `release` it.
 
-        Name the promotion by `code`, or give it (or its ref) as `promotion`.
+        Name the promotion by `code`, or give it (or its ref) as `promotion`. A promotion
+        object is counted only while the store keeps that very version of it (or none):
+        AccountingError `stale_promotion` when the store keeps another, so a configuration
+        changed elsewhere is never held by a copy that predates it. With both, the code must
+        belong to the promotion given.
         """
-        if not isinstance(hold, timedelta) or hold <= timedelta(0):
-            raise ValidationError.single("hold", "a positive timedelta", hold)
         return self._count(
             "reserve",
             user,
@@ -472,6 +589,10 @@ class Accounting:
                 if len(self._owners) >= 100_000:
                     self._owners.clear()
                 self._owners[code] = ref
+            if promotion is not None and not isinstance(promotion, str):
+                if promotion_ref(promotion) != ref:
+                    return code, None, None, _refused("unknown_code", "Code not found.")
+                return code, ref, promotion, None
             found, _ = self._current(ref)
             if found is None:
                 return code, ref, None, _refused("unknown_promotion", f"{ref} not found", ref)
@@ -502,17 +623,25 @@ class Accounting:
         hold: timedelta | None = None,
         idempotency_key: str | None = None,
     ) -> Outcome:
-        check_moment(at)
+        # Everything a store could not keep is refused here, before any I/O.
+        check_stored_moment(at)
+        expires_at = None if operation == "redeem" else hold_expiry(at, hold)
         if not isinstance(user, User):
             raise ValidationError.single("user", "a User", user)
-        if type(quantity) is not int or not 1 <= quantity <= INT_MAX:
-            raise ValidationError.single("quantity", "a positive integer", quantity)
+        if user.id is not None:
+            check_text(user.id, "user.id")
+        check_count(quantity, "quantity")
         if code is not None:
             if not isinstance(code, str):
                 raise ValidationError.single("code", "a string", code)
             code = self._code(code)
+        if promotion is not None and not isinstance(promotion, str | Promotion):
+            raise ValidationError.single("promotion", "a promotion or its ref", promotion)
+        if isinstance(promotion, str):
+            check_text(promotion, "promotion", 512)
         fingerprint = ""
         if idempotency_key is not None:
+            check_text(idempotency_key, "idempotency_key")
             wanted = (
                 promotion
                 if isinstance(promotion, str) or promotion is None
@@ -524,7 +653,15 @@ class Accounting:
                 return replayed
         for _ in range(_STALE_RETRIES):
             outcome = self._count_once(
-                user, at, code, promotion, quantity, hold, idempotency_key, fingerprint
+                operation,
+                user,
+                at,
+                code,
+                promotion,
+                quantity,
+                expires_at,
+                idempotency_key,
+                fingerprint,
             )
             if outcome is not None:
                 return outcome
@@ -532,23 +669,36 @@ class Accounting:
 
     def _count_once(
         self,
+        operation: str,
         user: User,
         at: datetime,
         code: str | None,
         promotion: Promotion | str | None,
         quantity: int,
-        hold: timedelta | None,
+        expires_at: datetime | None,
         idempotency_key: str | None,
         fingerprint: str,
     ) -> Outcome | None:
         """Resolve, evaluate and count once; None when the store held a newer version of the
         promotion than the one evaluated (its cached copy is dropped: the caller tries again)."""
         code, ref, found, refusal = self._resolve(code, promotion)
+        given = promotion is not None and not isinstance(promotion, str)
         if refusal is None:
             assert found is not None
             assert ref is not None
-            if not eligible_at(found, user, at):  # reasons are built only for a refusal
-                if (promotion is None or isinstance(promotion, str)) and self._changed(ref):
+            if operation == "redeem" and not isinstance(found, _REDEEMABLE):
+                refusal = _refused(
+                    "not_redeemable",
+                    f"{found.kind.value} codes are not redeemed on their own"
+                    + (
+                        ": a promo code is applied to a cart at checkout"
+                        if isinstance(found, PromoCode)
+                        else ""
+                    ),
+                    ref,
+                )
+            elif not eligible_at(found, user, at):  # reasons are built only for a refusal
+                if not given and self._changed(ref):
                     return None  # refused by an old copy: evaluate the current one instead
                 decision = evaluate(found, user, at)
                 first = decision.reasons[0]
@@ -568,27 +718,42 @@ class Accounting:
         else:
             items = tuple(getattr(found, "bonus", ()))
         success = Outcome(True, ref, operation_id, items)
+        # A promotion object given by the caller counts only while the store keeps that very
+        # version (or none, when given without a code); one named by code or ref was loaded
+        # from the store, and the store checks it is still current.
+        version = self._version_of(found) if given else self._loaded[ref][2]
         request = CountRequest(  # positional: the fields in their declared order
             operation_id,
             idempotency_key,
             fingerprint,
             at,
-            None if hold is None else at + hold,
+            expires_at,
             user.id or "",
             ref,
             code,
             quantity,
             self._counters(found, ref, user, code, at),
             "" if idempotency_key is None else json.dumps(success.to_dict()),
-            # A promotion object given by the caller is counted as given; one named by code
-            # or ref was loaded from the store, and the store checks it is still current.
-            self._loaded[ref][2] if promotion is None or isinstance(promotion, str) else None,
+            version,
+            given and code is None,
         )
         try:
             result = self.store.count(request)
         except IdempotencyConflict:
             raise self._conflict(idempotency_key) from None
+        except OperationCollision:
+            raise StoreError(
+                f"operation id {operation_id!r} is already the id of another operation: "
+                "operation ids must be unique (nothing was counted)"
+            ) from None
         if result.stale:
+            self._loaded.pop(ref, None)  # a copy loaded earlier may be as old as the one given
+            if given:
+                raise AccountingError(
+                    "stale_promotion",
+                    f"{ref} given is not the version the store keeps: it was changed "
+                    "elsewhere; load it from the store again (nothing was counted)",
+                )
             self._loaded.pop(ref, None)
             return None
         if result.replayed is not None:
@@ -632,9 +797,8 @@ class Accounting:
     # -- settling -----------------------------------------------------------------------------
 
     def _settle(self, action: SettleAction, operation_id: str, at: datetime) -> Outcome:
-        check_moment(at)
-        if not isinstance(operation_id, str):
-            raise ValidationError.single("operation_id", "a string", operation_id)
+        check_stored_moment(at)
+        check_text(operation_id, "operation_id")
         result = self.store.settle(action, operation_id, at)
         if result.status is None:
             raise AccountingError("unknown_operation", f"no reservation {operation_id!r}")
@@ -659,7 +823,8 @@ class Accounting:
         return self._settle(SettleAction.RELEASE, operation_id, at)
 
     def cancel(self, operation_id: str, at: datetime) -> Outcome:
-        """Undo a committed redemption (a refund) and give its capacity back (idempotent)."""
+        """Undo a committed redemption (a refund) and give back what it still counts: a reset
+        since then has already forgiven it on the limits it reset (idempotent)."""
         return self._settle(SettleAction.CANCEL, operation_id, at)
 
     # -- per-user limits (LiveOps admin) -----------------------------------------------------
@@ -667,9 +832,10 @@ class Accounting:
     def _user_limit_spec(
         self, promotion: Promotion | str, user_id: str, at: datetime
     ) -> CounterSpec:
+        check_stored_moment(at)
+        check_text(user_id, "user_id")
         ref = self._require(promotion)
-        found = self.promotion(ref)
-        assert found is not None
+        found = self._stored(ref)
         specs = [
             s for s in self._counters(found, ref, User(user_id), None, at) if s.key.startswith("u|")
         ]
@@ -680,7 +846,11 @@ class Accounting:
         return specs[0]
 
     @staticmethod
-    def _state(spec: CounterSpec, state: CounterState) -> UserLimitState:
+    def _state(spec: CounterSpec, state: CounterState | None) -> UserLimitState:
+        if state is None:
+            raise AccountingError(
+                "limit_out_of_range", "Available promotion limit is out of range."
+            )
         assert spec.limit is not None
         return UserLimitState(
             total=spec.limit + state.extra,
@@ -689,16 +859,15 @@ class Accounting:
 
     def user_limit(self, promotion: Promotion | str, user_id: str, at: datetime) -> UserLimitState:
         """The user's `total` uses and `available` ones in the current period."""
-        check_moment(at)
         spec = self._user_limit_spec(promotion, user_id, at)
         return self._state(spec, self.store.counter(spec.key, at))
 
     def set_user_limit(
         self, promotion: Promotion | str, user_id: str, available: int, at: datetime
     ) -> UserLimitState:
-        """Make `available` uses remain for the user (0..2**31-1)."""
-        check_moment(at)
-        if type(available) is not int or not 0 <= available <= INT_MAX:
+        """Make `available` uses remain for the user (0..2**31-1, and the total it makes at
+        most 2**31-1: `limit_out_of_range` (4511) otherwise, nothing changed)."""
+        if type(available) is not int or not 0 <= available <= COUNT_MAX:
             raise AccountingError(
                 "limit_out_of_range", "Available promotion limit is out of range."
             )
@@ -709,39 +878,35 @@ class Accounting:
     def change_user_limit(
         self, promotion: Promotion | str, user_id: str, change: int, at: datetime
     ) -> UserLimitState:
-        """Increase (change > 0) or decrease (< 0) the user's available uses; decreasing below
-        zero is refused with `limit_out_of_range` (4511)."""
-        check_moment(at)
-        if type(change) is not int or not -INT_MAX <= change <= INT_MAX or change == 0:
+        """Increase (change > 0) or decrease (< 0) the user's available uses; a change that
+        would take them below zero or the total past 2**31-1 is refused with
+        `limit_out_of_range` (4511) and changes nothing."""
+        if type(change) is not int or not -COUNT_MAX <= change <= COUNT_MAX or change == 0:
             raise AccountingError(
                 "limit_out_of_range", "Available promotion limit is out of range."
             )
         spec = self._user_limit_spec(promotion, user_id, at)
         assert spec.limit is not None
-        state = self.store.add_extra(spec.key, spec.limit, change, at)
-        if state is None:
-            raise AccountingError(
-                "limit_out_of_range", "Available promotion limit is out of range."
-            )
-        return self._state(spec, state)
+        return self._state(spec, self.store.add_extra(spec.key, spec.limit, change, at))
 
     def reset_user_limit(self, promotion: Promotion | str, user_id: str, at: datetime) -> int:
-        """Give the user back every use of the promotion (all periods)."""
-        check_moment(at)
+        """Give the user back every use of the promotion (all periods). Holds in flight are
+        forgiven too: they can still be committed or released, but no longer count against
+        the user's limit, and a later refund of a use made before the reset gives nothing
+        back twice."""
         spec = self._user_limit_spec(promotion, user_id, at)
         prefix = spec.key[: spec.key.rindex("|") + 1]
         return self.store.reset(prefix, at)
 
     def reset_all_user_limits(self, promotion: Promotion | str, at: datetime) -> int:
-        """Give every user back every use of the promotion."""
-        check_moment(at)
+        """Give every user back every use of the promotion (as `reset_user_limit`)."""
         spec = self._user_limit_spec(promotion, "-", at)
         ref = spec.key.split("|")[1]
         return self.store.reset(f"u|{ref}|", at)
 
     def code_usage(self, promotion: Promotion | str, at: datetime) -> dict[str, CounterState]:
         """Each code of the promotion with its counter (used, reserved)."""
-        check_moment(at)
+        check_stored_moment(at)
         ref = self._require(promotion)
         return {code: self.store.counter(f"c|{ref}|{code}", at) for code in self.store.codes(ref)}
 
@@ -750,14 +915,14 @@ def check_ledger(store: RedemptionStore) -> list[str]:
     """Every disagreement between the store's counters and what its ledger implies, and every
     broken invariant (used, reserved >= 0; used + reserved <= limit + extra); [] when sound."""
     implied: dict[str, list[int]] = {}
-    for entry in store.ledger():
+    ledger, counters = store.audit()  # one snapshot: counting may go on meanwhile
+    for entry in ledger:
         for key, used, reserved, extra in entry.deltas:
             totals = implied.setdefault(key, [0, 0, 0])
             totals[0] += used
             totals[1] += reserved
             totals[2] += extra
     problems = []
-    counters = store.counters()
     for key in sorted(set(implied) | set(counters)):
         state = counters.get(key, CounterState())
         used, reserved, extra = implied.get(key, [0, 0, 0])

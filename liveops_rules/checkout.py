@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Checkout", "Reservation", "reserve_quote"]
 
+_REFRESHES = 3  # how many times a checkout reloads a promo code changed while it prices
+
 
 @attrs.frozen
 class Reservation:
@@ -148,11 +150,12 @@ def reserve_quote(
     code_blocked: tuple[PricingReason, ...] = ()
     made: dict[int, Reservation] = {}
     replayed: set[str] = set()  # holds an earlier checkout of the same order made: not ours
+    refreshed = 0
     try:
         while True:
             quote = pricing._quote(cart, user, at, code, unavailable, code_blocked)
             needed = pricing._limited_uses(quote)
-            refused = False
+            refused = stale = False
             for key, quantity in needed.items():
                 if key in made:
                     continue
@@ -164,15 +167,33 @@ def reserve_quote(
                 else:
                     promotion = pricing._promotions[key]
                 ref = promotion_ref(promotion)
-                outcome = accounting.reserve(
-                    user,
-                    at,
-                    hold=hold,
-                    code=promo_code if by_code else None,  # the code's own limits count too
-                    promotion=None if by_code else promotion,
-                    quantity=quantity,
-                    idempotency_key=None if order_id is None else f"checkout|{order_id}|{ref}",
-                )
+                try:
+                    # The very version priced is held, or none: the store refuses a version
+                    # it no longer keeps (changed or disabled on another machine).
+                    outcome = accounting.reserve(
+                        user,
+                        at,
+                        hold=hold,
+                        code=promo_code if by_code else None,  # the code's own limits count too
+                        promotion=promotion,
+                        quantity=quantity,
+                        idempotency_key=None if order_id is None else f"checkout|{order_id}|{ref}",
+                    )
+                except AccountingError as error:
+                    if error.code != "stale_promotion":
+                        raise
+                    if not by_code or refreshed >= _REFRESHES:
+                        raise AccountingError(
+                            "stale_promotion",
+                            f"{ref} changed in the store after this Pricing was built: build "
+                            "the Pricing again from the store's promotions (nothing is held)",
+                        ) from None
+                    # The code's promotion comes from the store: price with its current version.
+                    assert promo_code is not None
+                    refreshed += 1
+                    code = _code_state(accounting, promo_code)
+                    stale = True
+                    break
                 kind, shown = promotion.kind, promotion.key or promo_code or ""
                 if outcome.ok:
                     assert outcome.operation_id is not None
@@ -187,6 +208,8 @@ def reserve_quote(
                     code_blocked = (reason,)
                 else:
                     unavailable[key] = reason
+            if stale:
+                continue  # priced again with the code's current version
             if not refused:
                 # Holds of promotions a later refusal pushed out (a refused code no longer
                 # removes the one that excludes them) go back only now: released inside the

@@ -69,6 +69,7 @@ _BY_REASON: dict[str, ErrorCode] = {
     "type_mismatch": ErrorCode.INVALID_CODE,
     "anonymous_user": ErrorCode.INVALID_CODE,
     "malformed_code": ErrorCode.INVALID_CODE,
+    "not_redeemable": ErrorCode.INVALID_CODE,  # a promo code outside a cart, say
     "unknown_code": ErrorCode.CODE_NOT_FOUND,
     "unknown_promotion": ErrorCode.PROMOTION_NOT_FOUND,
     "code_exists": ErrorCode.CODE_ALREADY_EXISTS,

@@ -14,6 +14,7 @@ __all__ = [
     "OutcomeUnknownError",
     "Problem",
     "StoreError",
+    "TransactionConflictError",
     "ValidationError",
 ]
 
@@ -116,3 +117,9 @@ class OutcomeUnknownError(StoreError):
     """A network store lost contact after the operation was sent: it may or may not have been
     applied. Retry it with the same idempotency key: the store then counts it at most once and
     returns the first result."""
+
+
+class TransactionConflictError(StoreError):
+    """The caller's own database transaction (a store on the caller's connection) deadlocked
+    or failed to serialize against another: nothing more can be done inside it. Roll the
+    transaction back and run it again."""

@@ -147,13 +147,14 @@ def test_without_the_operation_guard_the_resent_scripts_would_count_again(
     redis_server, monkeypatch
 ):
     # The negative control: the same scenario with the count script's guard taken out.
-    guard = "if resent == '1' and redis.call('EXISTS', B .. 'o:' .. id) == 1 then return"
+    guard = (
+        "if found == nonce then return {'counted'} end\n"
+        "if found or redis.call('EXISTS', B .. 'o:' .. id) == 1 then return {'collision'} end\n"
+    )
     body = redis_store_module.scripts.COUNT
     assert guard in body
     monkeypatch.setattr(
-        redis_store_module,
-        "_COUNT",
-        redis_store_module._Script("count", body.replace(guard, "if false then return")),
+        redis_store_module, "_COUNT", redis_store_module._Script("count", body.replace(guard, ""))
     )
     ok, counted = _slowed_redeems(redis_server.url, redis_server.port)
     assert ok

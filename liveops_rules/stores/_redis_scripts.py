@@ -7,13 +7,19 @@ Conventions every script keeps:
 - A script checks everything before its first write of the operation itself, because Redis does
   not undo a script's earlier writes when it fails midway. The only writes before the checks
   are reclaims of expired holds, each complete on its own.
-- Every writing script is idempotent: `count` by its operation key (a re-sent copy finds the
-  operation and answers "counted"), `settle` by the operation's status, admin scripts by a
-  one-use token whose reply is kept for a day. The client can therefore re-send any script
-  after a timeout without counting twice.
-- Times arrive as strings of microseconds since the epoch: Lua turns numbers into strings with
-  14 significant digits, which would round a 16-digit time. Counts and limits stay within
-  2**31-1 (the library's cap), far inside the 2**53 that Lua numbers hold exactly.
+- Every writing script is idempotent: `count` by its operation key and a nonce drawn per
+  call (a re-sent copy finds the operation with its own nonce and answers "counted"; another
+  call's operation under the same id is a collision, never a replay), `settle` by the
+  operation's status, admin scripts by a one-use token whose reply is kept for a day. The
+  client can therefore re-send any script after a timeout without counting twice.
+- Moments arrive as stamps: 18-digit, zero-padded strings of microseconds since
+  0001-01-01T00:00Z, compared as strings. Lua numbers are doubles, exact only up to 2**53
+  microseconds (about year 2255 counted from 1970), and print with 14 significant digits.
+  Holds are sorted-set members `stamp:operation id` of score 0, found by lexical range.
+- Counts and limits stay within 2**31-1 (the library's cap), far inside the 2**53 that Lua
+  numbers hold exactly.
+- A reset moves each counter's epoch `e` on; an operation keeps the epochs it was counted in
+  (`ep`, JSON; absent when all were 0) and settling changes only counters still in them.
 """
 
 from __future__ import annotations
@@ -38,36 +44,66 @@ local function append(at, event, info, deltas)
 end
 
 local function load_op(id)
-  local o = redis.call('HMGET', B .. 'o:' .. id, 's', 'e', 'q', 'k', 'u', 'p', 'c', 'i')
+  local o = redis.call('HMGET', B .. 'o:' .. id, 's', 'e', 'q', 'k', 'u', 'p', 'c', 'i', 'ep')
   if not o[1] then return nil end
   local quantity = tonumber(o[3])
+  local keys = cjson.decode(o[4])
+  local epochs = {}
+  if o[9] then
+    epochs = cjson.decode(o[9])
+  else
+    for i = 1, #keys do epochs[i] = 0 end
+  end
   return {
-    status = o[1], expires = o[2], quantity = quantity, keys = cjson.decode(o[4]),
+    status = o[1], expires = o[2], quantity = quantity, keys = keys, epochs = epochs,
     user = o[5], promotion = o[6], code = o[7],
     info = {id, o[5], o[6], opt(o[7]), quantity, opt(o[8])},
   }
 end
 
-local function expire(id, op, at)
-  local q = op.quantity
+-- Add used and reserved to each of the operation's counters still in the epoch it was
+-- counted in; the ledger deltas (zeros where a reset has forgiven the operation).
+local function change(op, used, reserved)
   local deltas = {}
   for i, key in ipairs(op.keys) do
-    redis.call('HINCRBY', B .. 'c:' .. key, 'r', -q)
-    redis.call('ZREM', B .. 'h:' .. key, id)
-    deltas[i] = {key, 0, -q, 0}
+    local hash = B .. 'c:' .. key
+    if (tonumber(redis.call('HGET', hash, 'e')) or 0) == op.epochs[i] then
+      if used ~= 0 then redis.call('HINCRBY', hash, 'u', used) end
+      if reserved ~= 0 then redis.call('HINCRBY', hash, 'r', reserved) end
+      deltas[i] = {key, used, reserved, 0}
+    else
+      deltas[i] = {key, 0, 0, 0}
+    end
   end
+  return deltas
+end
+
+local function drop_holds(id, op)
+  if op.expires then
+    for _, key in ipairs(op.keys) do
+      redis.call('ZREM', B .. 'h:' .. key, op.expires .. ':' .. id)
+    end
+  end
+end
+
+local function expire(id, op, at)
+  local deltas = change(op, 0, -op.quantity)
+  drop_holds(id, op)
   redis.call('HSET', B .. 'o:' .. id, 's', 'expired')
   append(at, 'expire', op.info, deltas)
 end
 
-local function reclaim(key, at_us, at)
-  local ids = redis.call('ZRANGEBYSCORE', B .. 'h:' .. key, '-inf', at_us)
-  for _, id in ipairs(ids) do
+-- Hold members are 'stamp:id'; ';' sorts right after ':', so the range ends after every hold
+-- that expires at or before the stamp.
+local function reclaim(key, at_stamp, at)
+  local holds = redis.call('ZRANGEBYLEX', B .. 'h:' .. key, '-', '(' .. at_stamp .. ';')
+  for _, member in ipairs(holds) do
+    local id = string.sub(member, 20)
     local op = load_op(id)
     if op and op.status == 'held' then
       expire(id, op, at)
     else
-      redis.call('ZREM', B .. 'h:' .. key, id)
+      redis.call('ZREM', B .. 'h:' .. key, member)
     end
   end
 end
@@ -87,8 +123,8 @@ local function finish(token, reply)
 end
 """
 
-# ARGV: base, re-sent ("1") or first try ("0"), id, idempotency key?, fingerprint, at, at_us,
-# expires_us?, user, promotion, code?, quantity, result, promotion version?, the counter keys
+# ARGV: base, nonce, id, idempotency key?, fingerprint, at, at_stamp, expires_stamp?, user,
+# promotion, code?, quantity, result, promotion version?, absent ok ("1"/"0"), the counter keys
 # as JSON, the ledger line, then a counter key and its limit? per counter. An optional value
 # (?) is "" when absent and "=" + the value when present.
 COUNT = r"""
@@ -96,11 +132,12 @@ local function optional(value)
   if value == '' then return nil end
   return string.sub(value, 2)
 end
-local resent, id, idem, fp, at, at_us = ARGV[2], ARGV[3], optional(ARGV[4]), ARGV[5], ARGV[6],
-  ARGV[7]
+local nonce, id, idem, fp, at, at_stamp = ARGV[2], ARGV[3], optional(ARGV[4]), ARGV[5],
+  ARGV[6], ARGV[7]
 local expires, user, promotion, code = optional(ARGV[8]), ARGV[9], ARGV[10], optional(ARGV[11])
-local q, result, version = tonumber(ARGV[12]), ARGV[13], optional(ARGV[14])
-local keys_json, line = ARGV[15], ARGV[16]
+local q, result, version, absent_ok = tonumber(ARGV[12]), ARGV[13], optional(ARGV[14]),
+  ARGV[15] == '1'
+local keys_json, line = ARGV[16], ARGV[17]
 if idem then
   local kept = redis.call('HMGET', B .. 'i:' .. idem, 'f', 'r')
   if kept[1] then
@@ -108,30 +145,38 @@ if idem then
     return {'replay', kept[2]}
   end
 end
--- A re-sent script may follow a first copy that ran: the operation then exists.
-if resent == '1' and redis.call('EXISTS', B .. 'o:' .. id) == 1 then return {'counted'} end
-if version and redis.call('HGET', B .. 'versions', promotion) ~= version then
-  return {'stale'}
+-- A re-sent script may follow a first copy that ran: the operation then exists, with this
+-- call's nonce. Any other operation under the id is a collision.
+local found = redis.call('HGET', B .. 'o:' .. id, 'n')
+if found == nonce then return {'counted'} end
+if found or redis.call('EXISTS', B .. 'o:' .. id) == 1 then return {'collision'} end
+if version then
+  local kept = redis.call('HGET', B .. 'versions', promotion)
+  if kept ~= version and not (kept == false and absent_ok) then return {'stale'} end
 end
-local keys, limits, known = {}, {}, {}
-for i = 17, #ARGV, 2 do
+local keys, limits, known, epochs, moved = {}, {}, {}, {}, false
+for i = 18, #ARGV, 2 do
   local n = #keys + 1
   local key, limit = ARGV[i], optional(ARGV[i + 1])
   keys[n] = key
   if limit then
     limit = tonumber(limit)
     limits[n] = limit
-    local v = redis.call('HMGET', B .. 'c:' .. key, 'u', 'r', 'x', 'l')
+    local v = redis.call('HMGET', B .. 'c:' .. key, 'u', 'r', 'x', 'l', 'e')
     local u, rs, x = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0
     if u + rs + q > limit + x then
-      reclaim(key, at_us, at)
+      reclaim(key, at_stamp, at)
       u, rs, x = state(key)
       if u + rs + q > limit + x then
         return {'refused', n, u, rs, x}
       end
     end
     known[n] = tonumber(v[4])
+    epochs[n] = tonumber(v[5]) or 0
+  else
+    epochs[n] = tonumber(redis.call('HGET', B .. 'c:' .. key, 'e')) or 0
   end
+  if epochs[n] ~= 0 then moved = true end
 end
 local held = expires ~= nil
 local field = held and 'r' or 'u'
@@ -146,12 +191,13 @@ for n, key in ipairs(keys) do
   elseif known[n] ~= limit then
     redis.call('HSET', hash, 'l', limit)
   end
-  if held then redis.call('ZADD', B .. 'h:' .. key, expires, id) end
+  if held then redis.call('ZADD', B .. 'h:' .. key, 0, expires .. ':' .. id) end
 end
 local fields = {'s', held and 'held' or 'committed', 'q', q, 'k', keys_json, 'u', user,
-  'p', promotion}
+  'p', promotion, 'n', nonce}
 if held then fields[#fields + 1] = 'e'; fields[#fields + 1] = expires end
 if code then fields[#fields + 1] = 'c'; fields[#fields + 1] = code end
+if moved then fields[#fields + 1] = 'ep'; fields[#fields + 1] = cjson.encode(epochs) end
 if idem then
   fields[#fields + 1] = 'i'
   fields[#fields + 1] = idem
@@ -162,50 +208,36 @@ redis.call('RPUSH', B .. 'ledger', line)
 return {'counted'}
 """
 
-# ARGV: base, operation id, action, at_us, at
+# ARGV: base, operation id, action, at_stamp, at
 SETTLE = r"""
-local id, action, at_us, at = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local id, action, at_stamp, at = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local op = load_op(id)
 if not op then return {'unknown'} end
 local status = op.status
-if status == 'held' and tonumber(op.expires) <= tonumber(at_us) then
+if status == 'held' and op.expires <= at_stamp then
   expire(id, op, at)
   status = 'expired'
 end
 local new, q, deltas = status, op.quantity, {}
 if action == 'commit' and status == 'held' then
-  for i, key in ipairs(op.keys) do
-    local hash = B .. 'c:' .. key
-    redis.call('HINCRBY', hash, 'r', -q)
-    redis.call('HINCRBY', hash, 'u', q)
-    deltas[i] = {key, q, -q, 0}
-  end
+  deltas = change(op, q, -q)
   new = 'committed'
 elseif action == 'release' and status == 'held' then
-  for i, key in ipairs(op.keys) do
-    redis.call('HINCRBY', B .. 'c:' .. key, 'r', -q)
-    deltas[i] = {key, 0, -q, 0}
-  end
+  deltas = change(op, 0, -q)
   new = 'released'
 elseif action == 'cancel' and status == 'committed' then
-  for i, key in ipairs(op.keys) do
-    local hash = B .. 'c:' .. key
-    -- A reset may already have given this use back: never go below zero.
-    local taken = math.min(q, tonumber(redis.call('HGET', hash, 'u')) or 0)
-    if taken > 0 then redis.call('HINCRBY', hash, 'u', -taken) end  -- Redis refuses '-0'
-    deltas[i] = {key, -taken, 0, 0}
-  end
+  deltas = change(op, -q, 0)
   new = 'cancelled'
 end
 if new ~= status then
   redis.call('HSET', B .. 'o:' .. id, 's', new)
-  for _, key in ipairs(op.keys) do redis.call('ZREM', B .. 'h:' .. key, id) end
+  drop_holds(id, op)
   append(at, action, op.info, deltas)
 end
 return {new, q, op.user, op.promotion, op.code}
 """
 
-# ARGV: base, counter key, at_us, at
+# ARGV: base, counter key, at_stamp, at
 COUNTER = r"""
 local key = ARGV[2]
 reclaim(key, ARGV[3], ARGV[4])
@@ -213,7 +245,7 @@ local u, r, x, l = state(key)
 return {u, r, x, l}
 """
 
-# ARGV: base, token, counter key, limit, available, at_us, at
+# ARGV: base, token, counter key, limit, available, at_stamp, at, the largest limit + extra
 ADJUST = r"""
 local token, key, limit, available = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local kept = done(token)
@@ -221,20 +253,22 @@ if kept then return kept end
 reclaim(key, ARGV[6], ARGV[7])
 local u, r, x = state(key)
 local extra = available - limit + u + r
+if limit + extra > tonumber(ARGV[8]) then return finish(token, 'null') end
 redis.call('HSET', B .. 'c:' .. key, 'x', extra, 'l', limit)
 redis.call('ZADD', B .. 'keys', 0, key)
 append(ARGV[7], 'adjust', nil, {{key, 0, 0, extra - x}})
 return finish(token, cjson.encode({u, r, extra, limit}))
 """
 
-# ARGV: base, token, counter key, limit, change, at_us, at
+# ARGV: base, token, counter key, limit, change, at_stamp, at, the largest limit + extra
 ADD_EXTRA = r"""
 local token, key, limit, change = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local kept = done(token)
 if kept then return kept end
 reclaim(key, ARGV[6], ARGV[7])
 local u, r, x = state(key)
-if limit + x + change - u - r < 0 then return finish(token, 'null') end
+local total = limit + x + change
+if total - u - r < 0 or total > tonumber(ARGV[8]) then return finish(token, 'null') end
 redis.call('HINCRBY', B .. 'c:' .. key, 'x', change)
 redis.call('HSET', B .. 'c:' .. key, 'l', limit)
 redis.call('ZADD', B .. 'keys', 0, key)
@@ -252,10 +286,12 @@ local deltas, n = {}, 0
 for _, key in ipairs(keys) do
   if string.sub(key, 1, #prefix) == prefix then
     local u, r, x = state(key)
-    if u ~= 0 or x ~= 0 then
-      redis.call('HSET', B .. 'c:' .. key, 'u', 0, 'x', 0)
+    if u ~= 0 or r ~= 0 or x ~= 0 then
+      local hash = B .. 'c:' .. key
+      redis.call('HSET', hash, 'u', 0, 'r', 0, 'x', 0)
+      redis.call('HINCRBY', hash, 'e', 1)
       n = n + 1
-      deltas[n] = {key, -u, 0, -x}
+      deltas[n] = {key, -u, -r, -x}
     end
   end
 end
@@ -311,4 +347,33 @@ for _, key in ipairs(redis.call('ZRANGE', B .. 'keys', 0, -1)) do
   out[#out + 1] = l
 end
 return out
+"""
+
+# ARGV: base. The whole ledger and every counter, read at one moment.
+AUDIT = r"""
+local counters = {}
+for _, key in ipairs(redis.call('ZRANGE', B .. 'keys', 0, -1)) do
+  local u, r, x, l = state(key)
+  counters[#counters + 1] = key
+  counters[#counters + 1] = u
+  counters[#counters + 1] = r
+  counters[#counters + 1] = x
+  counters[#counters + 1] = l
+end
+return {redis.call('LRANGE', B .. 'ledger', 0, -1), counters}
+"""
+
+# ARGV: base, then per hold of a version 1 store: counter key, operation id, its stamp.
+# Version 1 kept holds as members scored by expiry (a double) and expiries in microseconds
+# since 1970; version 2 keeps stamps. Runs once, only while the store is still version 1.
+MIGRATE_1 = r"""
+if redis.call('GET', B .. 'schema') ~= '1' then return 0 end
+for i = 2, #ARGV, 3 do
+  local key, id, stamp = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  redis.call('ZREM', B .. 'h:' .. key, id)
+  redis.call('ZADD', B .. 'h:' .. key, 0, stamp .. ':' .. id)
+  redis.call('HSET', B .. 'o:' .. id, 'e', stamp)
+end
+redis.call('SET', B .. 'schema', '2')
+return 1
 """

@@ -8,12 +8,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import attrs
+
+from liveops_rules.stores.bounds import COUNT_MAX
 from liveops_rules.stores.protocol import (
+    SETTLED,
     CounterState,
     CountRequest,
     CountResult,
     IdempotencyConflict,
     LedgerEntry,
+    OperationCollision,
     SettleAction,
     SettleResult,
     Status,
@@ -26,8 +31,11 @@ __all__ = ["InMemoryStore"]
 # An operation is kept as a plain tuple of strings, numbers and a datetime: the garbage
 # collector stops tracking such tuples, while objects made per redeem would be scanned again
 # and again for the life of the store.
-# (operation_id, expires_at, quantity, counter keys, user_id, promotion, code, idempotency key)
-_Record = tuple[str, datetime | None, int, tuple[str, ...], str, str, str | None, str | None]
+# (operation_id, expires_at, quantity, counter keys, user_id, promotion, code, idempotency key,
+# the epoch of each counter when it was counted)
+_Record = tuple[
+    str, datetime | None, int, tuple[str, ...], str, str, str | None, str | None, tuple[int, ...]
+]
 
 
 class _Operation:
@@ -71,7 +79,12 @@ class _Operation:
     def idempotency_key(self) -> str | None:
         return self.record[7]
 
+    @property
+    def epochs(self) -> tuple[int, ...]:
+        return self.record[8]
 
+
+_ZEROS = tuple((0,) * n for n in range(8))
 _COUNTED = CountResult(ok=True)
 _STALE = CountResult(ok=False, stale=True)
 
@@ -96,6 +109,7 @@ class InMemoryStore:
         self._reserved: dict[str, int] = {}
         self._extra: dict[str, int] = {}
         self._limit: dict[str, int | None] = {}
+        self._epoch: dict[str, int] = {}  # only counters a reset has moved on
         # The requests counted and their statuses, in plain dicts: per-operation objects
         # would stay tracked by the garbage collector for the life of the store.
         self._operations: dict[str, _Record] = {}
@@ -146,16 +160,45 @@ class InMemoryStore:
                 )
             )
 
-    def _expire(self, operation: _Operation, at: datetime) -> None:
-        for key in operation.counters:
-            self._reserved[key] -= operation.quantity
-        operation.status = self._statuses[operation.operation_id] = Status.EXPIRED
-        self._append(
-            "expire",
-            at,
-            tuple((k, 0, -operation.quantity, 0) for k in operation.counters),
-            operation,
+    def _epochs(self, keys: tuple[str, ...]) -> tuple[int, ...]:
+        """The epoch of each counter (shared tuples of zeros until a reset has run)."""
+        if not self._epoch and len(keys) < len(_ZEROS):
+            return _ZEROS[len(keys)]
+        return tuple([self._epoch.get(key, 0) for key in keys])
+
+    def _live(self, operation: _Operation) -> tuple[str, ...]:
+        """The operation's counters still in the epoch it was counted in."""
+        epoch = self._epoch
+        if not epoch:
+            return operation.counters
+        return tuple(
+            key
+            for key, counted in zip(operation.counters, operation.epochs, strict=True)
+            if epoch.get(key, 0) == counted
         )
+
+    def _change(
+        self, operation: _Operation, used: int, reserved: int
+    ) -> tuple[tuple[str, int, int, int], ...]:
+        """Add `used` and `reserved` to the operation's live counters; the ledger deltas (0
+        for a counter a reset has forgiven)."""
+        live = self._live(operation)
+        deltas = []
+        for key in operation.counters:
+            if key in live:
+                if used:
+                    self._used[key] = self._used.get(key, 0) + used
+                if reserved:
+                    self._reserved[key] = self._reserved.get(key, 0) + reserved
+                deltas.append((key, used, reserved, 0))
+            else:
+                deltas.append((key, 0, 0, 0))
+        return tuple(deltas)
+
+    def _expire(self, operation: _Operation, at: datetime) -> None:
+        deltas = self._change(operation, 0, -operation.quantity)
+        operation.status = self._statuses[operation.operation_id] = Status.EXPIRED
+        self._append("expire", at, deltas, operation)
 
     def _reclaim(self, key: str, at: datetime) -> None:
         heap = self._holds.get(key)
@@ -182,10 +225,12 @@ class InMemoryStore:
                 replayed = self._check_idempotency(request.idempotency_key, request.fingerprint)
                 if replayed is not None:
                     return CountResult(ok=True, replayed=replayed)
-            if request.version is not None and request.version != self._versions.get(
-                request.promotion
-            ):
-                return _STALE
+            if request.version is not None:
+                kept = self._versions.get(request.promotion)
+                if kept != request.version and not (kept is None and request.absent_ok):
+                    return _STALE
+            if request.operation_id in self._operations:
+                raise OperationCollision(request.operation_id)
             used, reserved, extra = self._used, self._reserved, self._extra
             for spec in request.counters:
                 limit = spec.limit
@@ -196,8 +241,8 @@ class InMemoryStore:
                 if used.get(key, 0) + reserved.get(key, 0) + quantity > limit + extra.get(key, 0):
                     self._reclaim(spec.key, request.at)
                     if not self._fits(spec.key, quantity, limit):
-                        self._limit[spec.key] = limit
-                        return CountResult(ok=False, exhausted=spec, state=self._state(spec.key))
+                        state = attrs.evolve(self._state(spec.key), limit=limit)
+                        return CountResult(ok=False, exhausted=spec, state=state)
             keys = tuple([spec.key for spec in request.counters])
             limits, amounts = self._limit, self._used
             if request.expires_at is not None:
@@ -222,6 +267,7 @@ class InMemoryStore:
                 request.promotion,
                 request.code,
                 request.idempotency_key,
+                self._epochs(keys),
             )
             self._statuses[request.operation_id] = (
                 Status.COMMITTED if request.expires_at is None else Status.HELD
@@ -264,41 +310,23 @@ class InMemoryStore:
             if record is None:
                 return SettleResult(ok=False, status=None)
             operation = _Operation(record, self._statuses[operation_id])
-            quantity, keys = operation.quantity, operation.counters
+            quantity = operation.quantity
             if operation.status is Status.HELD and operation.expires_at <= at:  # type: ignore[operator]
                 self._expire(operation, at)
             status = operation.status
-            ok = False
-            if action is SettleAction.COMMIT:
-                if status is Status.HELD:
-                    for key in keys:
-                        self._reserved[key] -= quantity
-                        self._used[key] = self._used.get(key, 0) + quantity
-                    operation.status = Status.COMMITTED
-                    self._append(
-                        "commit", at, tuple((k, quantity, -quantity, 0) for k in keys), operation
-                    )
-                ok = operation.status is Status.COMMITTED
-            elif action is SettleAction.RELEASE:
-                if status is Status.HELD:
-                    for key in keys:
-                        self._reserved[key] -= quantity
-                    operation.status = Status.RELEASED
-                    self._append(
-                        "release", at, tuple((k, 0, -quantity, 0) for k in keys), operation
-                    )
-                ok = operation.status in (Status.RELEASED, Status.EXPIRED)
-            else:
-                if status is Status.COMMITTED:
-                    deltas = []
-                    for key in keys:
-                        # A reset may already have given this use back: never go below zero.
-                        taken = min(quantity, self._used.get(key, 0))
-                        self._used[key] = self._used.get(key, 0) - taken
-                        deltas.append((key, -taken, 0, 0))
-                    operation.status = Status.CANCELLED
-                    self._append("cancel", at, tuple(deltas), operation)
-                ok = operation.status is Status.CANCELLED
+            if action is SettleAction.COMMIT and status is Status.HELD:
+                deltas = self._change(operation, quantity, -quantity)
+                operation.status = Status.COMMITTED
+                self._append("commit", at, deltas, operation)
+            elif action is SettleAction.RELEASE and status is Status.HELD:
+                deltas = self._change(operation, 0, -quantity)
+                operation.status = Status.RELEASED
+                self._append("release", at, deltas, operation)
+            elif action is SettleAction.CANCEL and status is Status.COMMITTED:
+                deltas = self._change(operation, -quantity, 0)
+                operation.status = Status.CANCELLED
+                self._append("cancel", at, deltas, operation)
+            ok = operation.status in SETTLED[action]
             self._statuses[operation_id] = operation.status
             return SettleResult(
                 ok=ok,
@@ -317,13 +345,15 @@ class InMemoryStore:
             self._reclaim(key, at)
             return self._state(key)
 
-    def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState:
+    def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState | None:
         """See `CounterStore.adjust`."""
         with self._lock:
             self._reclaim(key, at)
-            self._limit[key] = limit
             state = self._state(key)
             extra = available - limit + state.used + state.reserved
+            if limit + extra > COUNT_MAX:
+                return None
+            self._limit[key] = limit
             self._append("adjust", at, ((key, 0, 0, extra - state.extra),))
             self._extra[key] = extra
             return self._state(key)
@@ -332,10 +362,11 @@ class InMemoryStore:
         """See `CounterStore.add_extra`."""
         with self._lock:
             self._reclaim(key, at)
-            self._limit[key] = limit
             state = self._state(key)
-            if limit + state.extra + change - state.used - state.reserved < 0:
+            total = limit + state.extra + change
+            if total - state.used - state.reserved < 0 or total > COUNT_MAX:
                 return None
+            self._limit[key] = limit
             self._extra[key] = state.extra + change
             self._append("adjust", at, ((key, 0, 0, change),))
             return self._state(key)
@@ -345,10 +376,14 @@ class InMemoryStore:
         with self._lock:
             deltas = []
             for key in self._limit:
-                used, extra = self._used.get(key, 0), self._extra.get(key, 0)
-                if key.startswith(prefix) and (used or extra):
-                    deltas.append((key, -used, 0, -extra))
-                    self._used[key] = self._extra[key] = 0
+                if not key.startswith(prefix):
+                    continue
+                used, reserved = self._used.get(key, 0), self._reserved.get(key, 0)
+                extra = self._extra.get(key, 0)
+                if used or reserved or extra:
+                    deltas.append((key, -used, -reserved, -extra))
+                    self._used[key] = self._reserved[key] = self._extra[key] = 0
+                    self._epoch[key] = self._epoch.get(key, 0) + 1
             if deltas:
                 self._append("reset", at, tuple(deltas))
             return len(deltas)
@@ -358,10 +393,21 @@ class InMemoryStore:
         with self._lock:
             return {key: self._state(key) for key in self._limit}
 
+    def audit(self) -> tuple[list[LedgerEntry], dict[str, CounterState]]:
+        """See `LedgerStore.audit`."""
+        with self._lock:
+            rows = list(self._ledger)
+            counters = {key: self._state(key) for key in self._limit}
+        return self._entries(rows), counters
+
     def ledger(self) -> list[LedgerEntry]:
         """See `LedgerStore.ledger`."""
         with self._lock:
             rows = list(self._ledger)
+        return self._entries(rows)
+
+    @staticmethod
+    def _entries(rows: list[tuple[Any, ...]]) -> list[LedgerEntry]:
         return [
             LedgerEntry(
                 seq=seq,

@@ -1,8 +1,9 @@
--- The tables of liveops_rules' PostgresStore, schema version 1.
+-- The tables of liveops_rules' PostgresStore, schema version 2.
 --
 -- `PostgresStore.create_schema(url, schema="liveops_rules")` runs this file with {schema}
--- replaced by the quoted schema name; every statement is idempotent. To create the tables by
--- hand (a migration tool, a DBA), replace {schema} yourself, e.g. with "liveops_rules".
+-- replaced by the quoted schema name; every statement is idempotent, and tables of version 1
+-- are upgraded in place. To create the tables by hand (a migration tool, a DBA), replace
+-- {schema} yourself, e.g. with "liveops_rules".
 -- Counter keys use the "C" collation so that a prefix (LIKE 'u|coupon:x|%') is an index range.
 
 CREATE SCHEMA IF NOT EXISTS {schema};
@@ -18,8 +19,11 @@ CREATE TABLE IF NOT EXISTS {schema}.counters (
     used bigint NOT NULL DEFAULT 0,
     reserved bigint NOT NULL DEFAULT 0,
     extra bigint NOT NULL DEFAULT 0,
-    lim bigint
+    lim bigint,
+    epoch bigint NOT NULL DEFAULT 0
 );
+-- Version 2: a reset moves a counter's epoch on; what was counted before it no longer counts.
+ALTER TABLE {schema}.counters ADD COLUMN IF NOT EXISTS epoch bigint NOT NULL DEFAULT 0;
 
 -- Every counted request (redeem or reservation) and where it stands.
 CREATE TABLE IF NOT EXISTS {schema}.operations (
@@ -32,8 +36,14 @@ CREATE TABLE IF NOT EXISTS {schema}.operations (
     user_id text NOT NULL,
     promotion text NOT NULL,
     code text,
-    idempotency_key text
+    idempotency_key text,
+    nonce text,
+    epochs bigint[]
 );
+-- Version 2: the call that counted an operation (a retry finds its own first try by it) and
+-- the epoch of each counter it was counted in (NULL: all 0).
+ALTER TABLE {schema}.operations ADD COLUMN IF NOT EXISTS nonce text;
+ALTER TABLE {schema}.operations ADD COLUMN IF NOT EXISTS epochs bigint[];
 
 -- Reservations still held, by counter and expiry, so a full counter finds the expired ones.
 CREATE TABLE IF NOT EXISTS {schema}.holds (
@@ -86,3 +96,5 @@ CREATE TABLE IF NOT EXISTS {schema}.once (
     reply text NOT NULL,
     created timestamptz NOT NULL DEFAULT now()
 );
+
+UPDATE {schema}.schema_version SET version = 2 WHERE version < 2;

@@ -19,12 +19,25 @@ Two ways to connect:
   caller commits: keep that transaction short. A lost connection is raised as `StoreError`,
   since only the caller can retry its transaction.
 
-Tables come from `create_schema()` (the SQL in `postgres_schema.sql`), never implicitly.
+Only what can pass is retried: lost connections (SQLSTATE class 08, a server shutting down),
+deadlocks and serialization failures. Anything else (a constraint, a value the server refuses)
+is raised at once as `StoreError`. On a caller's connection a deadlock or serialization failure
+is `TransactionConflictError` at once: the locks are the caller's transaction's, so only
+rolling it back and running it again can resolve the conflict.
+
+Opening a store connects once first, so that a wrong database name, a refused password or an
+unreachable host is reported at once with the server's own reason (an unreachable host is
+tried again until `retry_window` passes). After `os.fork()` the child opens a pool of its own
+and leaves the parent's connections untouched.
+
+Tables come from `create_schema()` (the SQL in `postgres_schema.sql`, which also upgrades
+tables of an older version in place), never implicitly: `open_store(...?create_schema=true)`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import threading
@@ -34,12 +47,19 @@ from contextlib import contextmanager
 from datetime import datetime
 from importlib import resources
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from liveops_rules.errors import OutcomeUnknownError, StoreError, ValidationError
+from liveops_rules.errors import (
+    OutcomeUnknownError,
+    StoreError,
+    TransactionConflictError,
+    ValidationError,
+)
+from liveops_rules.stores.bounds import COUNT_MAX, check_seconds
 from liveops_rules.stores.protocol import (
     SETTLED,
     CounterSpec,
@@ -48,6 +68,7 @@ from liveops_rules.stores.protocol import (
     CountResult,
     IdempotencyConflict,
     LedgerEntry,
+    OperationCollision,
     SettleAction,
     SettleResult,
     Status,
@@ -56,13 +77,30 @@ from liveops_rules.stores.protocol import (
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "schema_sql"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _T = TypeVar("_T")
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _COUNTED = CountResult(ok=True)
 _STALE = CountResult(ok=False, stale=True)
-_RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+_CONFLICTS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+_ABANDONED: list[ConnectionPool[Any]] = []
+"""Pools a forked child inherited: never used, never closed (closing would end the parent's
+sessions on the sockets they share)."""
+
+
+def _transient(error: psycopg.Error) -> bool:
+    """Whether an error says the connection, not the operation, failed: worth trying again."""
+    if isinstance(error, PoolTimeout):
+        return True
+    state = error.sqlstate
+    if state is None:  # no answer from the server: the connection broke on the client's side
+        return isinstance(error, psycopg.OperationalError)
+    return state.startswith("08") or state in ("57P01", "57P02", "57P03", "53300")
+
+
+def _libpq_options() -> frozenset[str]:
+    return frozenset(option.keyword.decode() for option in psycopg.pq.Conninfo.get_defaults())
 
 
 def schema_sql(schema: str = "liveops_rules") -> str:
@@ -111,58 +149,89 @@ class PostgresStore:
             raise ValidationError.single(
                 "url", "either a postgresql:// URL or connection=, not both", url
             )
-        if type(pool_size) is not int or pool_size < 1:
-            raise ValidationError.single("pool_size", "a positive integer", pool_size)
-        if not isinstance(retry_window, int | float) or retry_window < 0:
-            raise ValidationError.single("retry_window", "seconds, 0 or more", retry_window)
+        if type(pool_size) is not int or not 1 <= pool_size <= 1000:
+            raise ValidationError.single("pool_size", "an integer from 1 to 1000", pool_size)
+        self._retry_window = check_seconds("retry_window", retry_window)
+        self._connect_timeout = check_seconds("connect_timeout", connect_timeout, low=1)
         self.schema = schema
-        self._retry_window = float(retry_window)
         self.retries = 0
         """How many times an operation was run again (deadlock, serialization failure, lost
         connection): a number to watch, not to act on."""
         self._embedded = connection
         self._embedded_lock = threading.RLock()
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._pool_size = pool_size
+        self._pid = os.getpid()
+        self._url = url
         self._where = "PostgreSQL (caller's connection)"
         if url is not None:
             if not isinstance(url, str) or not url.startswith(("postgresql://", "postgres://")):
                 raise ValidationError.single("url", "a postgresql:// URL", url)
-            self._where = f"PostgreSQL at {url.split('@')[-1].split('?')[0]}"
-            self._pool = ConnectionPool(
-                url,
-                min_size=1,
-                max_size=pool_size,
-                kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout))},
-                timeout=connect_timeout,
-                open=False,
-                name="liveops_rules",
-            )
-            try:
-                self._pool.open(wait=True, timeout=connect_timeout)
-            except psycopg.Error as error:
-                self._pool.close()
-                raise StoreError(f"cannot connect to {self._where}: {error}") from None
+            _check_url_options(url)
+            parts = urlsplit(url)
+            self._where = f"PostgreSQL at {parts.hostname or 'localhost'}:{parts.port or 5432}"
+            self._where += parts.path if parts.path not in ("", "/") else ""
+            self._probe(url)
+            self._pool = self._open_pool(url)
         self._sql = _Statements(f'"{schema}"')
         try:
-            found = self._transact(lambda cur: _one(cur, self._sql.version))
+            found = self._transact(lambda cur: _one(cur, self._sql.version), read=True)
         except StoreError:
             self.close()
             raise
         if found is None or found[0] != SCHEMA_VERSION:
             self.close()
+            version = None if found is None else found[0]
             raise StoreError(
-                f"{self._where}: schema {schema!r} has version "
-                f"{None if found is None else found[0]}, this library uses {SCHEMA_VERSION}"
+                f"{self._where}: schema {schema!r} has version {version}, this library uses "
+                f"{SCHEMA_VERSION}: upgrade it with PostgresStore.create_schema() (or open the "
+                "store with ?create_schema=true)"
             )
+
+    def _probe(self, url: str) -> None:
+        """Connect once: the server's own reason, at once, for what no retry can mend (no
+        such database, a refused password); an unreachable server is tried again until the
+        retry window passes."""
+        deadline = time.monotonic() + self._retry_window
+        delay = 0.05
+        while True:
+            try:
+                psycopg.connect(url, connect_timeout=int(self._connect_timeout)).close()
+                return
+            except psycopg.Error as error:
+                reason = str(error).strip().splitlines()[-1] if str(error).strip() else error
+                if not _transient(error) or time.monotonic() + delay > deadline:
+                    raise StoreError(f"cannot connect to {self._where}: {reason}") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    def _open_pool(self, url: str) -> ConnectionPool[psycopg.Connection[Any]]:
+        pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=self._pool_size,
+            kwargs={"autocommit": True, "connect_timeout": int(self._connect_timeout)},
+            timeout=self._connect_timeout,
+            open=False,
+            name="liveops_rules",
+        )
+        try:
+            pool.open(wait=True, timeout=self._connect_timeout)
+        except psycopg.Error as error:
+            pool.close()
+            raise StoreError(f"cannot connect to {self._where}: {error}") from None
+        return pool
 
     @staticmethod
     def create_schema(
         target: str | psycopg.Connection[Any], *, schema: str = "liveops_rules"
     ) -> None:
-        """Create the store's tables in `schema` if they are missing (URL or connection).
-        Safe to run concurrently and again: an advisory lock serializes it."""
+        """Create the store's tables in `schema` if they are missing, or upgrade them from an
+        older version (URL or connection). Safe to run concurrently and again: an advisory
+        lock serializes it."""
         text = schema_sql(schema)
         if isinstance(target, str):
+            _check_url_options(target)
             try:
                 with psycopg.connect(target, autocommit=True) as connection:
                     _create(connection, schema, text)
@@ -179,9 +248,20 @@ class PostgresStore:
             with self._embedded_lock:
                 yield self._embedded
         else:
+            if self._pid != os.getpid():
+                self._forked()
             assert self._pool is not None
             with self._pool.connection() as connection:
                 yield connection
+
+    def _forked(self) -> None:
+        """In a child after fork(): the parent's pool shares its sockets with the parent and
+        lost its worker threads; leave it be and open a pool of the child's own."""
+        assert self._url is not None
+        if self._pool is not None:
+            _ABANDONED.append(self._pool)
+        self._pid = os.getpid()
+        self._pool = self._open_pool(self._url)
 
     def _transact(self, work: Callable[[psycopg.Cursor[Any]], _T], *, read: bool = False) -> _T:
         """Run `work` in one transaction (a savepoint when embedded), retrying what is safe.
@@ -198,15 +278,26 @@ class PostgresStore:
                             return work(cursor)
                     with connection.transaction(), connection.cursor() as cursor:
                         return work(cursor)
-            except _RETRYABLE:
+            except _CONFLICTS as error:
+                if self._embedded is not None:
+                    raise TransactionConflictError(
+                        f"{self._where}: {type(error).__name__} ({str(error).strip()}): roll "
+                        "your transaction back and run it again"
+                    ) from None
                 if time.monotonic() + delay > deadline:
-                    raise StoreError(f"{self._where}: gave up after repeated conflicts") from None
+                    raise StoreError(
+                        f"{self._where}: gave up after repeated conflicts "
+                        f"({type(error).__name__}) for {self._retry_window:g} s"
+                    ) from None
             except (pg_errors.UndefinedTable, pg_errors.InvalidSchemaName):
                 raise StoreError(
                     f"{self._where} has no liveops_rules tables in schema {self.schema!r}: "
-                    "create them with PostgresStore.create_schema() or postgres_schema.sql"
+                    "create them with PostgresStore.create_schema(), postgres_schema.sql, "
+                    "or open the store with ?create_schema=true"
                 ) from None
-            except psycopg.OperationalError as error:
+            except psycopg.Error as error:
+                if not _transient(error):
+                    raise StoreError(f"{self._where} refused the operation: {error}") from None
                 if self._embedded is not None:
                     raise StoreError(f"{self._where}: {error}") from None
                 if time.monotonic() + delay > deadline:
@@ -216,8 +307,6 @@ class PostgresStore:
                         f"{self._where} did not answer within {self._retry_window:g} s "
                         f"({error}); the operation may or may not have been applied"
                     ) from None
-            except psycopg.Error as error:
-                raise StoreError(f"{self._where} refused the operation: {error}") from None
             self.retries += 1
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
@@ -226,13 +315,14 @@ class PostgresStore:
 
     def count(self, request: CountRequest) -> CountResult:
         """See `CounterStore.count`."""
+        nonce = secrets.token_hex(8)  # this call's: a retry finds its own first try by it
         try:
-            return self._transact(lambda cur: self._count(cur, request, slow=False))
+            return self._transact(lambda cur: self._count(cur, request, nonce, slow=False))
         except (_Refused, _NotRecorded):
             pass
         # The slow path: free expired holds on each counter that refuses, then try again.
         try:
-            return self._transact(lambda cur: self._count(cur, request, slow=True))
+            return self._transact(lambda cur: self._count(cur, request, nonce, slow=True))
         except _Stale:
             return _STALE
         except _Refused as refused:
@@ -244,7 +334,9 @@ class PostgresStore:
                 state=CounterState(state.used, state.reserved, state.extra, refused.spec.limit),
             )
 
-    def _count(self, cur: psycopg.Cursor[Any], request: CountRequest, *, slow: bool) -> CountResult:
+    def _count(
+        self, cur: psycopg.Cursor[Any], request: CountRequest, nonce: str, *, slow: bool
+    ) -> CountResult:
         """The fast path counts first and records the operation last (a retry whose first
         try committed finds its operation there and rolls back); the slow path claims the
         operation first, so that such a retry is not refused by its own first try."""
@@ -273,19 +365,25 @@ class PostgresStore:
             request.promotion,
             request.code,
             key,
+            nonce,
         )
         if slow:
             cur.execute(sql.claim_operation, operation)
             if cur.rowcount == 0:
-                return _COUNTED
+                found = _one(cur, sql.nonce_of, (request.operation_id,))
+                if found is not None and found[0] == nonce:
+                    return _COUNTED  # this call's first try committed; its reply was lost
+                raise OperationCollision(request.operation_id)
             if request.version is not None:
                 current = _one(cur, sql.version_of, (request.promotion,))
-                if current is None or current[0] != request.version:
+                if (current is None and not request.absent_ok) or (
+                    current is not None and current[0] != request.version
+                ):
                     raise _Stale
         used, reserved = (0, quantity) if held else (quantity, 0)
         reclaimed: set[str] = set()
         while True:
-            failed = self._count_all(cur, request.counters, used, reserved, savepoint=slow)
+            failed, epochs = self._count_all(cur, request.counters, used, reserved, savepoint=slow)
             if failed is None:
                 break
             if not slow:
@@ -294,12 +392,21 @@ class PostgresStore:
                 raise _Refused(failed, self._state(cur, failed.key))
             self._reclaim(cur, failed.key, request.at)
             reclaimed.add(failed.key)
+        counted_in = epochs if any(epochs) else None
         if slow:  # the ledger line after those of the holds it reclaimed
+            if counted_in is not None:
+                cur.execute(sql.set_epochs, (counted_in, request.operation_id))
             line = (request.operation_id, request.user_id, request.promotion, request.code)
             cur.execute(sql.append, (request.at, event, *line, quantity, key, deltas))
         else:
-            version = (request.version, request.version, request.promotion)
-            cur.execute(sql.record, (*operation, *version, request.at, event, deltas))
+            version = (
+                request.version,
+                request.version,
+                request.promotion,
+                request.absent_ok,
+                request.promotion,
+            )
+            cur.execute(sql.record, (*operation, counted_in, *version, request.at, event, deltas))
             if cur.rowcount == 0:  # counted by an earlier try, or stale: the slow path tells
                 raise _NotRecorded
         if held:
@@ -316,24 +423,29 @@ class PostgresStore:
         reserved: int,
         *,
         savepoint: bool,
-    ) -> CounterSpec | None:
-        """Count every counter, in order; the first that refuses, or None. With `savepoint`,
-        a refusal undoes the counts made before it and leaves the transaction usable."""
+    ) -> tuple[CounterSpec | None, list[int]]:
+        """Count every counter, in order: the first that refuses, or None, and the epochs of
+        those counted. With `savepoint`, a refusal undoes the counts made before it and
+        leaves the transaction usable."""
         connection = cur.connection
+        epochs: list[int] = []
         try:
             with connection.transaction() if savepoint else _nothing():
                 for spec in specs:
-                    if not self._count_one(cur, spec, used, reserved):
+                    epoch = self._count_one(cur, spec, used, reserved)
+                    if epoch is None:
                         raise _Refused(spec)
+                    epochs.append(epoch)
         except _Refused as refused:
             if savepoint:
-                return refused.spec
+                return refused.spec, epochs
             raise
-        return None
+        return None, epochs
 
     def _count_one(
         self, cur: psycopg.Cursor[Any], spec: CounterSpec, used: int, reserved: int
-    ) -> bool:
+    ) -> int | None:
+        """Add to one counter if its limit allows: its epoch, or None (nothing written)."""
         limit = spec.limit
         # A new row over its limit at once: only an existing row's extra could allow that.
         if (
@@ -341,21 +453,38 @@ class PostgresStore:
             and used + reserved > limit
             and _one(cur, self._sql.exists, (spec.key,)) is None
         ):
-            return False
-        cur.execute(self._sql.count, (spec.key, used, reserved, limit))
-        return cur.rowcount == 1
+            return None
+        row = _one(cur, self._sql.count, (spec.key, used, reserved, limit))
+        return None if row is None else int(row[0])
 
     def _reclaim(self, cur: psycopg.Cursor[Any], key: str, at: datetime) -> None:
         cur.execute(self._sql.expired_holds, (key, at))
         for (operation_id,) in cur.fetchall():
             self._expire(cur, operation_id, at)
 
+    def _change(
+        self,
+        cur: psycopg.Cursor[Any],
+        keys: list[str],
+        epochs: list[int] | None,
+        used: int,
+        reserved: int,
+    ) -> list[list[Any]]:
+        """Add `used` and `reserved` to each counter still in the epoch the operation was
+        counted in; the ledger deltas (0 for a counter a reset has forgiven)."""
+        deltas: list[list[Any]] = []
+        for index, key in enumerate(keys):
+            epoch = 0 if epochs is None else epochs[index]
+            cur.execute(self._sql.change, (used, reserved, key, epoch))
+            deltas.append([key, used, reserved, 0] if cur.rowcount else [key, 0, 0, 0])
+        return deltas
+
     def _expire(self, cur: psycopg.Cursor[Any], operation_id: str, at: datetime) -> None:
         row = _one(cur, self._sql.mark_expired, (operation_id,))
         if row is None:
             return
-        quantity, keys, user_id, promotion, code, key = row
-        cur.executemany(self._sql.release, [(quantity, k) for k in keys])
+        quantity, keys, user_id, promotion, code, key, epochs = row
+        deltas = self._change(cur, keys, epochs, 0, -quantity)
         cur.execute(self._sql.drop_holds, (operation_id,))
         cur.execute(
             self._sql.append,
@@ -368,7 +497,7 @@ class PostgresStore:
                 code,
                 quantity,
                 key,
-                json.dumps([[k, 0, -quantity, 0] for k in keys]),
+                json.dumps(deltas),
             ),
         )
 
@@ -383,25 +512,20 @@ class PostgresStore:
         row = _one(cur, sql.operation, (operation_id,))
         if row is None:
             return SettleResult(ok=False, status=None)
-        status, expires_at, quantity, keys, user_id, promotion, code, key = row
+        status, expires_at, quantity, keys, user_id, promotion, code, key, epochs = row
         if status == "held" and expires_at <= at:
             self._expire(cur, operation_id, at)
             status = "expired"
         new_status = status
         deltas: list[list[Any]] = []
         if action is SettleAction.COMMIT and status == "held":
-            cur.executemany(sql.commit, [(quantity, quantity, k) for k in keys])
+            deltas = self._change(cur, keys, epochs, quantity, -quantity)
             new_status = "committed"
-            deltas = [[k, quantity, -quantity, 0] for k in keys]
         elif action is SettleAction.RELEASE and status == "held":
-            cur.executemany(sql.release, [(quantity, k) for k in keys])
+            deltas = self._change(cur, keys, epochs, 0, -quantity)
             new_status = "released"
-            deltas = [[k, 0, -quantity, 0] for k in keys]
         elif action is SettleAction.CANCEL and status == "committed":
-            for counter_key in keys:
-                # A reset may already have given this use back: never go below zero.
-                taken = _one(cur, sql.give_back, (quantity, counter_key))
-                deltas.append([counter_key, -(taken[0] if taken else 0), 0, 0])
+            deltas = self._change(cur, keys, epochs, -quantity, 0)
             new_status = "cancelled"
         if new_status != status:
             cur.execute(sql.set_status, (new_status, operation_id))
@@ -459,18 +583,21 @@ class PostgresStore:
 
         return once
 
-    def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState:
+    def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState | None:
         """See `CounterStore.adjust`."""
 
         def work(cur: psycopg.Cursor[Any]) -> str:
             self._reclaim(cur, key, at)
             state = self._state(cur, key)
             extra = available - limit + state.used + state.reserved
+            if limit + extra > COUNT_MAX:
+                return "null"
             cur.execute(self._sql.set_extra, (key, extra, limit))
             self._append_admin(cur, "adjust", at, [[key, 0, 0, extra - state.extra]])
             return json.dumps([state.used, state.reserved, extra, limit])
 
-        return CounterState(*json.loads(self._transact(self._once(work))))
+        found = json.loads(self._transact(self._once(work)))
+        return None if found is None else CounterState(*found)
 
     def add_extra(self, key: str, limit: int, change: int, at: datetime) -> CounterState | None:
         """See `CounterStore.add_extra`."""
@@ -478,7 +605,8 @@ class PostgresStore:
         def work(cur: psycopg.Cursor[Any]) -> str:
             self._reclaim(cur, key, at)
             state = self._state(cur, key)
-            if limit + state.extra + change - state.used - state.reserved < 0:
+            total = limit + state.extra + change
+            if total - state.used - state.reserved < 0 or total > COUNT_MAX:
                 return "null"
             cur.execute(self._sql.set_extra, (key, state.extra + change, limit))
             self._append_admin(cur, "adjust", at, [[key, 0, 0, change]])
@@ -495,9 +623,7 @@ class PostgresStore:
             cur.execute(self._sql.reset, (pattern,))
             rows = cur.fetchall()
             if rows:
-                self._append_admin(
-                    cur, "reset", at, [[k, -used, 0, -extra] for k, used, extra in rows]
-                )
+                self._append_admin(cur, "reset", at, [[k, -u, -r, -x] for k, u, r, x in rows])
             return str(len(rows))
 
         return int(self._transact(self._once(work)))
@@ -516,7 +642,21 @@ class PostgresStore:
             cur.execute(self._sql.all_counters)
             return cur.fetchall()
 
-        return {row[0]: CounterState(*row[1:]) for row in self._transact(work, read=True)}
+        return _counters(self._transact(work, read=True))
+
+    def audit(self) -> tuple[list[LedgerEntry], dict[str, CounterState]]:
+        """See `LedgerStore.audit`: one REPEATABLE READ transaction reads both."""
+
+        def work(cur: psycopg.Cursor[Any]) -> tuple[list[Any], list[Any]]:
+            if self._embedded is None:  # a caller's transaction keeps its own isolation
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cur.execute(self._sql.ledger)
+            ledger = cur.fetchall()
+            cur.execute(self._sql.all_counters)
+            return ledger, cur.fetchall()
+
+        ledger, counters = self._transact(work)
+        return _entries(ledger), _counters(counters)
 
     # -- idempotency --------------------------------------------------------------------------
 
@@ -553,21 +693,7 @@ class PostgresStore:
             cur.execute(self._sql.ledger)
             return cur.fetchall()
 
-        return [
-            LedgerEntry(
-                seq=row[0],
-                at=row[1],
-                event=row[2],
-                operation_id=row[3],
-                user_id=row[4],
-                promotion=row[5],
-                code=row[6],
-                quantity=row[7],
-                idempotency_key=row[8],
-                deltas=tuple((d[0], d[1], d[2], d[3]) for d in row[9]),
-            )
-            for row in self._transact(work, read=True)
-        ]
+        return _entries(self._transact(work, read=True))
 
     def add_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
         """See `CodeStore.add_codes`."""
@@ -624,6 +750,10 @@ class PostgresStore:
 
     def close(self) -> None:
         """Close the pool (a caller's connection stays open: it is the caller's)."""
+        if self._pid != os.getpid():  # a child closes only what it opened
+            if self._pool is not None:
+                _ABANDONED.append(self._pool)
+            self._pool = None
         if self._pool is not None:
             self._pool.close()
 
@@ -631,6 +761,41 @@ class PostgresStore:
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+def _check_url_options(url: str) -> None:
+    """Refuse query options libpq does not know, naming them and the known ones (libpq would
+    only fail at connect time)."""
+    known = _libpq_options()
+    for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        if name not in known:
+            raise ValidationError.single(
+                "url",
+                "options libpq knows (" + ", ".join(sorted(known)) + ")",
+                f"unknown option {name}",
+            )
+
+
+def _counters(rows: list[Any]) -> dict[str, CounterState]:
+    return {row[0]: CounterState(*row[1:]) for row in rows}
+
+
+def _entries(rows: list[Any]) -> list[LedgerEntry]:
+    return [
+        LedgerEntry(
+            seq=row[0],
+            at=row[1],
+            event=row[2],
+            operation_id=row[3],
+            user_id=row[4],
+            promotion=row[5],
+            code=row[6],
+            quantity=row[7],
+            idempotency_key=row[8],
+            deltas=tuple((d[0], d[1], d[2], d[3]) for d in row[9]),
+        )
+        for row in rows
+    ]
 
 
 def _one(cur: psycopg.Cursor[Any], query: str, params: Sequence[Any] = ()) -> Any:
@@ -657,16 +822,19 @@ class _Statements:
         self.recall = f"SELECT fingerprint, result FROM {s}.idempotency WHERE key = %s"
         self.claim_operation = (
             f"INSERT INTO {s}.operations (id, status, expires_at, quantity, counters, user_id,"
-            " promotion, code, idempotency_key) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (id) DO NOTHING"
+            " promotion, code, idempotency_key, nonce)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
         )
+        self.nonce_of = f"SELECT nonce FROM {s}.operations WHERE id = %s"
+        self.set_epochs = f"UPDATE {s}.operations SET epochs = %s WHERE id = %s"
         # The operation's row and its ledger line in one statement: nothing when it exists
         # or when the promotion's version is not the one evaluated.
         self.record = (
             f"WITH op AS (INSERT INTO {s}.operations (id, status, expires_at, quantity,"
-            " counters, user_id, promotion, code, idempotency_key)"
-            " SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s"
+            " counters, user_id, promotion, code, idempotency_key, nonce, epochs)"
+            " SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::bigint[]"
             f" WHERE %s::text IS NULL OR %s = (SELECT version FROM {s}.promotions WHERE ref = %s)"
+            f" OR (%s AND NOT EXISTS (SELECT 1 FROM {s}.promotions WHERE ref = %s))"
             " ON CONFLICT (id) DO NOTHING"
             " RETURNING id, user_id, promotion, code, quantity, idempotency_key)"
             f" INSERT INTO {s}.ledger (at, event, operation_id, user_id, promotion, code,"
@@ -681,6 +849,7 @@ class _Statements:
             " reserved = c.reserved + excluded.reserved, lim = excluded.lim"
             " WHERE excluded.lim IS NULL"
             " OR c.used + c.reserved + excluded.used + excluded.reserved <= excluded.lim + c.extra"
+            " RETURNING c.epoch"
         )
         self.add_hold = (
             f"INSERT INTO {s}.holds (counter_key, expires_at, operation_id) VALUES (%s, %s, %s)"
@@ -696,21 +865,16 @@ class _Statements:
         )
         self.mark_expired = (
             f"UPDATE {s}.operations SET status = 'expired' WHERE id = %s AND status = 'held'"
-            " RETURNING quantity, counters, user_id, promotion, code, idempotency_key"
+            " RETURNING quantity, counters, user_id, promotion, code, idempotency_key, epochs"
         )
-        self.release = f"UPDATE {s}.counters SET reserved = reserved - %s WHERE key = %s"
-        self.commit = (
-            f"UPDATE {s}.counters SET reserved = reserved - %s, used = used + %s WHERE key = %s"
-        )
-        self.give_back = (
-            f"UPDATE {s}.counters AS c SET used = c.used - LEAST(%s, c.used) FROM"
-            f" (SELECT key, used AS before FROM {s}.counters WHERE key = %s FOR UPDATE) AS old"
-            " WHERE c.key = old.key RETURNING old.before - c.used"
+        self.change = (
+            f"UPDATE {s}.counters SET used = used + %s, reserved = reserved + %s"
+            " WHERE key = %s AND epoch = %s"
         )
         self.drop_holds = f"DELETE FROM {s}.holds WHERE operation_id = %s"
         self.operation = (
             f"SELECT status, expires_at, quantity, counters, user_id, promotion, code,"
-            f" idempotency_key FROM {s}.operations WHERE id = %s FOR UPDATE"
+            f" idempotency_key, epochs FROM {s}.operations WHERE id = %s FOR UPDATE"
         )
         self.set_status = f"UPDATE {s}.operations SET status = %s WHERE id = %s"
         self.state = f"SELECT used, reserved, extra, lim FROM {s}.counters WHERE key = %s"
@@ -719,10 +883,11 @@ class _Statements:
             " ON CONFLICT (key) DO UPDATE SET extra = excluded.extra, lim = excluded.lim"
         )
         self.reset = (
-            f"UPDATE {s}.counters AS c SET used = 0, extra = 0 FROM"
-            f" (SELECT key, used, extra FROM {s}.counters WHERE key LIKE %s"
-            " AND (used != 0 OR extra != 0) ORDER BY key FOR UPDATE) AS old"
-            " WHERE c.key = old.key RETURNING c.key, old.used, old.extra"
+            f"UPDATE {s}.counters AS c SET used = 0, reserved = 0, extra = 0,"
+            f" epoch = c.epoch + 1 FROM (SELECT key, used, reserved, extra FROM {s}.counters"
+            " WHERE key LIKE %s AND (used != 0 OR reserved != 0 OR extra != 0)"
+            " ORDER BY key FOR UPDATE) AS old"
+            " WHERE c.key = old.key RETURNING c.key, old.used, old.reserved, old.extra"
         )
         self.all_counters = f"SELECT key, used, reserved, extra, lim FROM {s}.counters"
         self.once_reply = f"SELECT reply FROM {s}.once WHERE token = %s"

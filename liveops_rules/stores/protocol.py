@@ -28,6 +28,7 @@ __all__ = [
     "IdempotencyStore",
     "LedgerEntry",
     "LedgerStore",
+    "OperationCollision",
     "PromotionStore",
     "RedemptionStore",
     "SettleAction",
@@ -103,7 +104,9 @@ class CountRequest(NamedTuple):
     `fingerprint` and `result` matter only with an `idempotency_key`: the request's identity,
     and the JSON text to keep under the key if the operation succeeds. `version` is the
     `document_version` of the promotion document the engine evaluated: when the store keeps
-    another one it counts nothing and answers `stale` (None: count without that check).
+    another one it counts nothing and answers `stale` (None: count without that check). With
+    `absent_ok`, a store that keeps no document for the promotion counts anyway (a promotion
+    the caller holds that was never imported).
     """
 
     operation_id: str
@@ -118,6 +121,7 @@ class CountRequest(NamedTuple):
     counters: tuple[CounterSpec, ...]
     result: str
     version: str | None = None
+    absent_ok: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -168,34 +172,46 @@ class IdempotencyConflict(Exception):  # noqa: N818 - the name says what happene
     """An idempotency key was reused for a different request (internal to stores)."""
 
 
+class OperationCollision(Exception):  # noqa: N818 - the name says what happened
+    """A count's operation id is already the id of another operation (internal to stores):
+    never taken for a replay of this one."""
+
+
 class CounterStore(Protocol):
     """Counters with holds, checked and counted atomically."""
 
     def count(self, request: CountRequest) -> CountResult:
         """Atomically: replay an earlier result for the idempotency key; or answer `stale`
         if the promotion's version is not `request.version`; or reclaim expired holds as
-        needed, check every counter, count them all and record the operation."""
+        needed, check every counter, count them all and record the operation with each
+        counter's epoch. Raises OperationCollision when another operation has its id."""
         ...
 
     def settle(self, action: SettleAction, operation_id: str, at: datetime) -> SettleResult:
-        """Commit or release a hold, or cancel a committed redemption, atomically."""
+        """Commit or release a hold, or cancel a committed redemption, atomically. Only the
+        counters still in the epoch the operation was counted in change: a reset has already
+        forgiven what it counted in the others."""
         ...
 
     def counter(self, key: str, at: datetime) -> CounterState:
         """A counter's state at `at` (expired holds on it reclaimed first)."""
         ...
 
-    def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState:
-        """Set the counter's `extra` so that `available` remain, atomically."""
+    def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState | None:
+        """Set the counter's `extra` so that `available` remain, atomically; None (nothing
+        written) when limit + extra would pass COUNT_MAX."""
         ...
 
     def add_extra(self, key: str, limit: int, change: int, at: datetime) -> CounterState | None:
-        """Change `extra` by `change` unless availability would drop below 0 (then None)."""
+        """Change `extra` by `change` unless availability would drop below 0 or limit + extra
+        pass COUNT_MAX (then None, nothing written)."""
         ...
 
     def reset(self, prefix: str, at: datetime) -> int:
-        """Forget the use and extra allowance of every counter whose key starts with
-        `prefix` (held amounts stay); returns how many counters changed."""
+        """Forgive everything counted on every counter whose key starts with `prefix`: its
+        use, its holds in flight and its extra allowance go to 0 and its epoch moves on (held
+        operations can still be committed or released, without changing it); returns how
+        many counters changed."""
         ...
 
     def counters(self) -> dict[str, CounterState]:
@@ -221,6 +237,11 @@ class LedgerStore(Protocol):
 
     def ledger(self) -> list[LedgerEntry]:
         """The whole ledger, oldest first."""
+        ...
+
+    def audit(self) -> tuple[list[LedgerEntry], dict[str, CounterState]]:
+        """The whole ledger and every counter, read at one moment (a consistent snapshot,
+        while other clients go on counting)."""
         ...
 
 

@@ -21,21 +21,24 @@ slot: to spread load over a cluster, give each tenant or game its own prefix.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import secrets
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import redis
+import redis.connection
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
 from liveops_rules.errors import OutcomeUnknownError, StoreError, ValidationError
 from liveops_rules.stores import _redis_scripts as scripts
+from liveops_rules.stores.bounds import COUNT_MAX, check_seconds
 from liveops_rules.stores.protocol import (
     SETTLED,
     CounterSpec,
@@ -44,6 +47,7 @@ from liveops_rules.stores.protocol import (
     CountResult,
     IdempotencyConflict,
     LedgerEntry,
+    OperationCollision,
     SettleAction,
     SettleResult,
     Status,
@@ -52,18 +56,42 @@ from liveops_rules.stores.protocol import (
 
 __all__ = ["SCHEMA_VERSION", "RedisStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_STAMP_ORIGIN = datetime(1, 1, 1, tzinfo=UTC)
 _COUNTED = CountResult(ok=True)
 _STALE = CountResult(ok=False, stale=True)
 _CODES_PER_SCRIPT = 5_000  # keeps each script short: Redis serves no one else while it runs
 _TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
 
 
-def _micros(at: datetime) -> str:
-    delta = at - _EPOCH
-    return str((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
+def _stamp(at: datetime) -> str:
+    """A moment as scripts compare it: 18 digits of microseconds since 0001-01-01T00:00Z."""
+    delta = at - _STAMP_ORIGIN
+    return format((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds, "018d")
+
+
+def _stamp_of_micros(micros: str) -> str:
+    """A version 1 expiry (microseconds since 1970, exact text) as a stamp."""
+    origin = _EPOCH - _STAMP_ORIGIN
+    offset = (origin.days * 86_400 + origin.seconds) * 1_000_000
+    return format(int(micros) + offset, "018d")
+
+
+def _known_url_options(url: str) -> set[str]:
+    """The query options redis-py reads from a URL of this scheme."""
+    scheme = urlsplit(url).scheme
+    connection: type = {
+        "rediss": redis.connection.SSLConnection,
+        "unix": redis.connection.UnixDomainSocketConnection,
+    }.get(scheme, redis.connection.Connection)
+    names = set(redis.connection.URL_QUERY_ARGUMENT_PARSERS)
+    for klass in connection.__mro__:
+        init = vars(klass).get("__init__")
+        if init is not None and klass is not object:
+            names |= set(inspect.signature(init).parameters) - {"self", "args", "kwargs"}
+    return names - {"retry", "retry_on_error", "retry_on_timeout"}  # the store retries itself
 
 
 class _Script:
@@ -88,6 +116,8 @@ _REMEMBER = _Script("remember", scripts.REMEMBER)
 _ADD_CODES = _Script("add_codes", scripts.ADD_CODES)
 _PUT_PROMOTION = _Script("put_promotion", scripts.PUT_PROMOTION)
 _COUNTERS = _Script("counters", scripts.COUNTERS, writes=False)
+_AUDIT = _Script("audit", scripts.AUDIT, writes=False)
+_MIGRATE_1 = _Script("migrate_1", scripts.MIGRATE_1)
 
 
 def _optional(value: str | None) -> str:
@@ -98,6 +128,31 @@ def _optional(value: str | None) -> str:
 def _state(values: Sequence[Any]) -> CounterState:
     used, reserved, extra, limit = values
     return CounterState(int(used), int(reserved), int(extra), None if limit is None else int(limit))
+
+
+def _counters(flat: Sequence[Any]) -> dict[str, CounterState]:
+    return {flat[n]: _state(flat[n + 1 : n + 5]) for n in range(0, len(flat), 5)}
+
+
+def _entries(lines: Sequence[str]) -> list[LedgerEntry]:
+    entries = []
+    for seq, line in enumerate(lines, start=1):
+        at, event, op, user, promotion, code, quantity, key, deltas = json.loads(line)
+        entries.append(
+            LedgerEntry(
+                seq=seq,
+                at=datetime.fromisoformat(at),
+                event=event,
+                operation_id=op,
+                user_id=user,
+                promotion=promotion,
+                code=code,
+                quantity=quantity,
+                idempotency_key=key,
+                deltas=tuple((d[0], d[1], d[2], d[3]) for d in deltas),
+            )
+        )
+    return entries
 
 
 class RedisStore:
@@ -117,8 +172,18 @@ class RedisStore:
     ) -> None:
         if not isinstance(prefix, str) or not prefix or "{" in prefix or "}" in prefix:
             raise ValidationError.single("prefix", "a non-empty text without { or }", prefix)
-        if not isinstance(retry_window, int | float) or retry_window < 0:
-            raise ValidationError.single("retry_window", "seconds, 0 or more", retry_window)
+        check_seconds("retry_window", retry_window)
+        check_seconds("socket_timeout", socket_timeout, low=0.001)
+        if not isinstance(url, str):
+            raise ValidationError.single("url", "a redis:// URL", url)
+        known = _known_url_options(url)
+        unknown = sorted({name for name, _ in parse_qsl(urlsplit(url).query)} - known)
+        if unknown:
+            raise ValidationError.single(
+                "url",
+                "options redis-py knows: prefix, retry_window, " + ", ".join(sorted(known)),
+                f"unknown option {unknown[0]}",
+            )
         self.prefix = prefix
         self._base = "{" + prefix + "}:"
         self._ledger = self._base + "ledger"
@@ -132,8 +197,8 @@ class RedisStore:
                 retry=Retry(NoBackoff(), 0),
                 retry_on_error=[],
             )
-        except ValueError as error:
-            raise ValidationError.single("url", "a redis:// URL", f"{url} ({error})") from None
+        except (ValueError, TypeError) as error:
+            raise ValidationError.single("url", "a redis:// URL", f"({error})") from None
         where = urlsplit(url)  # no scheme, user or password in messages
         self._where = f"Redis at {where.hostname or where.path}:{where.port or 6379}"
         try:
@@ -146,19 +211,35 @@ class RedisStore:
         key = self._base + "schema"
         if self._call(lambda: self._client.set(key, SCHEMA_VERSION, nx=True)) is None:
             found = self._call(lambda: self._client.get(key))
+            if found == "1":
+                self._migrate_from_1()
+                found = self._call(lambda: self._client.get(key))
             if found != str(SCHEMA_VERSION):
                 raise StoreError(
                     f"{self._where}, prefix {self.prefix!r}: schema version {found}, "
                     f"this library reads version {SCHEMA_VERSION}"
                 )
 
+    def _migrate_from_1(self) -> None:
+        """Version 2 keeps hold expiries as exact stamps (version 1 scored holds by a double,
+        which rounds microseconds after about 2255). Stop version 1 clients first."""
+        args: list[str] = []
+        for counter in self._call(lambda: self._client.zrange(self._base + "keys", 0, -1)):
+            holds = self._call(lambda c=counter: self._client.zrange(self._base + "h:" + c, 0, -1))
+            for operation_id in holds:
+                micros = self._call(
+                    lambda o=operation_id: self._client.hget(self._base + "o:" + o, "e")
+                )
+                if micros is not None:
+                    args += [counter, operation_id, _stamp_of_micros(micros)]
+        self._run(_MIGRATE_1, *args)
+
     # -- talking to Redis ---------------------------------------------------------------------
 
-    def _call(self, command: Any, *, writes: bool = False, resent: list[bool] | None = None) -> Any:
+    def _call(self, command: Any, *, writes: bool = False) -> Any:
         """Run a command, retried within the window on connection loss and timeouts. Only
         for commands that may safely run twice (reads, idempotent writes, scripts). When the
-        window passes, a command that `writes` has an unknown outcome; a read just failed.
-        `resent`, when given, is set to [True] before every attempt after the first."""
+        window passes, a command that `writes` has an unknown outcome; a read just failed."""
         deadline = time.monotonic() + self._retry_window
         delay = 0.01
         while True:
@@ -174,29 +255,22 @@ class RedisStore:
                     ) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.25)
-                if resent is not None:
-                    resent[0] = True
             except redis.ResponseError as error:
                 raise StoreError(f"{self._where} refused the operation: {error}") from None
             except redis.RedisError as error:
                 raise StoreError(f"{self._where}: {error}") from None
 
-    def _run(self, script: _Script, *args: str | int, marks_resend: bool = False) -> Any:
-        """Run a script (loading it when the server lacks it). With `marks_resend`, its first
-        argument becomes "1" on every attempt after the first."""
-        sent = list(args)
-        resent = [False]
+    def _run(self, script: _Script, *args: str | int) -> Any:
+        """Run a script (loading it when the server lacks it)."""
 
         def once() -> Any:
-            if marks_resend and resent[0]:
-                sent[0] = "1"
             try:
-                return self._client.evalsha(script.sha, 1, self._ledger, self._base, *sent)
+                return self._client.evalsha(script.sha, 1, self._ledger, self._base, *args)
             except NoScriptError:  # after SCRIPT FLUSH, a restart or a failover
                 self._client.script_load(script.source)
-                return self._client.evalsha(script.sha, 1, self._ledger, self._base, *sent)
+                return self._client.evalsha(script.sha, 1, self._ledger, self._base, *args)
 
-        return self._call(once, writes=script.writes, resent=resent)
+        return self._call(once, writes=script.writes)
 
     # -- counting -----------------------------------------------------------------------------
 
@@ -222,26 +296,27 @@ class RedisStore:
             separators=(",", ":"),
         )
         args: list[str | int] = [
-            "0",  # becomes "1" when re-sent: only then can the operation exist already
+            secrets.token_hex(8),  # this call's nonce: a re-sent copy finds it, nothing else
             request.operation_id,
             _optional(request.idempotency_key),
             request.fingerprint,
             request.at.isoformat(),
-            _micros(request.at),
-            "" if request.expires_at is None else "=" + _micros(request.expires_at),
+            _stamp(request.at),
+            "" if request.expires_at is None else "=" + _stamp(request.expires_at),
             request.user_id,
             request.promotion,
             _optional(request.code),
             quantity,
             request.result,
             _optional(request.version),
+            "1" if request.absent_ok else "0",
             json.dumps(keys, separators=(",", ":")),
             line,
         ]
         for counter in request.counters:
             args.append(counter.key)
             args.append("" if counter.limit is None else f"={counter.limit}")
-        reply = self._run(_COUNT, *args, marks_resend=True)
+        reply = self._run(_COUNT, *args)
         verdict = reply[0]
         if verdict == "counted":
             return _COUNTED
@@ -251,6 +326,8 @@ class RedisStore:
             return CountResult(ok=True, replayed=reply[1])
         if verdict == "conflict":
             raise IdempotencyConflict(request.idempotency_key)
+        if verdict == "collision":
+            raise OperationCollision(request.operation_id)
         spec: CounterSpec = request.counters[int(reply[1]) - 1]
         return CountResult(
             ok=False,
@@ -260,7 +337,7 @@ class RedisStore:
 
     def settle(self, action: SettleAction, operation_id: str, at: datetime) -> SettleResult:
         """See `CounterStore.settle`."""
-        reply = self._run(_SETTLE, operation_id, action.value, _micros(at), at.isoformat())
+        reply = self._run(_SETTLE, operation_id, action.value, _stamp(at), at.isoformat())
         if reply[0] == "unknown":
             return SettleResult(ok=False, status=None)
         status = Status(reply[0])
@@ -275,22 +352,21 @@ class RedisStore:
 
     def counter(self, key: str, at: datetime) -> CounterState:
         """See `CounterStore.counter`."""
-        reply = self._run(_COUNTER, key, _micros(at), at.isoformat())
+        reply = self._run(_COUNTER, key, _stamp(at), at.isoformat())
         return _state(reply)
 
-    def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState:
+    def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState | None:
         """See `CounterStore.adjust`."""
-        reply = self._run(
-            _ADJUST, secrets.token_hex(12), key, limit, available, _micros(at), at.isoformat()
-        )
-        return _state(json.loads(reply))
+        token = secrets.token_hex(12)
+        args = (key, limit, available, _stamp(at), at.isoformat(), COUNT_MAX)
+        found = json.loads(self._run(_ADJUST, token, *args))
+        return None if found is None else _state(found)
 
     def add_extra(self, key: str, limit: int, change: int, at: datetime) -> CounterState | None:
         """See `CounterStore.add_extra`."""
-        reply = self._run(
-            _ADD_EXTRA, secrets.token_hex(12), key, limit, change, _micros(at), at.isoformat()
-        )
-        found = json.loads(reply)
+        token = secrets.token_hex(12)
+        args = (key, limit, change, _stamp(at), at.isoformat(), COUNT_MAX)
+        found = json.loads(self._run(_ADD_EXTRA, token, *args))
         return None if found is None else _state(found)
 
     def reset(self, prefix: str, at: datetime) -> int:
@@ -299,8 +375,12 @@ class RedisStore:
 
     def counters(self) -> dict[str, CounterState]:
         """See `CounterStore.counters`."""
-        flat = self._run(_COUNTERS)
-        return {flat[n]: _state(flat[n + 1 : n + 5]) for n in range(0, len(flat), 5)}
+        return _counters(self._run(_COUNTERS))
+
+    def audit(self) -> tuple[list[LedgerEntry], dict[str, CounterState]]:
+        """See `LedgerStore.audit`: one script reads both."""
+        lines, flat = self._run(_AUDIT)
+        return _entries(lines), _counters(flat)
 
     # -- idempotency --------------------------------------------------------------------------
 
@@ -324,25 +404,7 @@ class RedisStore:
 
     def ledger(self) -> list[LedgerEntry]:
         """See `LedgerStore.ledger`."""
-        lines = self._call(lambda: self._client.lrange(self._ledger, 0, -1))
-        entries = []
-        for seq, line in enumerate(lines, start=1):
-            at, event, op, user, promotion, code, quantity, key, deltas = json.loads(line)
-            entries.append(
-                LedgerEntry(
-                    seq=seq,
-                    at=datetime.fromisoformat(at),
-                    event=event,
-                    operation_id=op,
-                    user_id=user,
-                    promotion=promotion,
-                    code=code,
-                    quantity=quantity,
-                    idempotency_key=key,
-                    deltas=tuple((d[0], d[1], d[2], d[3]) for d in deltas),
-                )
-            )
-        return entries
+        return _entries(self._call(lambda: self._client.lrange(self._ledger, 0, -1)))
 
     # -- codes and promotions -----------------------------------------------------------------
 

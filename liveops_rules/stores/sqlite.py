@@ -5,19 +5,28 @@ One file, shared by threads (a connection each) and by processes. Every operatio
 a stale read. WAL journal; `synchronous=FULL` by default, so a committed redemption survives a
 power loss (`synchronous=NORMAL` is faster and survives a crash of the process, not of the
 machine).
+
+A writer waits up to `timeout` seconds for another's lock, then gets a `StoreError` that says
+so. After `os.fork()` the child opens connections of its own (SQLite connections must not
+cross a fork; the parent's are left untouched). `":memory:"` is one in-memory database shared
+by the threads of this process, one operation at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from liveops_rules.errors import StoreError, ValidationError
+from liveops_rules.stores.bounds import COUNT_MAX
 from liveops_rules.stores.protocol import (
     SETTLED,
     CounterSpec,
@@ -26,6 +35,7 @@ from liveops_rules.stores.protocol import (
     CountResult,
     IdempotencyConflict,
     LedgerEntry,
+    OperationCollision,
     SettleAction,
     SettleResult,
     Status,
@@ -34,7 +44,7 @@ from liveops_rules.stores.protocol import (
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -43,7 +53,8 @@ CREATE TABLE IF NOT EXISTS counters (
     used INTEGER NOT NULL DEFAULT 0,
     reserved INTEGER NOT NULL DEFAULT 0,
     extra INTEGER NOT NULL DEFAULT 0,
-    lim INTEGER
+    lim INTEGER,
+    epoch INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS operations (
     id TEXT PRIMARY KEY,
@@ -54,7 +65,8 @@ CREATE TABLE IF NOT EXISTS operations (
     user_id TEXT NOT NULL,
     promotion TEXT NOT NULL,
     code TEXT,
-    idempotency_key TEXT
+    idempotency_key TEXT,
+    epochs TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS holds (
     counter_key TEXT NOT NULL,
@@ -99,42 +111,79 @@ def _micros(at: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+_ABANDONED: list[sqlite3.Connection] = []
+"""Connections a forked child inherited: never used, and never closed (closing one could
+checkpoint and remove the parent's WAL files)."""
+
+_MEMORY = (":memory:", "")
+
+
 class SQLiteStore:
     """A RedemptionStore in one SQLite file (see the module's notes on durability)."""
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL", timeout: float = 60.0):
-        if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
+        if not isinstance(synchronous, str) or synchronous.upper() not in (
+            "FULL",
+            "NORMAL",
+            "EXTRA",
+        ):
             raise ValidationError.single("synchronous", "FULL, NORMAL or EXTRA", synchronous)
+        if (
+            not isinstance(timeout, int | float)
+            or isinstance(timeout, bool)
+            or not 0 <= timeout <= 3600
+        ):
+            raise ValidationError.single("timeout", "seconds from 0 to 3600", timeout)
         self.path = str(path)
         self._synchronous = synchronous.upper()
-        self._timeout = timeout
+        self._timeout = float(timeout)
+        self._pid = os.getpid()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
-        self._connection().executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+        # An in-memory database exists once per connection: threads share one, in turn.
+        self._shared: sqlite3.Connection | None = None
+        self._serial: threading.RLock | None = threading.RLock() if self.path in _MEMORY else None
+        with self._errors():
+            self._connection().executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
         with self._transaction() as db:
             found = db.execute("SELECT version FROM schema_version").fetchone()
             if found is None:
                 db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-            elif found[0] == 1:
-                self._migrate_from_1(db)
+            elif found[0] in (1, 2):
+                self._migrate(db, found[0])
             elif found[0] != SCHEMA_VERSION:
                 raise ValidationError.single(
                     self.path, f"a store of schema version {SCHEMA_VERSION}", found[0]
                 )
 
     @staticmethod
-    def _migrate_from_1(db: sqlite3.Connection) -> None:
-        """Version 2 keeps each promotion document's version beside it."""
-        db.execute("ALTER TABLE promotions ADD COLUMN version TEXT NOT NULL DEFAULT ''")
-        rows = db.execute("SELECT ref, document FROM promotions").fetchall()
-        db.executemany(
-            "UPDATE promotions SET version = ? WHERE ref = ?",
-            [(document_version(document), ref) for ref, document in rows],
-        )
+    def _migrate(db: sqlite3.Connection, version: int) -> None:
+        """Version 2 keeps each promotion document's version beside it; version 3 each
+        counter's epoch and the epochs an operation was counted in."""
+        if version == 1:
+            db.execute("ALTER TABLE promotions ADD COLUMN version TEXT NOT NULL DEFAULT ''")
+            rows = db.execute("SELECT ref, document FROM promotions").fetchall()
+            db.executemany(
+                "UPDATE promotions SET version = ? WHERE ref = ?",
+                [(document_version(document), ref) for ref, document in rows],
+            )
+        for table, column, declaration in (
+            ("counters", "epoch", "INTEGER NOT NULL DEFAULT 0"),
+            ("operations", "epochs", "TEXT"),  # NULL: every epoch 0
+        ):
+            columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
         db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
+    # -- connections and transactions --------------------------------------------------------
+
     def _connection(self) -> sqlite3.Connection:
+        if self._pid != os.getpid():
+            self._forked()
+        if self._shared is not None:
+            return self._shared
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             try:
@@ -142,25 +191,74 @@ class SQLiteStore:
                     self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
                 )
                 db.execute("PRAGMA journal_mode=WAL")
+                db.execute(f"PRAGMA synchronous={self._synchronous}")
+                db.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
             except sqlite3.Error as error:
                 raise StoreError(f"cannot open SQLite store {self.path!r}: {error}") from None
-            db.execute(f"PRAGMA synchronous={self._synchronous}")
-            db.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
-            self._local.db = db
+            if self._serial is not None:
+                self._shared = db
+            else:
+                self._local.db = db
             with self._all_lock:
                 self._all.append(db)
         return db
 
+    def _forked(self) -> None:
+        """In a child after fork(): leave the parent's connections alone, open new ones."""
+        with self._all_lock:
+            _ABANDONED.extend(self._all)
+            self._all = []
+        self._local = threading.local()
+        self._shared = None
+        self._pid = os.getpid()
+        self._all_lock = threading.Lock()
+        if self._serial is not None:
+            self._serial = threading.RLock()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """SQLite's errors as StoreErrors that name the store (a lock held past the busy
+        timeout says so)."""
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            text = str(error)
+            if "locked" in text or "busy" in text:
+                raise StoreError(
+                    f"SQLite store {self.path!r} stayed locked by another writer for more than "
+                    f"the {self._timeout:g} s busy timeout ({text})"
+                ) from None
+            raise StoreError(f"SQLite store {self.path!r}: {text}") from None
+        except sqlite3.Error as error:
+            raise StoreError(f"SQLite store {self.path!r}: {error}") from None
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """One operation at a time on a shared in-memory database (else nothing to wait for)."""
+        if self._serial is None:
+            yield
+        else:
+            with self._serial:
+                yield
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for a read of one statement."""
+        with self._turn(), self._errors():
+            yield self._connection()
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._turn(), self._errors():
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     @staticmethod
     def _append(
@@ -195,28 +293,41 @@ class SQLiteStore:
             ),
         )
 
+    @staticmethod
+    def _change(
+        db: sqlite3.Connection,
+        keys: list[str],
+        epochs: list[int],
+        used: int,
+        reserved: int,
+    ) -> list[tuple[str, int, int, int]]:
+        """Add `used` and `reserved` to each counter still in the epoch the operation was
+        counted in; the ledger deltas (0 for a counter a reset has forgiven)."""
+        deltas = []
+        for key, epoch in zip(keys, epochs, strict=True):
+            changed = db.execute(
+                "UPDATE counters SET used = used + ?, reserved = reserved + ?"
+                " WHERE key = ? AND epoch = ?",
+                (used, reserved, key, epoch),
+            ).rowcount
+            deltas.append((key, used, reserved, 0) if changed else (key, 0, 0, 0))
+        return deltas
+
     def _expire(self, db: sqlite3.Connection, operation_id: str, at: datetime) -> None:
         row = db.execute(
-            "SELECT quantity, counters, user_id, promotion, code, idempotency_key FROM operations"
-            " WHERE id = ? AND status = 'held'",
+            "SELECT quantity, counters, user_id, promotion, code, idempotency_key, epochs"
+            " FROM operations WHERE id = ? AND status = 'held'",
             (operation_id,),
         ).fetchone()
         if row is None:
             return
-        quantity, counters, user_id, promotion, code, key = row
+        quantity, counters, user_id, promotion, code, key, epochs = row
         keys = json.loads(counters)
-        db.executemany(
-            "UPDATE counters SET reserved = reserved - ? WHERE key = ?",
-            [(quantity, k) for k in keys],
-        )
+        deltas = self._change(db, keys, _epochs(epochs, keys), 0, -quantity)
         db.execute("UPDATE operations SET status = 'expired' WHERE id = ?", (operation_id,))
         db.execute("DELETE FROM holds WHERE operation_id = ?", (operation_id,))
         self._append(
-            db,
-            "expire",
-            at,
-            [(k, 0, -quantity, 0) for k in keys],
-            (operation_id, user_id, promotion, code, quantity, key),
+            db, "expire", at, deltas, (operation_id, user_id, promotion, code, quantity, key)
         )
 
     def _reclaim(self, db: sqlite3.Connection, key: str, at: datetime) -> None:
@@ -243,57 +354,61 @@ class SQLiteStore:
     @staticmethod
     def _count_one(
         db: sqlite3.Connection, key: str, limit: int | None, used: int, reserved: int
-    ) -> bool:
-        """Add to one counter if its limit allows; False (nothing written) otherwise."""
+    ) -> int | None:
+        """Add to one counter if its limit allows: its epoch, or None (nothing written)."""
         # A new row over its limit at once: only an existing row's extra could allow that.
         if (
             limit is not None
             and used + reserved > limit
             and db.execute("SELECT 1 FROM counters WHERE key = ?", (key,)).fetchone() is None
         ):
-            return False
-        changed: int = db.execute(
+            return None
+        row = db.execute(
             "INSERT INTO counters (key, used, reserved, lim) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET used = used + excluded.used,"
             " reserved = reserved + excluded.reserved, lim = excluded.lim"
             " WHERE excluded.lim IS NULL"
-            " OR used + reserved + excluded.used + excluded.reserved <= excluded.lim + extra",
+            " OR used + reserved + excluded.used + excluded.reserved <= excluded.lim + extra"
+            " RETURNING epoch",
             (key, used, reserved, limit),
-        ).rowcount
-        return changed == 1
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def _stale(self, db: sqlite3.Connection, request: CountRequest) -> bool:
+        if request.version is None:
+            return False
+        kept = self._version(db, request.promotion)
+        return kept != request.version and not (kept is None and request.absent_ok)
 
     def count(self, request: CountRequest) -> CountResult:
         """See `CounterStore.count`."""
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            replayed = self._kept(db, request.idempotency_key, request.fingerprint)
-            if replayed is not None:
-                db.execute("COMMIT")
-                return CountResult(ok=True, replayed=replayed)
-            if request.version is not None and request.version != self._version(
-                db, request.promotion
-            ):
-                db.execute("COMMIT")
-                return _STALE
-            failed = self._count_all(db, request)
-            if failed is None:
-                self._record(db, request)
-                db.execute("COMMIT")
-                return _COUNTED
-            db.execute("ROLLBACK")
-        except BaseException:
-            if db.in_transaction:
+        with self._turn(), self._errors():
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                replayed = self._kept(db, request.idempotency_key, request.fingerprint)
+                if replayed is not None:
+                    db.execute("COMMIT")
+                    return CountResult(ok=True, replayed=replayed)
+                if self._stale(db, request):
+                    db.execute("COMMIT")
+                    return _STALE
+                failed, epochs = self._count_all(db, request)
+                if failed is None:
+                    self._record(db, request, epochs)
+                    db.execute("COMMIT")
+                    return _COUNTED
                 db.execute("ROLLBACK")
-            raise
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
         # The slow path: free the holds that expired on the counter that refused, try again.
         with self._transaction() as db:
             replayed = self._kept(db, request.idempotency_key, request.fingerprint)
             if replayed is not None:
                 return CountResult(ok=True, replayed=replayed)
-            if request.version is not None and request.version != self._version(
-                db, request.promotion
-            ):
+            if self._stale(db, request):
                 return _STALE
             reclaimed: set[str] = set()
             while failed is not None and failed.key not in reclaimed:
@@ -301,10 +416,10 @@ class SQLiteStore:
                 self._reclaim(db, failed.key, request.at)
                 reclaimed.add(failed.key)
                 db.execute("SAVEPOINT counting")
-                failed = self._count_all(db, request)
+                failed, epochs = self._count_all(db, request)
                 if failed is None:
                     db.execute("RELEASE counting")
-                    self._record(db, request)
+                    self._record(db, request, epochs)
                     return _COUNTED
                 db.execute("ROLLBACK TO counting")
                 db.execute("RELEASE counting")
@@ -321,35 +436,45 @@ class SQLiteStore:
         row = db.execute("SELECT version FROM promotions WHERE ref = ?", (ref,)).fetchone()
         return None if row is None else str(row[0])
 
-    def _count_all(self, db: sqlite3.Connection, request: CountRequest) -> CounterSpec | None:
-        """Count every counter; the first that refuses (earlier ones stay written) or None."""
+    def _count_all(
+        self, db: sqlite3.Connection, request: CountRequest
+    ) -> tuple[CounterSpec | None, list[int]]:
+        """Count every counter: the first that refuses (earlier ones stay written) or None,
+        and the epochs of those counted."""
         held = request.expires_at is not None
         used, reserved = (0, request.quantity) if held else (request.quantity, 0)
+        epochs: list[int] = []
         for spec in request.counters:
-            if not self._count_one(db, spec.key, spec.limit, used, reserved):
-                return spec
-        return None
+            epoch = self._count_one(db, spec.key, spec.limit, used, reserved)
+            if epoch is None:
+                return spec, epochs
+            epochs.append(epoch)
+        return None, epochs
 
-    def _record(self, db: sqlite3.Connection, request: CountRequest) -> None:
+    def _record(self, db: sqlite3.Connection, request: CountRequest, epochs: list[int]) -> None:
         """The operation's row, its holds, its ledger line and its idempotency record."""
         quantity = request.quantity
         held = request.expires_at is not None
         keys = [spec.key for spec in request.counters]
         expires = None if request.expires_at is None else _micros(request.expires_at)
-        db.execute(
-            "INSERT INTO operations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                request.operation_id,
-                "held" if held else "committed",
-                expires,
-                quantity,
-                json.dumps(keys),
-                request.user_id,
-                request.promotion,
-                request.code,
-                request.idempotency_key,
-            ),
-        )
+        try:
+            db.execute(
+                "INSERT INTO operations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    request.operation_id,
+                    "held" if held else "committed",
+                    expires,
+                    quantity,
+                    json.dumps(keys),
+                    request.user_id,
+                    request.promotion,
+                    request.code,
+                    request.idempotency_key,
+                    json.dumps(epochs) if any(epochs) else None,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise OperationCollision(request.operation_id) from None
         if held:
             db.executemany(
                 "INSERT INTO holds VALUES (?, ?, ?)",
@@ -386,51 +511,37 @@ class SQLiteStore:
 
     def recall(self, key: str, fingerprint: str) -> str | None:
         """See `IdempotencyStore.recall`."""
-        return self._kept(self._connection(), key, fingerprint)
+        with self._reading() as db:
+            return self._kept(db, key, fingerprint)
 
     def settle(self, action: SettleAction, operation_id: str, at: datetime) -> SettleResult:
         """See `CounterStore.settle`."""
         with self._transaction() as db:
             row = db.execute(
                 "SELECT status, expires_us, quantity, counters, user_id, promotion, code,"
-                " idempotency_key FROM operations WHERE id = ?",
+                " idempotency_key, epochs FROM operations WHERE id = ?",
                 (operation_id,),
             ).fetchone()
             if row is None:
                 return SettleResult(ok=False, status=None)
-            status, expires, quantity, counters, user_id, promotion, code, key = row
+            status, expires, quantity, counters, user_id, promotion, code, key, epochs = row
             keys = json.loads(counters)
+            counted = _epochs(epochs, keys)
             operation = (operation_id, user_id, promotion, code, quantity, key)
             if status == "held" and expires <= _micros(at):
                 self._expire(db, operation_id, at)
                 status = "expired"
             new_status = status
             if action is SettleAction.COMMIT and status == "held":
-                db.executemany(
-                    "UPDATE counters SET reserved = reserved - ?, used = used + ? WHERE key = ?",
-                    [(quantity, quantity, k) for k in keys],
-                )
+                deltas = self._change(db, keys, counted, quantity, -quantity)
                 new_status = "committed"
-                self._append(
-                    db, "commit", at, [(k, quantity, -quantity, 0) for k in keys], operation
-                )
+                self._append(db, "commit", at, deltas, operation)
             elif action is SettleAction.RELEASE and status == "held":
-                db.executemany(
-                    "UPDATE counters SET reserved = reserved - ? WHERE key = ?",
-                    [(quantity, k) for k in keys],
-                )
+                deltas = self._change(db, keys, counted, 0, -quantity)
                 new_status = "released"
-                self._append(db, "release", at, [(k, 0, -quantity, 0) for k in keys], operation)
+                self._append(db, "release", at, deltas, operation)
             elif action is SettleAction.CANCEL and status == "committed":
-                deltas = []
-                for key in keys:
-                    # A reset may already have given this use back: never go below zero.
-                    (used,) = db.execute(
-                        "SELECT used FROM counters WHERE key = ?", (key,)
-                    ).fetchone()
-                    taken = min(quantity, used)
-                    db.execute("UPDATE counters SET used = used - ? WHERE key = ?", (taken, key))
-                    deltas.append((key, -taken, 0, 0))
+                deltas = self._change(db, keys, counted, -quantity, 0)
                 new_status = "cancelled"
                 self._append(db, "cancel", at, deltas, operation)
             if new_status != status:
@@ -447,7 +558,8 @@ class SQLiteStore:
                 code=code,
             )
 
-    def _state(self, db: sqlite3.Connection, key: str) -> CounterState:
+    @staticmethod
+    def _state(db: sqlite3.Connection, key: str) -> CounterState:
         row = db.execute(
             "SELECT used, reserved, extra, lim FROM counters WHERE key = ?", (key,)
         ).fetchone()
@@ -459,17 +571,15 @@ class SQLiteStore:
             self._reclaim(db, key, at)
             return self._state(db, key)
 
-    def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState:
+    def adjust(self, key: str, limit: int, available: int, at: datetime) -> CounterState | None:
         """See `CounterStore.adjust`."""
         with self._transaction() as db:
             self._reclaim(db, key, at)
             state = self._state(db, key)
             extra = available - limit + state.used + state.reserved
-            db.execute(
-                "INSERT INTO counters (key, extra, lim) VALUES (?, ?, ?) ON CONFLICT (key)"
-                " DO UPDATE SET extra = excluded.extra, lim = excluded.lim",
-                (key, extra, limit),
-            )
+            if limit + extra > COUNT_MAX:
+                return None
+            self._set_extra(db, key, extra, limit)
             self._append(db, "adjust", at, [(key, 0, 0, extra - state.extra)])
             return self._state(db, key)
 
@@ -478,52 +588,51 @@ class SQLiteStore:
         with self._transaction() as db:
             self._reclaim(db, key, at)
             state = self._state(db, key)
-            if limit + state.extra + change - state.used - state.reserved < 0:
+            total = limit + state.extra + change
+            if total - state.used - state.reserved < 0 or total > COUNT_MAX:
                 return None
-            db.execute(
-                "INSERT INTO counters (key, extra, lim) VALUES (?, ?, ?) ON CONFLICT (key)"
-                " DO UPDATE SET extra = extra + excluded.extra, lim = excluded.lim",
-                (key, change, limit),
-            )
+            self._set_extra(db, key, state.extra + change, limit)
             self._append(db, "adjust", at, [(key, 0, 0, change)])
             return self._state(db, key)
+
+    @staticmethod
+    def _set_extra(db: sqlite3.Connection, key: str, extra: int, limit: int) -> None:
+        db.execute(
+            "INSERT INTO counters (key, extra, lim) VALUES (?, ?, ?) ON CONFLICT (key)"
+            " DO UPDATE SET extra = excluded.extra, lim = excluded.lim",
+            (key, extra, limit),
+        )
 
     def reset(self, prefix: str, at: datetime) -> int:
         """See `CounterStore.reset`."""
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         with self._transaction() as db:
             rows = db.execute(
-                "SELECT key, used, extra FROM counters WHERE key LIKE ? ESCAPE '\\'"
-                " AND (used != 0 OR extra != 0)",
+                "SELECT key, used, reserved, extra FROM counters WHERE key LIKE ? ESCAPE '\\'"
+                " AND (used != 0 OR reserved != 0 OR extra != 0)",
                 (escaped + "%",),
             ).fetchall()
             rows = [row for row in rows if row[0].startswith(prefix)]  # LIKE ignores ASCII case
             if rows:
                 db.executemany(
-                    "UPDATE counters SET used = 0, extra = 0 WHERE key = ?", [(r[0],) for r in rows]
+                    "UPDATE counters SET used = 0, reserved = 0, extra = 0, epoch = epoch + 1"
+                    " WHERE key = ?",
+                    [(r[0],) for r in rows],
                 )
-                self._append(db, "reset", at, [(k, -used, 0, -extra) for k, used, extra in rows])
+                self._append(db, "reset", at, [(k, -u, -r, -x) for k, u, r, x in rows])
             return len(rows)
 
-    def counters(self) -> dict[str, CounterState]:
-        """See `CounterStore.counters`."""
-        rows = (
-            self._connection()
-            .execute("SELECT key, used, reserved, extra, lim FROM counters")
-            .fetchall()
-        )
+    @staticmethod
+    def _counters(db: sqlite3.Connection) -> dict[str, CounterState]:
+        rows = db.execute("SELECT key, used, reserved, extra, lim FROM counters").fetchall()
         return {row[0]: CounterState(*row[1:]) for row in rows}
 
-    def ledger(self) -> list[LedgerEntry]:
-        """See `LedgerStore.ledger`."""
-        rows = (
-            self._connection()
-            .execute(
-                "SELECT seq, at, event, operation_id, user_id, promotion, code, quantity,"
-                " idempotency_key, deltas FROM ledger ORDER BY seq"
-            )
-            .fetchall()
-        )
+    @staticmethod
+    def _ledger(db: sqlite3.Connection) -> list[LedgerEntry]:
+        rows = db.execute(
+            "SELECT seq, at, event, operation_id, user_id, promotion, code, quantity,"
+            " idempotency_key, deltas FROM ledger ORDER BY seq"
+        ).fetchall()
         return [
             LedgerEntry(
                 seq=row[0],
@@ -540,6 +649,25 @@ class SQLiteStore:
             for row in rows
         ]
 
+    def counters(self) -> dict[str, CounterState]:
+        """See `CounterStore.counters`."""
+        with self._reading() as db:
+            return self._counters(db)
+
+    def ledger(self) -> list[LedgerEntry]:
+        """See `LedgerStore.ledger`."""
+        with self._reading() as db:
+            return self._ledger(db)
+
+    def audit(self) -> tuple[list[LedgerEntry], dict[str, CounterState]]:
+        """See `LedgerStore.audit`: one read transaction (WAL readers see one snapshot)."""
+        with self._reading() as db:
+            db.execute("BEGIN")
+            try:
+                return self._ledger(db), self._counters(db)
+            finally:
+                db.execute("COMMIT")
+
     def put_promotion(self, ref: str, document: str) -> None:
         """See `PromotionStore.put_promotion`."""
         with self._transaction() as db:
@@ -551,16 +679,14 @@ class SQLiteStore:
 
     def promotion(self, ref: str) -> str | None:
         """See `PromotionStore.promotion`."""
-        row = (
-            self._connection()
-            .execute("SELECT document FROM promotions WHERE ref = ?", (ref,))
-            .fetchone()
-        )
+        with self._reading() as db:
+            row = db.execute("SELECT document FROM promotions WHERE ref = ?", (ref,)).fetchone()
         return None if row is None else str(row[0])
 
     def promotion_refs(self) -> list[str]:
         """See `PromotionStore.promotion_refs`."""
-        rows = self._connection().execute("SELECT ref FROM promotions ORDER BY ref").fetchall()
+        with self._reading() as db:
+            rows = db.execute("SELECT ref FROM promotions ORDER BY ref").fetchall()
         return [row[0] for row in rows]
 
     def add_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
@@ -577,26 +703,31 @@ class SQLiteStore:
 
     def code_owner(self, code: str) -> str | None:
         """See `CodeStore.code_owner`."""
-        row = (
-            self._connection()
-            .execute("SELECT promotion FROM codes WHERE code = ?", (code,))
-            .fetchone()
-        )
+        with self._reading() as db:
+            row = db.execute("SELECT promotion FROM codes WHERE code = ?", (code,)).fetchone()
         return None if row is None else str(row[0])
 
     def codes(self, ref: str) -> list[str]:
         """See `CodeStore.codes`."""
-        rows = (
-            self._connection()
-            .execute("SELECT code FROM codes WHERE promotion = ? ORDER BY code", (ref,))
-            .fetchall()
-        )
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT code FROM codes WHERE promotion = ? ORDER BY code", (ref,)
+            ).fetchall()
         return [row[0] for row in rows]
 
     def close(self) -> None:
-        """Close every connection this store opened."""
+        """Close every connection this store opened (in this process)."""
+        if self._pid != os.getpid():
+            self._forked()
         with self._all_lock:
             for db in self._all:
-                db.close()
+                with contextlib.suppress(sqlite3.Error):
+                    db.close()
             self._all.clear()
         self._local = threading.local()
+        self._shared = None
+
+
+def _epochs(stored: Any, keys: list[str]) -> list[int]:
+    """The epochs an operation was counted in (NULL: all 0, as before version 3)."""
+    return [0] * len(keys) if stored is None else list(json.loads(stored))

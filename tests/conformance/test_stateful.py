@@ -31,21 +31,32 @@ CODES = ("CODEA", "CODEB")
 
 
 class Reference:
-    """The semantics, written as plainly as possible."""
+    """The semantics, written as plainly as possible. A reset forgives what was counted before
+    it: each key has an epoch, each operation remembers the epoch it was counted in per key,
+    and only what was counted in a key's current epoch counts there."""
 
     def __init__(self) -> None:
         self.used: dict[str, int] = {}
         self.extra: dict[str, int] = {}
+        self.epoch: dict[str, int] = {}
         self.holds: dict[str, tuple[tuple[str, ...], datetime]] = {}
         self.status: dict[str, str] = {}
         self.keys: dict[str, tuple[str, ...]] = {}
+        self.counted_in: dict[str, dict[str, int]] = {}
 
     @staticmethod
     def counters(user: str, code: str) -> tuple[str, ...]:
         return ("t|coupon:ref", f"u|coupon:ref|{user}|", f"c|coupon:ref|{code}")
 
+    def live(self, op: str, key: str) -> bool:
+        return self.counted_in[op][key] == self.epoch.get(key, 0)
+
     def reserved(self, key: str, at: datetime) -> int:
-        return sum(1 for keys, expires in self.holds.values() if key in keys and expires > at)
+        return sum(
+            1
+            for op, (keys, expires) in self.holds.items()
+            if key in keys and expires > at and self.live(op, key)
+        )
 
     def _expire(self, at: datetime) -> None:
         for op, (_, expires) in list(self.holds.items()):
@@ -53,15 +64,19 @@ class Reference:
                 del self.holds[op]
                 self.status[op] = "expired"
 
+    def room(self, key: str, at: datetime) -> int:
+        return (
+            LIMITS[key[0]] + self.extra.get(key, 0) - self.used.get(key, 0) - self.reserved(key, at)
+        )
+
     def count(self, op: str, user: str, code: str, at: datetime, held: bool) -> str | None:
         self._expire(at)
         keys = self.counters(user, code)
         for key in keys:
-            if self.used.get(key, 0) + self.reserved(key, at) + 1 > LIMITS[key[0]] + self.extra.get(
-                key, 0
-            ):
+            if self.room(key, at) < 1:
                 return {"t": "total", "u": "per_user", "c": "per_code"}[key[0]]
         self.keys[op] = keys
+        self.counted_in[op] = {key: self.epoch.get(key, 0) for key in keys}
         if held:
             self.holds[op] = (keys, at + HOLD)
             self.status[op] = "held"
@@ -79,7 +94,8 @@ class Reference:
             if status == "held":
                 del self.holds[op]
                 for key in self.keys[op]:
-                    self.used[key] = self.used.get(key, 0) + 1
+                    if self.live(op, key):
+                        self.used[key] = self.used.get(key, 0) + 1
                 self.status[op] = "committed"
                 return None
             return (
@@ -95,7 +111,8 @@ class Reference:
             return None if status in ("released", "expired") else "wrong_state"
         if status == "committed":
             for key in self.keys[op]:
-                self.used[key] = max(0, self.used[key] - 1)  # a reset may have given it back
+                if self.live(op, key):  # a reset has already given back what it forgave
+                    self.used[key] -= 1
             self.status[op] = "cancelled"
             return None
         if status == "cancelled":
@@ -103,10 +120,28 @@ class Reference:
         return "reservation_expired" if status == "expired" else "wrong_state"
 
     def reset_user(self, user: str) -> None:
-        for key in list(self.used):
-            if key.startswith(f"u|coupon:ref|{user}|"):
-                self.used[key] = 0
-                self.extra[key] = 0
+        key = f"u|coupon:ref|{user}|"
+        self.used[key] = 0
+        self.extra[key] = 0
+        self.epoch[key] = self.epoch.get(key, 0) + 1
+
+    def set_available(self, user: str, available: int, at: datetime) -> bool:
+        self._expire(at)
+        key = f"u|coupon:ref|{user}|"
+        extra = available - LIMITS["u"] + self.used.get(key, 0) + self.reserved(key, at)
+        if LIMITS["u"] + extra > 2**31 - 1:
+            return False
+        self.extra[key] = extra
+        return True
+
+    def change(self, user: str, change: int, at: datetime) -> bool:
+        self._expire(at)
+        key = f"u|coupon:ref|{user}|"
+        total = LIMITS["u"] + self.extra.get(key, 0) + change
+        if total - self.used.get(key, 0) - self.reserved(key, at) < 0 or total > 2**31 - 1:
+            return False
+        self.extra[key] = self.extra.get(key, 0) + change
+        return True
 
 
 class AccountingMachine(RuleBasedStateMachine):
@@ -191,6 +226,29 @@ class AccountingMachine(RuleBasedStateMachine):
         self.accounting.reset_user_limit(self.promotion, user, self.at)
         self.reference.reset_user(user)
 
+    @rule(user=st.sampled_from(USERS), available=st.sampled_from((0, 1, 3, 2**31 - 1)))
+    def set_limit(self, user: str, available: int) -> None:
+        expected = self.reference.set_available(user, available, self.at)
+        refused = None
+        try:
+            self.accounting.set_user_limit(self.promotion, user, available, self.at)
+        except AccountingError as error:
+            refused = error.code
+        assert refused == (None if expected else "limit_out_of_range")
+
+    @rule(
+        user=st.sampled_from(USERS),
+        change=st.sampled_from((-3, -1, 1, 2, 2**31 - 1, -(2**31 - 1))),
+    )
+    def change_limit(self, user: str, change: int) -> None:
+        expected = self.reference.change(user, change, self.at)
+        refused = None
+        try:
+            self.accounting.change_user_limit(self.promotion, user, change, self.at)
+        except AccountingError as error:
+            refused = error.code
+        assert refused == (None if expected else "limit_out_of_range")
+
     @invariant()
     def counters_agree(self) -> None:
         if not hasattr(self, "store"):
@@ -201,6 +259,7 @@ class AccountingMachine(RuleBasedStateMachine):
                     state = self.store.counter(key, self.at)
                     assert state.used == self.reference.used.get(key, 0), key
                     assert state.reserved == self.reference.reserved(key, self.at), key
+                    assert state.extra == self.reference.extra.get(key, 0), key
         assert check_ledger(self.store) == []
 
 
