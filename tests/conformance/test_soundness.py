@@ -75,9 +75,7 @@ def test_a_refund_in_the_same_epoch_gives_its_use_back(accounting, store):
     ledger_is_clean(store)
 
 
-def test_a_reset_forgives_the_holds_in_flight_and_never_lets_them_pass_the_limit(
-    accounting, store
-):
+def test_a_reset_forgives_the_holds_in_flight_and_never_lets_them_pass_the_limit(accounting, store):
     promotion = setup(accounting, coupon(redeem_user_limit=3))
     buyer = User("buyer")
     holds = [accounting.reserve(buyer, AT, hold=HOLD, code="WINTER1")]
@@ -164,9 +162,7 @@ BAD_MOMENTS = [
 
 
 @pytest.mark.parametrize("at", BAD_MOMENTS, ids=["year-0", "year-10000", "first-day"])
-def test_moments_a_store_cannot_keep_are_refused_before_anything_is_written(
-    accounting, store, at
-):
+def test_moments_a_store_cannot_keep_are_refused_before_anything_is_written(accounting, store, at):
     promotion = setup(accounting, coupon(redeem_user_limit=2))
     before = store.ledger()
     for attempt in (
@@ -258,9 +254,7 @@ def test_idempotency_keys_must_be_text(accounting, store, key):
 
 
 @pytest.mark.parametrize("promotion", [["coupon:winter"], 7, None], ids=["list", "int", "none"])
-def test_a_promotion_that_is_neither_a_model_nor_a_ref_is_a_validation_error(
-    accounting, promotion
-):
+def test_a_promotion_that_is_neither_a_model_nor_a_ref_is_a_validation_error(accounting, promotion):
     setup(accounting, coupon(redeem_user_limit=2))
     with pytest.raises(ValidationError, match="promotion"):
         accounting.user_limit(promotion, "buyer", AT)
