@@ -199,3 +199,38 @@ def test_a_catalog_discount_the_store_never_imported_is_held_too(store):
     again = Pricing([fresh]).checkout(accounting, swords(1), User("u"), AT, hold=HOLD)
     assert again.quote.total == D("10.00")
     assert accounting.user_limit(fresh, "u", AT).available == 0
+
+
+def test_a_checkout_prices_and_holds_the_code_as_the_store_keeps_it_now(store_factory):
+    machine_a, machine_b = Accounting(store_factory()), Accounting(store_factory())
+    five = PromoCode(external_id="five", discount_percent="5", redeem_total_limit=10, enabled=True)
+    machine_a.import_catalog([five], {(PromotionKind.PROMO_CODE, "five"): ["FIVE"]})
+    pricing = Pricing([])
+    warm = pricing.checkout(machine_b, swords(1), User("a"), AT, hold=HOLD, promo_code="FIVE")
+    assert warm.quote.total == D("9.50")  # machine B now holds FIVE at 5% in its cache
+    warm.release(machine_b, AT)
+    machine_a.import_promotions([attrs.evolve(five, discount_percent="50")])
+    held = pricing.checkout(machine_b, swords(1), User("a"), AT, hold=HOLD, promo_code="FIVE")
+    assert held.quote.total == D("5.00")  # priced as the store keeps it, not as B remembered
+    held.commit(machine_b, AT)
+    assert check_ledger(store_factory()) == []
+
+
+def test_a_checkout_never_holds_a_promotion_changed_in_the_store_since_pricing(store_factory):
+    machine_a, machine_b = Accounting(store_factory()), Accounting(store_factory())
+    machine_a.import_promotions([LIMITED])
+    pricing = Pricing([LIMITED])  # machine B's catalog, built before the change
+    first = pricing.checkout(machine_b, swords(1), User("a"), AT, hold=HOLD)
+    assert [r.id for r in first.reservations] == ["7"]
+    first.release(machine_b, AT)
+    machine_a.import_promotions([attrs.evolve(LIMITED, enabled=False)])  # disabled elsewhere
+    with pytest.raises(AccountingError) as stale:
+        pricing.checkout(machine_b, swords(1), User("a"), AT, hold=HOLD)
+    assert stale.value.code == "stale_promotion"
+    assert "build the Pricing again" in stale.value.message
+    store = store_factory()
+    assert store.counter("t|discount:7", AT).reserved == 0  # nothing is held
+    assert check_ledger(store) == []
+    # A Pricing of the store's own promotions checks out again.
+    fresh = Pricing([machine_b.promotion("discount:7")])
+    assert fresh.checkout(machine_b, swords(1), User("a"), AT, hold=HOLD).reservations == ()

@@ -22,7 +22,8 @@ from liveops_rules import (
     ValidationError,
 )
 from liveops_rules.accounting import Accounting, AccountingError, check_ledger
-from liveops_rules.stores.bounds import COUNT_MAX
+
+COUNT_MAX = 2**31 - 1  # the documented cap (liveops_rules.stores.bounds.COUNT_MAX)
 
 AT = datetime(2026, 11, 22, 12, tzinfo=UTC)
 HOLD = timedelta(minutes=10)
