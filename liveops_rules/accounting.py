@@ -56,7 +56,7 @@ from liveops_rules.stores.protocol import (
     SettleAction,
     document_version,
 )
-from liveops_rules.wire import Form, dump_promotion, load_promotion
+from liveops_rules.wire import dump_stored_promotion, load_stored_promotion
 
 __all__ = [
     "DEFAULT_CODE_ALPHABET",
@@ -270,13 +270,11 @@ class Accounting:
     @staticmethod
     def _document(promotion: Promotion) -> str:
         """The JSON document a store keeps for a promotion (its version is the document's)."""
-        return json.dumps(
-            {"kind": promotion.kind.value, "payload": dump_promotion(promotion, Form.RESPONSE)},
-            sort_keys=True,
-        )
+        return json.dumps(dump_stored_promotion(promotion), sort_keys=True)
 
     def import_promotions(self, promotions: Sequence[Promotion]) -> None:
         """Keep these promotions' configuration in the store (replacing older versions)."""
+        # Every document is made before the first is kept: one that cannot be kept keeps none.
         documents = [(promotion_ref(p), self._document(p)) for p in promotions]
         for ref, document in documents:
             self.store.put_promotion(ref, document)
@@ -321,8 +319,7 @@ class Accounting:
         cached = self._loaded.get(ref)
         if cached is not None and cached[0] == document:
             return cached[1]
-        data = json.loads(document)
-        promotion = load_promotion(data["kind"], data["payload"], form=Form.RESPONSE)
+        promotion = load_stored_promotion(json.loads(document))
         self._loaded[ref] = (document, promotion, document_version(document))
         return promotion
 

@@ -11,10 +11,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from liveops_rules.codes import is_valid_code
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.evaluate import check_moment
-from liveops_rules.models import Promotion, PromotionKind, User
+from liveops_rules.models import Bonus, ItemDiscount, Promotion, PromotionKind, User
 from liveops_rules.schedule import read_form_fields
 from liveops_rules.wire import _translate
 from liveops_rules.wire._cart import dump_cart, load_cart
@@ -41,12 +43,14 @@ __all__ = [
     "dump_catalog",
     "dump_payload",
     "dump_promotion",
+    "dump_stored_promotion",
     "load_cart",
     "load_catalog",
     "load_catalog_codes",
     "load_catalog_file",
     "load_payload",
     "load_promotion",
+    "load_stored_promotion",
     "load_user",
     "parse_json",
     "read_json_file",
@@ -164,6 +168,106 @@ def dump_promotion(
         check_moment(at)
         document["limits"]["recurrent_schedule"]["per_user"].update(read_form_fields(schedule, at))
     return document
+
+
+# The field of a stored promotion document holding what LiveOps payloads cannot carry.
+_EXTENSIONS = "library_extensions"
+
+_ZONE_EXTENSION = "recurrent_schedule_zone"
+_STORED_FIELDS = ("kind", "payload", _EXTENSIONS)
+
+
+def dump_stored_promotion(promotion: Promotion) -> dict[str, Any]:
+    """The document a store keeps for `promotion` (plain JSON values): `kind`, `payload` (its
+    LiveOps response form) and, only when needed, `library_extensions` with what LiveOps
+    payloads cannot carry: `recurrent_schedule_zone`, the IANA zone of a recurrent per-user
+    limit (the payload then shows the schedule's hour at +00:00). `load_stored_promotion`
+    reads it back as `promotion`; `dump_promotion` itself still refuses zones.
+    """
+    extensions: dict[str, Any] = {}
+    if isinstance(promotion, ItemDiscount | Bonus) and promotion.limits is not None:
+        schedule = promotion.limits.recurrent_schedule
+        if schedule is not None and schedule.zone is not None:
+            extensions[_ZONE_EXTENSION] = schedule.zone
+            limits = attrs.evolve(
+                promotion.limits, recurrent_schedule=attrs.evolve(schedule, zone=None)
+            )
+            promotion = attrs.evolve(promotion, limits=limits)
+    document = {"kind": promotion.kind.value, "payload": dump_promotion(promotion, Form.RESPONSE)}
+    if extensions:
+        document[_EXTENSIONS] = extensions
+    return document
+
+
+def load_stored_promotion(document: object, path: str = "$") -> Promotion:
+    """The promotion of a document written by `dump_stored_promotion` (also one written
+    before `library_extensions` existed: `{"kind", "payload"}`). Raises ValidationError
+    listing every problem, each at its JSON path."""
+    if not isinstance(document, dict):
+        raise ValidationError.single(path, "a stored promotion object", document)
+    problems = [
+        Problem(f"{path}.{key}", "one of " + ", ".join(_STORED_FIELDS), "an unknown field")
+        for key in document
+        if key not in _STORED_FIELDS
+    ]
+    problems.extend(
+        Problem(f"{path}.{key}", "a field of a stored promotion", "nothing")
+        for key in ("kind", "payload")
+        if key not in document
+    )
+    kind = document.get("kind")
+    if "kind" in document and (
+        not isinstance(kind, str) or kind not in {k.value for k in PromotionKind}
+    ):
+        problems.append(
+            Problem(
+                f"{path}.kind",
+                "one of " + ", ".join(k.value for k in PromotionKind),
+                describe(kind),
+            )
+        )
+    if problems:
+        raise ValidationError(problems)
+    promotion = load_promotion(
+        document["kind"], document["payload"], f"{path}.payload", Form.RESPONSE
+    )
+    if _EXTENSIONS in document:
+        promotion = _with_extensions(promotion, document, path)
+    return promotion
+
+
+def _with_extensions(promotion: Promotion, document: dict[str, Any], path: str) -> Promotion:
+    at, extensions = f"{path}.{_EXTENSIONS}", document[_EXTENSIONS]
+    if not isinstance(extensions, dict):
+        raise ValidationError.single(at, "an object", extensions)
+    unknown = [key for key in extensions if key != _ZONE_EXTENSION]
+    if unknown:
+        raise ValidationError(
+            Problem(f"{at}.{key}", f"a known extension ({_ZONE_EXTENSION})", "an unknown one")
+            for key in unknown
+        )
+    if _ZONE_EXTENSION not in extensions:
+        return promotion
+    zone_path = f"{at}.{_ZONE_EXTENSION}"
+    limits = promotion.limits if isinstance(promotion, ItemDiscount | Bonus) else None
+    schedule = None if limits is None else limits.recurrent_schedule
+    if not isinstance(promotion, ItemDiscount | Bonus) or limits is None or schedule is None:
+        raise ValidationError.single(
+            zone_path,
+            "a zone only for a promotion with a recurrent per-user limit",
+            extensions[_ZONE_EXTENSION],
+        )
+    if schedule.utc_offset:
+        raise ValidationError.single(
+            f"{path}.payload.limits.recurrent_schedule.per_user.time",
+            "a time at +00:00 when the schedule has a zone",
+            document["payload"]["limits"]["recurrent_schedule"]["per_user"]["time"],
+        )
+    try:
+        zoned = attrs.evolve(schedule, zone=extensions[_ZONE_EXTENSION])
+    except ValidationError as error:
+        raise ValidationError(attrs.evolve(p, path=zone_path) for p in error.problems) from None
+    return attrs.evolve(promotion, limits=attrs.evolve(limits, recurrent_schedule=zoned))
 
 
 def load_user(data: object, path: str = "$") -> User:
