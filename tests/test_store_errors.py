@@ -63,9 +63,7 @@ def postgres_schema(postgres_server):
 def postgres_store(postgres_server, postgres_schema):
     from liveops_rules.stores.postgres_store import PostgresStore
 
-    store = PostgresStore(
-        postgres_server.url, schema=postgres_schema, pool_size=2, retry_window=30
-    )
+    store = PostgresStore(postgres_server.url, schema=postgres_schema, pool_size=2, retry_window=30)
     yield store
     store.close()
 
@@ -180,7 +178,7 @@ def test_a_version_1_postgres_schema_is_upgraded_by_create_schema(postgres_serve
         connection.execute(f'ALTER TABLE "{schema}".operations DROP COLUMN epochs')
         connection.execute(f'ALTER TABLE "{schema}".operations DROP COLUMN nonce')
         connection.execute(f'UPDATE "{schema}".schema_version SET version = 1')
-    with pytest.raises(StoreError, match="version 1.*create_schema"):
+    with pytest.raises(StoreError, match=r"version 1.*create_schema"):
         PostgresStore(postgres_server.url, schema=schema, pool_size=1)
     PostgresStore.create_schema(postgres_server.url, schema=schema)
     store = PostgresStore(postgres_server.url, schema=schema, pool_size=1)
@@ -280,7 +278,7 @@ def test_a_write_lock_held_past_the_busy_timeout_is_a_store_error(tmp_path):
     try:
         accounting = prepared(store)
         blocker.execute("BEGIN IMMEDIATE")
-        with pytest.raises(StoreError, match="0.2 s busy timeout"):
+        with pytest.raises(StoreError, match=r"0\.2 s busy timeout"):
             accounting.redeem("WINTER", User("u1"), AT)
         blocker.execute("ROLLBACK")
         assert accounting.redeem("WINTER", User("u1"), AT).ok
