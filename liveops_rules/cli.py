@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import NoReturn, TextIO, TypeVar
 
+import attrs
+
+from liveops_rules._cli_inputs import (
+    MAX_HOLD_SECONDS,
+    Scrubber,
+    amount_argument,
+    hold_argument,
+    moment_argument,
+    read_input_file,
+    store_argument,
+    text_argument,
+)
 from liveops_rules.accounting import Accounting, AccountingError, Outcome
 from liveops_rules.catalog import Catalog
-from liveops_rules.errors import StoreError, ValidationError
+from liveops_rules.errors import LiveOpsError, ValidationError
 from liveops_rules.evaluate import Decision
 from liveops_rules.models import PromotionKind
 from liveops_rules.money import round_money
 from liveops_rules.pricing import Pricing, Quote, promo_codes_of
-from liveops_rules.stores import RedemptionStore, open_store
+from liveops_rules.stores import RedemptionStore, open_store, redact_uri
 from liveops_rules.wire import (
     PAYLOAD_KINDS,
     Form,
@@ -30,7 +44,6 @@ from liveops_rules.wire import (
     load_payload,
     load_promotion,
     load_user,
-    read_json_file,
 )
 from liveops_rules.wire._detect import detect_kinds
 
@@ -43,33 +56,35 @@ _PROMOTION_KINDS = frozenset(kind.value for kind in PromotionKind)
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # as shells report a command stopped by Ctrl-C
 
 
 class _CliError(Exception):
     """A problem with the command's input, printed as one message with exit status 2."""
 
 
+class _UsageError(Exception):
+    """argparse's complaint about the arguments, with the usage line (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises its complaints instead of printing them, so that `main` prints
+    them like every other message: without passwords, and printable."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise the complaint as a _UsageError."""
+        raise _UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
+
+
 def _load(path: str, what: str, loader: Callable[[object], T]) -> T:
     try:
-        data = read_json_file(path)
+        data = read_input_file(path)
         return loader(data)
     except ValidationError as error:
         lines = [f"{path}: invalid {what}:"] + [f"  {p}" for p in error.problems]
         if len(error.problems) == 1:
             lines = [f"{path}: {error.problems[0]}"]
         raise _CliError("\n".join(lines)) from None
-
-
-def _moment(text: str) -> datetime:
-    if text == "now":
-        return datetime.now(UTC)
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise _CliError(f"--at: expected an ISO 8601 date-time, found {text!r}") from None
-    if at.utcoffset() is None:
-        raise _CliError(f"--at: {text!r} has no UTC offset; add one, like {text}+00:00")
-    return at
 
 
 def _result(decision: Decision) -> dict[str, object]:
@@ -102,7 +117,7 @@ def _print_table(decisions: Sequence[Decision], out: TextIO) -> None:
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     promotions = _load(args.catalog, "catalog", load_catalog)
     user = _load(args.user, "user", load_user)
-    at = _moment(args.at)
+    at = args.at
     decisions = Catalog(promotions).evaluate_all(user, at)
     if args.format == "json":
         document = {
@@ -116,12 +131,46 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _validate_one(path: str, kind: str | None, form: str | None) -> list[str]:
-    """Lines to print for one file; the first says valid or invalid."""
+@attrs.frozen
+class _Verdict:
+    """What `validate` found in one file: `kind` is None when it is not even JSON."""
+
+    path: str
+    kind: str | None
+    problems: tuple[str, ...]
+    guessed: bool = False
+
+    @property
+    def valid(self) -> bool:
+        """Whether the file holds a valid payload."""
+        return self.kind is not None and not self.problems
+
+    def lines(self, form: str | None) -> list[str]:
+        """The verdict as text: a first line saying valid or invalid, then the problems."""
+        if self.kind is None:
+            head = f"{self.path}: invalid JSON"
+        elif self.valid:
+            head = f"{self.path}: valid {self.kind}" + (f" ({form})" if form else "")
+        else:
+            guess = f" (read as {self.kind}; pass --kind if it is another kind)"
+            head = f"{self.path}: invalid {self.kind}" + (guess if self.guessed else "")
+        return [head] + [f"  {p}" for p in self.problems]
+
+    def to_dict(self) -> dict[str, object]:
+        """The verdict as a JSON object."""
+        return {
+            "file": self.path,
+            "valid": self.valid,
+            "kind": self.kind,
+            "problems": list(self.problems),
+        }
+
+
+def _validate_one(path: str, kind: str | None, form: str | None) -> _Verdict:
     try:
-        data = read_json_file(path)
+        data = read_input_file(path)
     except ValidationError as error:
-        return [f"{path}: invalid JSON"] + [f"  {p}" for p in error.problems]
+        return _Verdict(path, None, tuple(str(p) for p in error.problems))
     candidates = (kind,) if kind else detect_kinds(data)
     failures: list[tuple[str, ValidationError]] = []
     for candidate in candidates:
@@ -133,26 +182,26 @@ def _validate_one(path: str, kind: str | None, form: str | None) -> list[str]:
         except ValidationError as error:
             failures.append((candidate, error))
             continue
-        return [f"{path}: valid {candidate}" + (f" ({form})" if form else "")]
+        return _Verdict(path, candidate, ())
     best, refusal = min(failures, key=lambda failure: len(failure[1].problems))
-    guess = "" if kind else f" (read as {best}; pass --kind if it is another kind)"
-    return [f"{path}: invalid {best}{guess}"] + [f"  {p}" for p in refusal.problems]
+    return _Verdict(path, best, tuple(str(p) for p in refusal.problems), guessed=not kind)
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
-    status = EXIT_OK
-    for path in args.files:
-        lines = _validate_one(path, args.kind, args.form)
-        if not lines[0].startswith(f"{path}: valid"):
-            status = EXIT_USAGE
-        out.write("\n".join(lines) + "\n")
-    return status
+    verdicts = [_validate_one(path, args.kind, args.form) for path in args.files]
+    if args.format == "json":
+        document = {"files": [verdict.to_dict() for verdict in verdicts]}
+        out.write(json.dumps(document, indent=2) + "\n")  # ASCII: file names may not be text
+    else:
+        for verdict in verdicts:
+            out.write("\n".join(verdict.lines(args.form)) + "\n")
+    return EXIT_OK if all(verdict.valid for verdict in verdicts) else EXIT_USAGE
 
 
 def _store(uri: str) -> RedemptionStore:
     try:
         return open_store(uri)
-    except (ValidationError, StoreError) as error:
+    except LiveOpsError as error:
         raise _CliError(f"--store: {error}") from None
 
 
@@ -176,7 +225,12 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
         added = Accounting(store).import_catalog(promotions, codes)
     finally:
         store.close()
-    out.write(f"imported {len(promotions)} promotions and {added} new codes into {args.store}\n")
+    where = redact_uri(args.store)
+    if args.format == "json":
+        document = {"promotions": len(promotions), "new_codes": added, "store": where}
+        out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    else:
+        out.write(f"imported {len(promotions)} promotions and {added} new codes into {where}\n")
     return EXIT_OK
 
 
@@ -201,13 +255,13 @@ def _print_outcome(outcome: Outcome, fmt: str, out: TextIO) -> int:
 
 def _redeem(args: argparse.Namespace, out: TextIO) -> int:
     user = _load(args.user, "user", load_user)
-    at = _moment(args.at)
+    at = args.at
+    catalog = _load(args.catalog, "catalog", load_catalog_codes) if args.catalog else None
     store = _store(args.store)
     try:
         accounting = Accounting(store)
-        if args.catalog:
-            promotions, codes = _load(args.catalog, "catalog", load_catalog_codes)
-            accounting.import_catalog(promotions, codes)
+        if catalog is not None:
+            accounting.import_catalog(*catalog)
         outcome = accounting.redeem(
             args.code,
             user,
@@ -235,40 +289,40 @@ def _progress(total: int, stream: TextIO) -> Callable[[int], None] | None:
 
 
 def _generate(args: argparse.Namespace, out: TextIO) -> int:
+    ref = _ref(args.promotion)
     store = _store(args.store)
     try:
         accounting = Accounting(store)
-        ref = _ref(args.promotion)
         promotion = accounting.promotion(ref)
         if promotion is None:
-            raise _CliError(f"{ref}: no such promotion in {args.store} (import its catalog first)")
+            raise AccountingError(
+                "unknown_promotion",
+                f"Promotion {ref} not found in {redact_uri(args.store)} (import its catalog first)",
+            )
         codes = accounting.generate_codes(
             promotion, args.count, length=args.length, progress=_progress(args.count, sys.stderr)
         )
     finally:
         store.close()
-    out.write("\n".join(codes) + "\n")
+    if args.format == "json":
+        out.write(json.dumps({"promotion": ref, "codes": codes}, indent=2) + "\n")
+    else:
+        out.write("\n".join(codes) + "\n")
     return EXIT_OK
 
 
 def _limits(args: argparse.Namespace, out: TextIO) -> int:
-    at = _moment(args.at)
+    at = args.at
+    ref = _ref(args.promotion)
     store = _store(args.store)
     try:
         accounting = Accounting(store)
-        ref = _ref(args.promotion)
         if args.action == "reset":
             if args.user is None:
                 changed = accounting.reset_all_user_limits(ref, at)
             else:
                 changed = accounting.reset_user_limit(ref, args.user, at)
-            out.write(f"reset {changed} counters\n")
-            return EXIT_OK
-        if args.user is None:
-            raise _CliError(f"limits {args.action}: --user is required")
-        if args.action != "show" and args.amount is None:
-            raise _CliError(f"limits {args.action}: an AMOUNT is required")
-        if args.action == "show":
+        elif args.action == "show":
             state = accounting.user_limit(ref, args.user, at)
         elif args.action == "set":
             state = accounting.set_user_limit(ref, args.user, args.amount, at)
@@ -277,7 +331,16 @@ def _limits(args: argparse.Namespace, out: TextIO) -> int:
             state = accounting.change_user_limit(ref, args.user, change, at)
     finally:
         store.close()
-    out.write(json.dumps({"per_user": {"total": state.total, "available": state.available}}) + "\n")
+    if args.action == "reset":
+        if args.format == "json":
+            out.write(json.dumps({"reset": changed}) + "\n")
+        else:
+            out.write(f"reset {changed} counters\n")
+    elif args.format == "json":
+        document = {"per_user": {"total": state.total, "available": state.available}}
+        out.write(json.dumps(document) + "\n")
+    else:
+        out.write(f"{ref} for {args.user}: {state.available} of {state.total} uses available\n")
     return EXIT_OK
 
 
@@ -326,7 +389,7 @@ def _quote(args: argparse.Namespace, out: TextIO) -> int:
     cart = _load(args.cart, "cart", load_cart)
     user = _load(args.user, "user", load_user)
     promotions, codes = _load(args.catalog, "catalog", load_catalog_codes)
-    at = _moment(args.at)
+    at = args.at
     pricing = Pricing(Catalog(promotions), codes=promo_codes_of(promotions, codes))
     if args.store is None:
         for flag in ("order_id", "commit"):
@@ -338,8 +401,12 @@ def _quote(args: argparse.Namespace, out: TextIO) -> int:
         else:
             _print_quote(quote, out)
         return EXIT_OK
-    if args.hold <= 0:
-        raise _CliError(f"--hold: expected a positive number of seconds, found {args.hold}")
+    try:
+        at + args.hold
+    except OverflowError:
+        raise _CliError(
+            f"--hold: {at.isoformat()} plus {args.hold.total_seconds():g} s is past the year 9999"
+        ) from None
     store = _store(args.store)
     try:
         accounting = Accounting(store)
@@ -349,7 +416,7 @@ def _quote(args: argparse.Namespace, out: TextIO) -> int:
             cart,
             user,
             at,
-            hold=timedelta(seconds=args.hold),
+            hold=args.hold,
             promo_code=args.promocode,
             order_id=args.order_id,
         )
@@ -383,10 +450,65 @@ def _demo(_: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def _store_option(
+    parser: argparse.ArgumentParser, *, required: bool = True, help: str | None = None
+) -> None:
+    parser.add_argument("--store", type=store_argument, required=required, metavar="URI", help=help)
+
+
+def _at_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--at",
+        required=True,
+        type=moment_argument,
+        metavar="ISO8601",
+        help="the moment, with its UTC offset (2026-11-28T12:00:00+00:00), or `now`",
+    )
+
+
+def _add_limit_actions(limits: argparse.ArgumentParser) -> None:
+    actions = limits.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, summary, minimum in (
+        ("show", "a user's total and available uses", None),
+        ("set", "make AMOUNT uses available to the user", 0),
+        ("increase", "give the user AMOUNT more uses", 1),
+        ("decrease", "take AMOUNT uses from the user", 1),
+        ("reset", "give back every use (of one user, or of every user)", None),
+    ):
+        action = actions.add_parser(name, help=summary, description=summary)
+        action.add_argument(
+            "promotion", type=text_argument, metavar="PROMOTION", help="an id, or KIND:ID"
+        )
+        if minimum is not None:
+            action.add_argument(
+                "amount",
+                type=amount_argument(minimum),
+                metavar="AMOUNT",
+                help=f"a whole number, {minimum} or more",
+            )
+        action.add_argument(
+            "--user",
+            type=text_argument,
+            required=name != "reset",
+            metavar="USER_ID",
+            help="(reset without it: every user)" if name == "reset" else None,
+        )
+        _store_option(action)
+        _at_option(action)
+        _format_option(action)
+        action.set_defaults(run=_limits)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="liveops-rules",
         description="Decide which LiveOps promotions apply to a player, and why.",
+        epilog="Exit status: 0 done, 1 refused (a limit, an unknown code or promotion),"
+        " 2 not done (bad input, an unusable store).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -395,10 +517,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("catalog", metavar="CATALOG.json")
     check.add_argument("--user", required=True, metavar="USER.json")
-    check.add_argument(
-        "--at", required=True, metavar="ISO8601", help="the moment to decide for, or 'now'"
-    )
-    check.add_argument("--format", choices=("table", "json"), default="table")
+    _at_option(check)
+    _format_option(check)
     check.set_defaults(run=_check)
 
     validate = commands.add_parser(
@@ -413,42 +533,40 @@ def _parser() -> argparse.ArgumentParser:
         choices=[form.value for form in Form],
         help="for promotions: also refuse the fields of the other form",
     )
+    _format_option(validate)
     validate.set_defaults(run=_validate)
 
     importer = commands.add_parser(
         "import", help="keep a catalog's promotions and codes in a store (idempotent)"
     )
     importer.add_argument("catalog", metavar="CATALOG.json")
-    importer.add_argument("--store", required=True, metavar="URI")
+    _store_option(importer)
+    _format_option(importer)
     importer.set_defaults(run=_import)
 
     redeem = commands.add_parser("redeem", help="redeem a code for a user, counting its limits")
-    redeem.add_argument("code", metavar="CODE")
+    redeem.add_argument("code", type=text_argument, metavar="CODE")
     redeem.add_argument("--user", required=True, metavar="USER.json")
-    redeem.add_argument("--store", required=True, metavar="URI")
-    redeem.add_argument("--at", required=True, metavar="ISO8601")
+    _store_option(redeem)
+    _at_option(redeem)
     redeem.add_argument("--catalog", metavar="CATALOG.json", help="import this catalog first")
-    redeem.add_argument("--idempotency-key", metavar="KEY")
-    redeem.add_argument("--format", choices=("table", "json"), default="table")
+    redeem.add_argument("--idempotency-key", type=text_argument, metavar="KEY")
+    _format_option(redeem)
     redeem.set_defaults(run=_redeem)
 
     codes = commands.add_parser("codes", help="manage promotion codes")
     code_commands = codes.add_subparsers(dest="codes_command", required=True, metavar="ACTION")
     generate = code_commands.add_parser("generate", help="make new random codes")
-    generate.add_argument("promotion", metavar="EXTERNAL_ID", help="an id, or KIND:ID")
-    generate.add_argument("--count", required=True, type=int)
-    generate.add_argument("--length", type=int, default=12)
-    generate.add_argument("--store", required=True, metavar="URI")
+    generate.add_argument(
+        "promotion", type=text_argument, metavar="EXTERNAL_ID", help="an id, or KIND:ID"
+    )
+    generate.add_argument("--count", required=True, type=amount_argument(1))
+    generate.add_argument("--length", type=amount_argument(1), default=12)
+    _store_option(generate)
+    _format_option(generate)
     generate.set_defaults(run=_generate)
 
-    limits = commands.add_parser("limits", help="show or change a user's remaining uses")
-    limits.add_argument("action", choices=("show", "set", "increase", "decrease", "reset"))
-    limits.add_argument("promotion", metavar="PROMOTION", help="an id, or KIND:ID")
-    limits.add_argument("amount", nargs="?", type=int, metavar="AMOUNT")
-    limits.add_argument("--user", metavar="USER_ID", help="(reset without it: every user)")
-    limits.add_argument("--store", required=True, metavar="URI")
-    limits.add_argument("--at", required=True, metavar="ISO8601")
-    limits.set_defaults(run=_limits)
+    _add_limit_actions(commands.add_parser("limits", help="show or change a user's remaining uses"))
 
     quote = commands.add_parser(
         "quote", help="price a cart: discounts, a promo code and bonuses, and why others not"
@@ -456,14 +574,27 @@ def _parser() -> argparse.ArgumentParser:
     quote.add_argument("cart", metavar="CART.json")
     quote.add_argument("--user", required=True, metavar="USER.json")
     quote.add_argument("--catalog", required=True, metavar="CATALOG.json")
-    quote.add_argument("--at", required=True, metavar="ISO8601", help="the moment (or `now`)")
-    quote.add_argument("--promocode", metavar="CODE", help="a promo code from the catalog")
-    quote.add_argument("--format", choices=("table", "json"), default="table")
+    _at_option(quote)
     quote.add_argument(
-        "--store", metavar="URI", help="check out: hold the applied promotions' limits there"
+        "--promocode", type=text_argument, metavar="CODE", help="a promo code from the catalog"
     )
-    quote.add_argument("--hold", type=float, default=900, metavar="SECONDS")
-    quote.add_argument("--order-id", metavar="ID", help="retrying the order holds nothing twice")
+    _format_option(quote)
+    _store_option(
+        quote, required=False, help="check out: hold the applied promotions' limits there"
+    )
+    quote.add_argument(
+        "--hold",
+        type=hold_argument,
+        default=hold_argument("900"),
+        metavar="SECONDS",
+        help=f"how long a checkout holds (default 900; more than 0, at most {MAX_HOLD_SECONDS})",
+    )
+    quote.add_argument(
+        "--order-id",
+        type=text_argument,
+        metavar="ID",
+        help="retrying the order holds nothing twice",
+    )
     quote.add_argument("--commit", action="store_true", help="commit the holds (a paid order)")
     quote.set_defaults(run=_quote)
 
@@ -472,25 +603,76 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the command line; returns the exit status (0 fine, 1 refused, 2 bad input)."""
-    stream = out if out is not None else sys.stdout
-    args = _parser().parse_args(argv)
+def _tolerate_unprintable(stream: TextIO) -> None:
+    """Print what the stream's encoding cannot hold as escapes rather than fail."""
+    if isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(errors="backslashreplace")
+
+
+def _run(argv: Sequence[str], out: TextIO, complain: Callable[..., None]) -> int:
     try:
-        return int(args.run(args, stream))
+        args = _parser().parse_args(argv)
+        return int(args.run(args, out))
+    except _UsageError as error:
+        complain(str(error), prefix="")
+        return EXIT_USAGE
     except _CliError as error:
-        sys.stderr.write(f"liveops-rules: {error}\n")
+        complain(str(error))
         return EXIT_USAGE
     except AccountingError as error:
-        sys.stderr.write(f"liveops-rules: {error.message} [{int(error.error_code)}]\n")
+        complain(f"{error.message} [{int(error.error_code)}]")
+        return EXIT_REFUSED
+    except LiveOpsError as error:
+        complain(str(error))
         return EXIT_USAGE
-    except (ValidationError, StoreError) as error:
-        sys.stderr.write(f"liveops-rules: {error}\n")
-        return EXIT_USAGE
+
+
+class _DriverLog(logging.Handler):
+    """Drivers' log lines (psycopg's pool warnings) printed as our own messages are: without
+    passwords, never as a traceback."""
+
+    def __init__(self, complain: Callable[[str], None]) -> None:
+        super().__init__(logging.WARNING)
+        self._complain = complain
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Print the record's message on one line."""
+        with contextlib.suppress(Exception):  # a log line must never stop the command
+            self._complain(f"{record.name}: {record.getMessage().strip()}")
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit status: 0 done, 1 refused (a limit, an unknown
+    code or promotion), 2 not done (bad input, an unusable store; the message says which).
+    No message prints a password written in the arguments, and none is a traceback."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    scrub = Scrubber(arguments)
+    if out is None:
+        for stream in (sys.stdout, sys.stderr):
+            _tolerate_unprintable(stream)
+
+    def complain(message: str, prefix: str = "liveops-rules: ") -> None:
+        sys.stderr.write(f"{prefix}{scrub(message)}\n")
+
+    root = logging.getLogger()
+    driver_log = None if root.handlers else _DriverLog(complain)
+    if driver_log is not None:  # else logging is the embedding program's: left as it is
+        root.addHandler(driver_log)
+    try:
+        return _run(arguments, out if out is not None else sys.stdout, complain)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except KeyboardInterrupt:
+        complain("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as error:  # a defect: still one line, never a traceback
+        complain(f"internal error ({type(error).__name__}: {error}); please report it")
+        return EXIT_USAGE
+    finally:
+        if driver_log is not None:
+            root.removeHandler(driver_log)
 
 
 if __name__ == "__main__":  # pragma: no cover

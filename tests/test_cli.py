@@ -212,26 +212,38 @@ def test_limits_and_codes_commands(tmp_path, capsys):
     run("import", CATALOG, "--store", uri)
     run("redeem", "WINTER2026", "--user", USER, "--store", uri, "--at", AT)
     common = ("--user", "player-42", "--store", uri, "--at", AT)
-    assert run("limits", "show", "winter_gift", *common)[1] == (
+    assert run("limits", "show", "winter_gift", *common, "--format", "json")[1] == (
         '{"per_user": {"total": 1, "available": 0}}\n'
     )
-    assert json.loads(run("limits", "increase", "coupon:winter_gift", "2", *common)[1]) == {
-        "per_user": {"total": 3, "available": 2}
-    }
-    assert (
-        json.loads(run("limits", "set", "winter_gift", "5", *common)[1])["per_user"]["available"]
-        == 5
+    assert run("limits", "show", "winter_gift", *common) == (
+        0,
+        "coupon:winter_gift for player-42: 0 of 1 uses available\n",
     )
-    assert run("limits", "decrease", "winter_gift", "9", *common)[0] == 2
+    increased = run("limits", "increase", "coupon:winter_gift", "2", *common, "--format", "json")
+    assert json.loads(increased[1]) == {"per_user": {"total": 3, "available": 2}}
+    set_to = run("limits", "set", "winter_gift", "5", *common, "--format", "json")
+    assert json.loads(set_to[1])["per_user"]["available"] == 5
+    # refusals of the library exit 1 with LiveOps' code
+    assert run("limits", "decrease", "winter_gift", "9", *common)[0] == 1
     assert "[4511]" in capsys.readouterr().err
-    assert run("limits", "show", "vip_welcome", *common)[0] == 2
+    assert run("limits", "show", "vip_welcome", *common)[0] == 1
     assert "[4509]" in capsys.readouterr().err
-    assert run("limits", "reset", "winter_gift", "--store", uri, "--at", AT)[0] == 0
+    assert run("limits", "reset", "winter_gift", "--store", uri, "--at", AT) == (
+        0,
+        "reset 1 counters\n",
+    )
     status, text = run("codes", "generate", "winter_gift", "--count", "25", "--store", uri)
     codes = text.split()
     assert status == 0
     assert len(set(codes)) == 25
-    assert run("codes", "generate", "nosuch", "--count", "1", "--store", uri)[0] == 2
+    status, text = run(
+        "codes", "generate", "winter_gift", "--count", "2", "--store", uri, "--format", "json"
+    )
+    document = json.loads(text)
+    assert document["promotion"] == "coupon:winter_gift"
+    assert len(set(document["codes"]) - set(codes)) == 2
+    assert run("codes", "generate", "nosuch", "--count", "1", "--store", uri)[0] == 1
+    assert "Promotion coupon:nosuch not found" in capsys.readouterr().err
 
 
 def test_bad_store_uris_exit_2(capsys):

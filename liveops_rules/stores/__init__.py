@@ -35,6 +35,7 @@ from liveops_rules.stores.protocol import (
     SettleResult,
     Status,
 )
+from liveops_rules.stores.redaction import redact_uri
 from liveops_rules.stores.sqlite import SQLiteStore
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "SettleResult",
     "Status",
     "open_store",
+    "redact_uri",
 ]
 
 
@@ -103,7 +105,9 @@ def _redis(uri: str) -> RedemptionStore:
         from liveops_rules.stores.redis_store import RedisStore
     except ImportError:
         raise ValidationError.single(
-            "uri", "a scheme whose driver is installed (pip install liveops-rules[redis])", uri
+            "uri",
+            "a scheme whose driver is installed (pip install liveops-rules[redis])",
+            redact_uri(uri),
         ) from None
     url, options = _server_options(uri, {"prefix": str, "retry_window": float})
     return RedisStore(url, **options)  # type: ignore[arg-type]
@@ -114,7 +118,9 @@ def _postgres(uri: str) -> RedemptionStore:
         from liveops_rules.stores.postgres_store import PostgresStore
     except ImportError:
         raise ValidationError.single(
-            "uri", "a scheme whose driver is installed (pip install liveops-rules[postgres])", uri
+            "uri",
+            "a scheme whose driver is installed (pip install liveops-rules[postgres])",
+            redact_uri(uri),
         ) from None
     url, options = _server_options(
         uri, {"schema": str, "pool_size": int, "retry_window": float, "create_schema": _yes}
@@ -147,7 +153,10 @@ def open_store(uri: str) -> RedemptionStore:
     Other query options of server URIs go to the driver (`sslmode=require`, ...)."""
     if not isinstance(uri, str):
         raise ValidationError.single("uri", "a store URI such as sqlite:///promotions.db", uri)
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError as error:  # an unclosed [IPv6] host
+        raise ValidationError.single("uri", f"a valid URI ({error})", redact_uri(uri)) from None
     server = _SERVERS.get(parts.scheme)
     if server is not None:
         return server(uri)
@@ -155,9 +164,13 @@ def open_store(uri: str) -> RedemptionStore:
     opener = _SCHEMES.get(parts.scheme)
     if opener is None:
         raise ValidationError.single(
-            "uri", "a URI starting memory://, sqlite:///, redis:// or postgresql://", uri
+            "uri",
+            "a URI starting memory://, sqlite:///, redis:// or postgresql://",
+            redact_uri(uri),
         )
     if parts.netloc:
-        raise ValidationError.single("uri", f"{parts.scheme}:///path (a path, no host)", uri)
+        raise ValidationError.single(
+            "uri", f"{parts.scheme}:///path (a path, no host)", redact_uri(uri)
+        )
     path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
     return opener(path, options)
