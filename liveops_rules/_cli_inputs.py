@@ -9,11 +9,10 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote
 
 from liveops_rules.errors import Problem, ValidationError
 from liveops_rules.stores import redact_uri
-from liveops_rules.stores.redaction import REDACTED, uri_passwords
+from liveops_rules.stores.redaction import redact_message
 from liveops_rules.wire import parse_json
 
 __all__ = [
@@ -183,18 +182,9 @@ class Scrubber:
     and percent-decoded, so that no library or driver message can print one."""
 
     def __init__(self, arguments: Iterable[str]) -> None:
-        found: set[str] = set()
-        for argument in arguments:
-            for password in uri_passwords(argument):
-                found.update((password, unquote(password)))
-        self._passwords = sorted((p for p in found if p), key=len, reverse=True)
+        self._arguments = tuple(arguments)
 
     def __call__(self, message: str) -> str:
         """`message` without passwords, lone surrogates and terminal controls."""
-        message = redact_uri(message)
-        for password in self._passwords:
-            message = message.replace(password, REDACTED)
-            # an error's `found` value is cut at 60 characters, maybe inside the password
-            for end in range(min(len(password) - 1, 60), 0, -1):
-                message = message.replace(password[:end] + "...", REDACTED + "...")
+        message = redact_message(message, *self._arguments)
         return _HIDDEN.sub(_escaped, printable(message))

@@ -36,7 +36,9 @@ tables of an older version in place), never implicitly: `open_store(...?create_s
 
 from __future__ import annotations
 
+import collections
 import json
+import logging
 import os
 import re
 import secrets
@@ -74,6 +76,7 @@ from liveops_rules.stores.protocol import (
     Status,
     document_version,
 )
+from liveops_rules.stores.redaction import redact_message, redact_uri
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "schema_sql"]
 
@@ -97,6 +100,24 @@ def _transient(error: psycopg.Error) -> bool:
     if state is None:  # no answer from the server: the connection broke on the client's side
         return isinstance(error, psycopg.OperationalError)
     return state.startswith("08") or state in ("57P01", "57P02", "57P03", "53300")
+
+
+class _RedactPasswords(logging.Filter):
+    """psycopg_pool logs each failed connection with libpq's message, which can quote the
+    URL's password: such lines are logged with passwords replaced by `***`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: collections.deque[str] = collections.deque(maxlen=64)  # pools' URLs
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_message(record.getMessage(), *self.urls)
+        record.args = ()
+        return True
+
+
+_POOL_LOG = _RedactPasswords()
+logging.getLogger("psycopg.pool").addFilter(_POOL_LOG)
 
 
 def _libpq_options() -> frozenset[str]:
@@ -166,7 +187,7 @@ class PostgresStore:
         self._where = "PostgreSQL (caller's connection)"
         if url is not None:
             if not isinstance(url, str) or not url.startswith(("postgresql://", "postgres://")):
-                raise ValidationError.single("url", "a postgresql:// URL", url)
+                raise ValidationError.single("url", "a postgresql:// URL", redact_uri(str(url)))
             _check_url_options(url)
             parts = urlsplit(url)
             self._where = f"PostgreSQL at {parts.hostname or 'localhost'}:{parts.port or 5432}"
@@ -199,13 +220,15 @@ class PostgresStore:
                 psycopg.connect(url, connect_timeout=int(self._connect_timeout)).close()
                 return
             except psycopg.Error as error:
-                reason = str(error).strip().splitlines()[-1] if str(error).strip() else error
+                text = redact_message(str(error).strip(), url)
+                reason = text.splitlines()[-1] if text else type(error).__name__
                 if not _transient(error) or time.monotonic() + delay > deadline:
                     raise StoreError(f"cannot connect to {self._where}: {reason}") from None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
 
     def _open_pool(self, url: str) -> ConnectionPool[psycopg.Connection[Any]]:
+        _POOL_LOG.urls.append(url)
         pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             url,
             min_size=1,
@@ -219,7 +242,8 @@ class PostgresStore:
             pool.open(wait=True, timeout=self._connect_timeout)
         except psycopg.Error as error:
             pool.close()
-            raise StoreError(f"cannot connect to {self._where}: {error}") from None
+            reason = redact_message(str(error), url)
+            raise StoreError(f"cannot connect to {self._where}: {reason}") from None
         return pool
 
     @staticmethod
@@ -236,7 +260,8 @@ class PostgresStore:
                 with psycopg.connect(target, autocommit=True) as connection:
                     _create(connection, schema, text)
             except psycopg.Error as error:
-                raise StoreError(f"cannot create schema {schema!r}: {error}") from None
+                reason = redact_message(str(error), target)
+                raise StoreError(f"cannot create schema {schema!r}: {reason}") from None
         else:
             _create(target, schema, text)
 

@@ -9,8 +9,9 @@ in a `password='...'` option.
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
-__all__ = ["REDACTED", "redact_uri", "uri_passwords"]
+__all__ = ["REDACTED", "redact_message", "redact_uri", "uri_passwords"]
 
 REDACTED = "***"
 """What a password is printed as."""
@@ -71,3 +72,20 @@ def redact_uri(uri: str) -> str:
         kept = end
     pieces.append(uri[kept:])
     return "".join(pieces)
+
+
+def redact_message(message: str, *uris: str) -> str:
+    """`message` with every password written in `uris` (as written and percent-decoded) and
+    every password of a URI it quotes replaced by `***`: for a driver's message about a URI,
+    which may quote its password in pieces of its own."""
+    found: set[str] = set()
+    for uri in uris:
+        for password in uri_passwords(uri):
+            found.update((password, unquote(password)))
+    message = redact_uri(message)
+    for password in sorted((p for p in found if p), key=len, reverse=True):
+        message = message.replace(password, REDACTED)
+        # a ValidationError's `found` value is cut at 60 characters, maybe inside a password
+        for end in range(min(len(password) - 1, 60), 0, -1):
+            message = message.replace(password[:end] + "...", REDACTED + "...")
+    return message

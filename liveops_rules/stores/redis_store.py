@@ -53,6 +53,7 @@ from liveops_rules.stores.protocol import (
     Status,
     document_version,
 )
+from liveops_rules.stores.redaction import redact_message
 
 __all__ = ["SCHEMA_VERSION", "RedisStore"]
 
@@ -198,7 +199,8 @@ class RedisStore:
                 retry_on_error=[],
             )
         except (ValueError, TypeError) as error:
-            raise ValidationError.single("url", "a redis:// URL", f"({error})") from None
+            reason = redact_message(str(error), url)
+            raise ValidationError.single("url", "a redis:// URL", f"({reason})") from None
         where = urlsplit(url)  # no scheme, user or password in messages
         self._where = f"Redis at {where.hostname or where.path}:{where.port or 6379}"
         try:
