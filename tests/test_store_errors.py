@@ -292,3 +292,20 @@ def test_a_write_lock_held_past_the_busy_timeout_is_a_store_error(tmp_path):
 def test_sqlite_timeouts_are_seconds(tmp_path, timeout):
     with pytest.raises(ValidationError, match="timeout"):
         SQLiteStore(tmp_path / "s.db", timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "postgresql://app:s3cret-pw@127.0.0.1:{port}/db?retry_window=0",
+        "postgresql://app:s3%ZZcret-pw@127.0.0.1:{port}/db",  # libpq quotes a bad escape
+        "redis://app:s3cret-pw@127.0.0.1:{port}/0?retry_window=0",
+        "redis://app:s3cret-pw@127.0.0.1:notaport/0",
+    ],
+)
+def test_library_errors_about_a_uri_never_show_its_password(uri, capfd):
+    with pytest.raises((StoreError, ValidationError)) as raised:
+        open_store(uri.format(port=closed_port()))
+    shown = str(raised.value) + capfd.readouterr().err
+    assert "s3cret" not in shown
+    assert "cret-pw" not in shown
