@@ -1,0 +1,115 @@
+"""Codes of promotions: add, generate, look up, usage."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from liveops_rules.accounting.core import AccountingCore
+from liveops_rules.accounting.outcomes import AccountingError, Refusal, code_exists_error
+from liveops_rules.codes import CODE_MAX_LENGTH
+from liveops_rules.errors import ValidationError
+from liveops_rules.models import Promotion
+from liveops_rules.stores.bounds import check_count, check_stored_moment
+from liveops_rules.stores.protocol import CounterState
+
+__all__ = ["DEFAULT_CODE_ALPHABET", "CodeBook"]
+
+DEFAULT_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+"""Upper-case letters and digits without the ones people confuse (0/O, 1/I/L)."""
+
+_MAX_GENERATED = 100_000
+_GENERATE_ROUNDS = 20
+
+
+class CodeBook(AccountingCore):
+    """The codes of the store's promotions."""
+
+    def code_promotion(self, code: str) -> Promotion | Refusal:
+        """The promotion that owns `code` (normalized as redeem does), or why there is none:
+        a Refusal `malformed_code`, `unknown_code` or `unknown_promotion`."""
+        if not isinstance(code, str):
+            raise ValidationError.single("code", "a string", code)
+        _, _, found, refusal = self._resolve(self._code(code), None)
+        if refusal is not None:
+            assert refusal.refusal is not None
+            return refusal.refusal
+        assert found is not None
+        return found
+
+    def add_codes(self, promotion: Promotion | str, codes: Sequence[str]) -> None:
+        """Give `codes` to `promotion` (imported first if the store lacks it);
+        AccountingError `code_exists` (9803) if any is taken, `no_codes` if the promotion's
+        kind has none.
+
+        Codes are checked first: a malformed or repeated code is a ValidationError and
+        nothing is added. Codes already taken are not added; the others are.
+        """
+        normalized = self._valid_codes(codes)
+        ref = self._require(promotion)
+        self._check_code_kind(self._stored(ref))
+        taken = self.store.add_codes(ref, normalized)
+        if taken:
+            raise code_exists_error(list(taken))
+
+    def generate_codes(
+        self,
+        promotion: Promotion | str,
+        count: int,
+        *,
+        length: int = 12,
+        alphabet: str = DEFAULT_CODE_ALPHABET,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[str]:
+        """Make `count` (1..100,000) new random codes for `promotion`, unique in the store.
+
+        Codes come from `secrets`. The alphabet must be Latin letters and digits; the space
+        of possible codes must be at least 1,000 times `count` so that collisions stay rare.
+        When the codes already in the store leave too little room (20 rounds in a row find no
+        new code), AccountingError `code_space_full` says so; the codes made so far stay.
+        """
+        check_count(count, "count", 1, _MAX_GENERATED)
+        check_count(length, "length", 1, CODE_MAX_LENGTH)
+        letters = set(string.ascii_letters + string.digits)
+        if not isinstance(alphabet, str) or len(set(alphabet)) < 2 or not set(alphabet) <= letters:
+            raise ValidationError.single(
+                "alphabet", "two or more Latin letters and digits", alphabet
+            )
+        symbols = sorted(set(alphabet))
+        space = len(symbols) ** length
+        if space < count * 1000:
+            raise ValidationError.single(
+                "length", f"a length giving at least {count * 1000} possible codes", length
+            )
+        ref = self._require(promotion)
+        self._check_code_kind(self._stored(ref))
+        made: list[str] = []
+        barren = 0
+        while len(made) < count:
+            batch: set[str] = set()
+            wanted = min(count - len(made), 10_000)
+            while len(batch) < wanted:  # the space holds >= 1,000 x count codes: ends quickly
+                batch.add("".join(secrets.choice(symbols) for _ in range(length)))
+            ordered = sorted(batch)
+            taken = set(self.store.add_codes(ref, ordered))
+            fresh = [code for code in ordered if code not in taken]
+            made.extend(fresh)
+            barren = 0 if fresh else barren + 1
+            if barren >= _GENERATE_ROUNDS:
+                raise AccountingError(
+                    "code_space_full",
+                    f"made {len(made)} of {count} codes: {_GENERATE_ROUNDS} rounds in a row found "
+                    f"only codes already taken among the {space} codes of length {length} over "
+                    f"{''.join(symbols)!r}; use a longer length or a larger alphabet",
+                )
+            if progress is not None:
+                progress(len(made))
+        return made
+
+    def code_usage(self, promotion: Promotion | str, at: datetime) -> dict[str, CounterState]:
+        """Each code of the promotion with its counter (used, reserved)."""
+        check_stored_moment(at)
+        ref = self._require(promotion)
+        return {code: self.store.counter(f"c|{ref}|{code}", at) for code in self.store.codes(ref)}
