@@ -222,7 +222,7 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
     promotions, codes = _load(args.catalog, "catalog", load_catalog_codes)
     store = _store(args.store)
     try:
-        added = Accounting(store).import_catalog(promotions, codes)
+        added = Accounting(store).import_catalog(promotions, codes).codes_added
     finally:
         store.close()
     where = redact_uri(args.store)

@@ -110,7 +110,7 @@ def _redemptions(
         store = SQLiteStore(path)
         try:
             accounting = Accounting(store)
-            added = accounting.import_catalog(promotions, codes)
+            added = accounting.import_catalog(promotions, codes).codes_added
             say(f"   imported {len(promotions)} promotions and {added} codes into {path.name}")
 
             def show(label: str, outcome: Outcome, verb: str = "redeemed") -> None:

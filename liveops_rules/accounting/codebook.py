@@ -7,6 +7,8 @@ import string
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+import attrs
+
 from liveops_rules.accounting.core import AccountingCore
 from liveops_rules.accounting.outcomes import AccountingError, Refusal, code_exists_error
 from liveops_rules.codes import CODE_MAX_LENGTH
@@ -15,13 +17,21 @@ from liveops_rules.models import Promotion
 from liveops_rules.stores.bounds import check_count, check_stored_moment
 from liveops_rules.stores.protocol import CounterState
 
-__all__ = ["DEFAULT_CODE_ALPHABET", "CodeBook"]
+__all__ = ["DEFAULT_CODE_ALPHABET", "CodeBook", "CodePage"]
 
 DEFAULT_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """Upper-case letters and digits without the ones people confuse (0/O, 1/I/L)."""
 
 _MAX_GENERATED = 100_000
 _GENERATE_ROUNDS = 20
+
+
+@attrs.frozen
+class CodePage:
+    """One page of a promotion's codes, and how many it has in all (LiveOps' `total_count`)."""
+
+    codes: tuple[str, ...]
+    total_count: int
 
 
 class CodeBook(AccountingCore):
@@ -32,7 +42,9 @@ class CodeBook(AccountingCore):
         a Refusal `malformed_code`, `unknown_code` or `unknown_promotion`."""
         if not isinstance(code, str):
             raise ValidationError.single("code", "a string", code)
-        _, _, found, refusal = self._resolve(self._code(code), None)
+        code = self._code(code)
+        self._owners.pop(code, None)  # a lookup reads the store: codes can move
+        _, _, found, refusal = self._resolve(code, None)
         if refusal is not None:
             assert refusal.refusal is not None
             return refusal.refusal
@@ -108,8 +120,47 @@ class CodeBook(AccountingCore):
                 progress(len(made))
         return made
 
-    def code_usage(self, promotion: Promotion | str, at: datetime) -> dict[str, CounterState]:
-        """Each code of the promotion with its counter (used, reserved)."""
+    def code_usage(
+        self, promotion: Promotion | str, at: datetime, codes: Sequence[str] | None = None
+    ) -> dict[str, CounterState]:
+        """Each code of the promotion (or each of `codes`) with its counter (used, reserved);
+        AccountingError `unknown_code` (9811) for a code that is not the promotion's."""
         check_stored_moment(at)
         ref = self._require(promotion)
-        return {code: self.store.counter(f"c|{ref}|{code}", at) for code in self.store.codes(ref)}
+        if codes is None:
+            wanted = self.store.codes(ref)
+        else:
+            wanted = self._valid_codes(codes)
+            owners = self.store.code_owners(wanted)
+            strangers = [code for code in wanted if owners.get(code) != ref]
+            if strangers:
+                raise AccountingError(
+                    "unknown_code", f"Code not found in {ref}: {', '.join(strangers[:5])}"
+                )
+        return {code: self.store.counter(f"c|{ref}|{code}", at) for code in wanted}
+
+    def list_codes(
+        self, promotion: Promotion | str, *, limit: int | None = None, offset: int = 0
+    ) -> CodePage:
+        """The promotion's codes, sorted: `limit` of them from `offset`, and how many it has."""
+        if limit is not None:
+            check_count(limit, "limit", 1)
+        check_count(offset, "offset", 0)
+        ref = self._require(promotion)
+        return CodePage(tuple(self.store.codes(ref, offset, limit)), self.store.code_count(ref))
+
+    def remove_codes(self, promotion: Promotion | str, codes: Sequence[str]) -> None:
+        """Take codes from a promotion (they may then be given to another); their counters
+        and ledger lines stay. AccountingError `unknown_code` (9811), nothing removed, if any
+        is not the promotion's."""
+        normalized = self._valid_codes(codes)
+        ref = self._require(promotion)
+        owners = self.store.code_owners(normalized)
+        strangers = [code for code in normalized if owners.get(code) != ref]
+        if strangers:
+            raise AccountingError(
+                "unknown_code", f"Code not found in {ref}: {', '.join(strangers[:5])}"
+            )
+        self.store.remove_codes(ref, normalized)
+        for code in normalized:
+            self._owners.pop(code, None)

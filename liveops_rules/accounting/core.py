@@ -4,7 +4,7 @@ their versions, how codes and refs resolve, and which counters an operation touc
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from liveops_rules.accounting.ids import OperationIds
@@ -25,7 +25,15 @@ from liveops_rules.stores.bounds import check_text
 from liveops_rules.stores.protocol import CounterSpec, RedemptionStore, document_version
 from liveops_rules.wire import dump_stored_promotion, load_stored_promotion
 
-__all__ = ["CODE_KINDS", "REDEEMABLE", "AccountingCore", "promotion_ref", "quote_user_id"]
+__all__ = [
+    "CODE_KINDS",
+    "REDEEMABLE",
+    "AccountingCore",
+    "promotion_ref",
+    "quote_user_id",
+    "tombstone",
+    "tombstone_moment",
+]
 
 CODE_KINDS = (Coupon, PromoCode, UniqueCatalogOffer)
 """The kinds of promotion that have codes."""
@@ -48,6 +56,22 @@ def quote_user_id(text: str) -> str:
     return text.replace("%", "%25").replace("|", "%7C")
 
 
+def tombstone(promotion: Promotion, at: datetime) -> str:
+    """The document a deleted promotion leaves: its kind and when it was deleted. Counts made
+    against any version of it are then stale everywhere."""
+    return json.dumps(
+        {"deleted": True, "deleted_at": at.isoformat(), "kind": promotion.kind.value},
+        sort_keys=True,
+    )
+
+
+def tombstone_moment(document: str | None) -> datetime | None:
+    """When a stored document says its promotion was deleted (None: it was not)."""
+    if document is None or not document.startswith('{"deleted": true'):
+        return None
+    return datetime.fromisoformat(json.loads(document)["deleted_at"])
+
+
 class AccountingCore:
     """The state every part of `Accounting` shares: the store, the promotions loaded from it
     and their versions, the codes already resolved."""
@@ -63,7 +87,8 @@ class AccountingCore:
         self._normalize = code_normalizer
         self._new_id = new_id if new_id is not None else OperationIds()
         self._loaded: dict[str, tuple[str, Promotion, str]] = {}
-        self._owners: dict[str, str] = {}  # a code never changes hands: safe to remember
+        # Codes resolved to their promotion: a count checks the code is still the promotion's.
+        self._owners: dict[str, str] = {}
         self._given: dict[str, tuple[Promotion, str]] = {}
         self._shared_specs: dict[
             tuple[str, str | None], tuple[Promotion, CounterSpec, CounterSpec | None, str]
@@ -75,16 +100,31 @@ class AccountingCore:
         return json.dumps(dump_stored_promotion(promotion), sort_keys=True)
 
     def import_promotions(self, promotions: Sequence[Promotion]) -> None:
-        """Keep these promotions' configuration in the store (replacing older versions)."""
+        """Keep these promotions' configuration in the store (replacing older versions), in
+        one write. The id of a deleted promotion starts anew: its counters are forgiven."""
         # Every document is made before the first is kept: one that cannot be kept keeps none.
         documents = [(promotion_ref(p), self._document(p)) for p in promotions]
-        for ref, document in documents:
-            self.store.put_promotion(ref, document)
+        self._put_documents(documents, self.store.promotion_documents())
+
+    def _put_documents(self, documents: list[tuple[str, str]], kept: Mapping[str, str]) -> None:
+        """Keep `documents`, given the documents the store keeps now: ids of deleted
+        promotions get their counters forgiven first."""
+        for ref, _ in documents:
+            deleted_at = tombstone_moment(kept.get(ref))
+            if deleted_at is not None:
+                self._forgive(ref, deleted_at)
+        self.store.put_promotions(documents)
+
+    def _forgive(self, ref: str, at: datetime) -> None:
+        """Forgive every counter of a promotion: its total, its users', its codes'."""
+        self.store.reset(f"t|{ref}", at, exact=True)
+        self.store.reset(f"u|{ref}|", at)
+        self.store.reset(f"c|{ref}|", at)
 
     def promotion(self, ref: str) -> Promotion | None:
-        """The promotion kept under `ref`, or None."""
+        """The promotion kept under `ref`, or None (also when it was deleted)."""
         document = self.store.promotion(ref)
-        if document is None:
+        if document is None or tombstone_moment(document) is not None:
             return None
         cached = self._loaded.get(ref)
         if cached is not None and cached[0] == document:
@@ -159,7 +199,7 @@ class AccountingCore:
             raise ValidationError.single(
                 "promotion", "a promotion or its ref (kind:external_id)", promotion
             )
-        if self.store.promotion(ref) is None:
+        if self.promotion(ref) is None:
             if isinstance(promotion, str):
                 raise AccountingError("unknown_promotion", f"Promotion {ref} not found")
             self.import_promotions([promotion])

@@ -203,14 +203,16 @@ class Counting(AccountingCore):
                 "operation ids must be unique (nothing was counted)"
             ) from None
         if result.stale:
-            self._loaded.pop(ref, None)  # a copy loaded earlier may be as old as the one given
+            # The promotion changed, or the code moved: what was loaded or resolved is old.
+            self._loaded.pop(ref, None)
+            if code is not None:
+                self._owners.pop(code, None)
             if given:
                 raise AccountingError(
                     "stale_promotion",
                     f"{ref} given is not the version the store keeps: it was changed "
                     "elsewhere; load it from the store again (nothing was counted)",
                 )
-            self._loaded.pop(ref, None)
             return None
         if result.replayed is not None:
             return Outcome.from_dict(json.loads(result.replayed), replayed=True)

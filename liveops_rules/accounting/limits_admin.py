@@ -91,3 +91,20 @@ class LimitAdmin(AccountingCore):
         spec = self._user_limit_spec(promotion, "-", at)
         ref = spec.key.split("|")[1]
         return self.store.reset(f"u|{ref}|", at)
+
+    def reset_limits_of_user(self, user_id: str, at: datetime) -> int:
+        """Give the user back every use of every promotion with a per-user limit (LiveOps'
+        reset of all of a user's promotion limits); returns how many counters changed."""
+        check_stored_moment(at)
+        check_text(user_id, "user_id")
+        changed = 0
+        for ref in self.store.promotion_refs():
+            found = self.promotion(ref)
+            if found is None:
+                continue
+            specs = [
+                s for s in self._counters(found, ref, User(user_id), None, at) if s.key[0] == "u"
+            ]
+            if specs:
+                changed += self.store.reset(specs[0].key[: specs[0].key.rindex("|") + 1], at)
+        return changed

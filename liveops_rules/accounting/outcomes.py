@@ -26,10 +26,12 @@ class AccountingError(LiveOpsError):
     """An admin or settle operation that cannot be done; `code` names the refusal and
     `error_code` is LiveOps' code for it."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details
+        """What the refusal concerns, when it is many things (every code already taken)."""
 
     @property
     def error_code(self) -> ErrorCode:
@@ -42,6 +44,7 @@ class AccountingError(LiveOpsError):
 EXTRA_CODES = {
     "idempotency_conflict": ErrorCode.VALIDATION_ERROR,
     "stale_promotion": ErrorCode.VALIDATION_ERROR,
+    "promotion_exists": ErrorCode.VALIDATION_ERROR,
     "no_codes": ErrorCode.VALIDATION_ERROR,
     "code_space_full": ErrorCode.VALIDATION_ERROR,
     "unknown_operation": ErrorCode.VALIDATION_ERROR,
@@ -136,4 +139,6 @@ LIMIT_NAMES = {
 
 
 def code_exists_error(codes: list[str]) -> AccountingError:
-    return AccountingError("code_exists", f"The code already exists: {', '.join(codes[:5])}")
+    """9803 for the codes already taken, every one of them in `details`."""
+    shown = ", ".join(codes[:5]) + (f" and {len(codes) - 5} more" if len(codes) > 5 else "")
+    return AccountingError("code_exists", f"The code already exists: {shown}", tuple(codes))

@@ -154,6 +154,7 @@ if version then
   local kept = redis.call('HGET', B .. 'versions', promotion)
   if kept ~= version and not (kept == false and absent_ok) then return {'stale'} end
 end
+if code and redis.call('HGET', B .. 'codes', code) ~= promotion then return {'stale'} end
 local keys, limits, known, epochs, moved = {}, {}, {}, {}, false
 for i = 18, #ARGV, 2 do
   local n = #keys + 1
@@ -276,15 +277,16 @@ append(ARGV[7], 'adjust', nil, {{key, 0, 0, change}})
 return finish(token, cjson.encode({u, r, x + change, limit}))
 """
 
-# ARGV: base, token, key prefix, at. Keys are UTF-8 text, which never holds the byte 0xFF.
+# ARGV: base, token, key prefix, at, exact ("1": the key itself only). Keys are UTF-8 text,
+# which never holds the byte 0xFF.
 RESET = r"""
-local token, prefix, at = ARGV[2], ARGV[3], ARGV[4]
+local token, prefix, at, exact = ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1'
 local kept = done(token)
 if kept then return kept end
 local keys = redis.call('ZRANGEBYLEX', B .. 'keys', '[' .. prefix, '(' .. prefix .. '\255')
 local deltas, n = {}, 0
 for _, key in ipairs(keys) do
-  if string.sub(key, 1, #prefix) == prefix then
+  if (exact and key == prefix) or (not exact and string.sub(key, 1, #prefix) == prefix) then
     local u, r, x = state(key)
     if u ~= 0 or r ~= 0 or x ~= 0 then
       local hash = B .. 'c:' .. key
@@ -299,11 +301,43 @@ if n > 0 then append(at, 'reset', nil, deltas) end
 return finish(token, tostring(n))
 """
 
-# ARGV: base, ref, document, version
-PUT_PROMOTION = r"""
-redis.call('HSET', B .. 'promotions', ARGV[2], ARGV[3])
-redis.call('HSET', B .. 'versions', ARGV[2], ARGV[4])
+# ARGV: base, then a ref, its document and its version per promotion
+PUT_PROMOTIONS = r"""
+for i = 2, #ARGV, 3 do
+  redis.call('HSET', B .. 'promotions', ARGV[i], ARGV[i + 1])
+  redis.call('HSET', B .. 'versions', ARGV[i], ARGV[i + 2])
+end
 return 1
+"""
+
+# ARGV: base, token, ref, expected version ("" for none, "=" + version), document, version
+SWAP_PROMOTION = r"""
+local token, ref, expected = ARGV[2], ARGV[3], ARGV[4]
+local done_before = done(token)
+if done_before then return done_before end
+local kept = redis.call('HGET', B .. 'versions', ref)
+if (expected == '' and kept) or (expected ~= '' and kept ~= string.sub(expected, 2)) then
+  return finish(token, '0')
+end
+redis.call('HSET', B .. 'promotions', ref, ARGV[5])
+redis.call('HSET', B .. 'versions', ref, ARGV[6])
+return finish(token, '1')
+"""
+
+# ARGV: base, token, ref, expected version, tombstone document, its version
+RETIRE_PROMOTION = r"""
+local token, ref = ARGV[2], ARGV[3]
+local kept = done(token)
+if kept then return kept end
+if redis.call('HGET', B .. 'versions', ref) ~= ARGV[4] then return finish(token, '-1') end
+redis.call('HSET', B .. 'promotions', ref, ARGV[5])
+redis.call('HSET', B .. 'versions', ref, ARGV[6])
+local codes = redis.call('SMEMBERS', B .. 'pc:' .. ref)
+for _, code in ipairs(codes) do
+  if redis.call('HGET', B .. 'codes', code) == ref then redis.call('HDEL', B .. 'codes', code) end
+end
+redis.call('DEL', B .. 'pc:' .. ref)
+return finish(token, tostring(#codes))
 """
 
 # ARGV: base, idempotency key, fingerprint, result
@@ -318,21 +352,45 @@ redis.call('HSET', hash, 'f', ARGV[3], 'r', ARGV[4])
 return {'kept', ARGV[4]}
 """
 
-# ARGV: base, token, promotion ref, code...
-ADD_CODES = r"""
-local token, ref = ARGV[2], ARGV[3]
+# ARGV: base, token, then per promotion: its ref, how many codes, the codes. The reply lists
+# the codes already taken, per promotion.
+ADD_CODE_SETS = r"""
+local token = ARGV[2]
 local kept = done(token)
 if kept then return kept end
-local taken = {}
+local answers, i = {}, 3
+while i <= #ARGV do
+  local ref, count = ARGV[i], tonumber(ARGV[i + 1])
+  local taken = {}
+  for j = i + 2, i + 1 + count do
+    local code = ARGV[j]
+    if redis.call('HSETNX', B .. 'codes', code, ref) == 1 then
+      redis.call('SADD', B .. 'pc:' .. ref, code)
+    else
+      taken[#taken + 1] = code
+    end
+  end
+  answers[#answers + 1] = taken
+  i = i + 2 + count
+end
+return finish(token, cjson.encode(answers))
+"""
+
+# ARGV: base, token, ref, codes...
+REMOVE_CODES = r"""
+local token, ref, removed = ARGV[2], ARGV[3], {}
+local kept = done(token)
+if kept then return cjson.decode(kept) end
 for i = 4, #ARGV do
   local code = ARGV[i]
-  if redis.call('HSETNX', B .. 'codes', code, ref) == 1 then
-    redis.call('SADD', B .. 'pc:' .. ref, code)
-  else
-    taken[#taken + 1] = code
+  if redis.call('HGET', B .. 'codes', code) == ref then
+    redis.call('HDEL', B .. 'codes', code)
+    redis.call('SREM', B .. 'pc:' .. ref, code)
+    removed[#removed + 1] = code
   end
 end
-return finish(token, cjson.encode({taken}))
+finish(token, cjson.encode(removed))
+return removed
 """
 
 # ARGV: base. Every counter, read at one moment.

@@ -118,6 +118,7 @@ class InMemoryStore:
         self._results: dict[str, tuple[str, str]] = {}
         self._ledger: list[tuple[Any, ...]] = []  # LedgerEntry fields, built when read
         self._codes: dict[str, str] = {}
+        self._by_promotion: dict[str, set[str]] = {}
         self._promotions: dict[str, str] = {}
         self._versions: dict[str, str] = {}
 
@@ -229,6 +230,8 @@ class InMemoryStore:
                 kept = self._versions.get(request.promotion)
                 if kept != request.version and not (kept is None and request.absent_ok):
                     return _STALE
+            if request.code is not None and self._codes.get(request.code) != request.promotion:
+                return _STALE
             if request.operation_id in self._operations:
                 raise OperationCollision(request.operation_id)
             used, reserved, extra = self._used, self._reserved, self._extra
@@ -371,12 +374,12 @@ class InMemoryStore:
             self._append("adjust", at, ((key, 0, 0, change),))
             return self._state(key)
 
-    def reset(self, prefix: str, at: datetime) -> int:
+    def reset(self, prefix: str, at: datetime, *, exact: bool = False) -> int:
         """See `CounterStore.reset`."""
         with self._lock:
             deltas = []
             for key in self._limit:
-                if not key.startswith(prefix):
+                if key != prefix if exact else not key.startswith(prefix):
                     continue
                 used, reserved = self._used.get(key, 0), self._reserved.get(key, 0)
                 extra = self._extra.get(key, 0)
@@ -438,10 +441,38 @@ class InMemoryStore:
 
     def put_promotion(self, ref: str, document: str) -> None:
         """See `PromotionStore.put_promotion`."""
+        self.put_promotions([(ref, document)])
+
+    def put_promotions(self, documents: Sequence[tuple[str, str]]) -> None:
+        """See `PromotionStore.put_promotions`."""
+        versions = [(ref, document, document_version(document)) for ref, document in documents]
+        with self._lock:
+            for ref, document, version in versions:
+                self._promotions[ref] = document
+                self._versions[ref] = version
+
+    def swap_promotion(self, ref: str, expected: str | None, document: str) -> bool:
+        """See `PromotionStore.swap_promotion`."""
         version = document_version(document)
         with self._lock:
+            if self._versions.get(ref) != expected:
+                return False
             self._promotions[ref] = document
             self._versions[ref] = version
+            return True
+
+    def retire_promotion(self, ref: str, expected: str, document: str) -> int | None:
+        """See `PromotionStore.retire_promotion`."""
+        version = document_version(document)
+        with self._lock:
+            if self._versions.get(ref) != expected:
+                return None
+            self._promotions[ref] = document
+            self._versions[ref] = version
+            freed = self._by_promotion.pop(ref, set())
+            for code in freed:
+                del self._codes[code]
+            return len(freed)
 
     def promotion(self, ref: str) -> str | None:
         """See `PromotionStore.promotion`."""
@@ -452,25 +483,69 @@ class InMemoryStore:
         with self._lock:
             return sorted(self._promotions)
 
+    def promotion_documents(self) -> dict[str, str]:
+        """See `PromotionStore.promotion_documents`."""
+        with self._lock:
+            return dict(self._promotions)
+
     def add_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
         """See `CodeStore.add_codes`."""
+        return self.add_code_sets([(ref, codes)])[0]
+
+    def add_code_sets(
+        self, assignments: Sequence[tuple[str, Sequence[str]]]
+    ) -> list[tuple[str, ...]]:
+        """See `CodeStore.add_code_sets`."""
         with self._lock:
-            taken = []
+            answers = []
+            for ref, codes in assignments:
+                taken = []
+                owned = self._by_promotion.setdefault(ref, set())
+                for code in codes:
+                    if code in self._codes:
+                        taken.append(code)
+                    else:
+                        self._codes[code] = ref
+                        owned.add(code)
+                answers.append(tuple(taken))
+            return answers
+
+    def remove_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
+        """See `CodeStore.remove_codes`."""
+        with self._lock:
+            removed = []
+            owned = self._by_promotion.get(ref, set())
             for code in codes:
-                if code in self._codes:
-                    taken.append(code)
-                else:
-                    self._codes[code] = ref
-            return tuple(taken)
+                if self._codes.get(code) == ref:
+                    del self._codes[code]
+                    owned.discard(code)
+                    removed.append(code)
+            return tuple(removed)
 
     def code_owner(self, code: str) -> str | None:
         """See `CodeStore.code_owner`."""
         return self._codes.get(code)
 
-    def codes(self, ref: str) -> list[str]:
+    def code_owners(self, codes: Sequence[str]) -> dict[str, str]:
+        """See `CodeStore.code_owners`."""
+        with self._lock:
+            return {code: self._codes[code] for code in codes if code in self._codes}
+
+    def code_map(self) -> dict[str, str]:
+        """See `CodeStore.code_map`."""
+        with self._lock:
+            return dict(self._codes)
+
+    def codes(self, ref: str, offset: int = 0, limit: int | None = None) -> list[str]:
         """See `CodeStore.codes`."""
         with self._lock:
-            return sorted(code for code, owner in self._codes.items() if owner == ref)
+            ordered = sorted(self._by_promotion.get(ref, ()))
+        return ordered[offset:] if limit is None else ordered[offset : offset + limit]
+
+    def code_count(self, ref: str) -> int:
+        """See `CodeStore.code_count`."""
+        with self._lock:
+            return len(self._by_promotion.get(ref, ()))
 
     def close(self) -> None:
         """Nothing to release."""

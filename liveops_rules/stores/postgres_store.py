@@ -399,6 +399,10 @@ class PostgresStore:
                 if found is not None and found[0] == nonce:
                     return _COUNTED  # this call's first try committed; its reply was lost
                 raise OperationCollision(request.operation_id)
+            if request.code is not None:
+                owner = _one(cur, sql.code_owner, (request.code,))
+                if owner is None or owner[0] != request.promotion:
+                    raise _Stale
             if request.version is not None:
                 current = _one(cur, sql.version_of, (request.promotion,))
                 if (current is None and not request.absent_ok) or (
@@ -429,6 +433,9 @@ class PostgresStore:
                 request.version,
                 request.promotion,
                 request.absent_ok,
+                request.promotion,
+                request.code,
+                request.code,
                 request.promotion,
             )
             cur.execute(sql.record, (*operation, counted_in, *version, request.at, event, deltas))
@@ -640,9 +647,10 @@ class PostgresStore:
         found = json.loads(self._transact(self._once(work)))
         return None if found is None else CounterState(*found)
 
-    def reset(self, prefix: str, at: datetime) -> int:
+    def reset(self, prefix: str, at: datetime, *, exact: bool = False) -> int:
         """See `CounterStore.reset`."""
-        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern += "" if exact else "%"
 
         def work(cur: psycopg.Cursor[Any]) -> str:
             cur.execute(self._sql.reset, (pattern,))
@@ -722,18 +730,37 @@ class PostgresStore:
 
     def add_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
         """See `CodeStore.add_codes`."""
+        return self.add_code_sets([(ref, codes)])[0]
+
+    def add_code_sets(
+        self, assignments: Sequence[tuple[str, Sequence[str]]]
+    ) -> list[tuple[str, ...]]:
+        """See `CodeStore.add_code_sets`: one transaction."""
 
         def work(cur: psycopg.Cursor[Any]) -> str:
-            cur.execute(self._sql.add_codes, (ref, list(codes)))
-            added = {row[0] for row in cur.fetchall()}
-            seen: set[str] = set()
-            taken = []
-            for code in codes:  # a code repeated in `codes` is taken by its first copy
-                if code in added and code not in seen:
-                    seen.add(code)
-                else:
-                    taken.append(code)
-            return json.dumps(taken)
+            answers = []
+            for ref, codes in assignments:
+                cur.execute(self._sql.add_codes, (ref, list(codes)))
+                added = {row[0] for row in cur.fetchall()}
+                seen: set[str] = set()
+                taken = []
+                for code in codes:  # a code repeated in `codes` is taken by its first copy
+                    if code in added and code not in seen:
+                        seen.add(code)
+                    else:
+                        taken.append(code)
+                answers.append(taken)
+            return json.dumps(answers)
+
+        return [tuple(taken) for taken in json.loads(self._transact(self._once(work)))]
+
+    def remove_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
+        """See `CodeStore.remove_codes`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> str:
+            cur.execute(self._sql.remove_codes, (ref, list(codes)))
+            removed = {row[0] for row in cur.fetchall()}
+            return json.dumps([code for code in codes if code in removed])
 
         return tuple(json.loads(self._transact(self._once(work))))
 
@@ -742,22 +769,76 @@ class PostgresStore:
         row = self._transact(lambda cur: _one(cur, self._sql.code_owner, (code,)), read=True)
         return None if row is None else str(row[0])
 
-    def codes(self, ref: str) -> list[str]:
+    def code_owners(self, codes: Sequence[str]) -> dict[str, str]:
+        """See `CodeStore.code_owners`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> dict[str, str]:
+            cur.execute(self._sql.code_owners, (list(codes),))
+            return dict(cur.fetchall())
+
+        return self._transact(work, read=True)
+
+    def code_map(self) -> dict[str, str]:
+        """See `CodeStore.code_map`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> dict[str, str]:
+            cur.execute(self._sql.code_map)
+            return dict(cur.fetchall())
+
+        return self._transact(work, read=True)
+
+    def codes(self, ref: str, offset: int = 0, limit: int | None = None) -> list[str]:
         """See `CodeStore.codes`."""
 
         def work(cur: psycopg.Cursor[Any]) -> list[str]:
-            cur.execute(self._sql.codes, (ref,))
+            cur.execute(self._sql.codes, (ref, limit, offset))
             return [row[0] for row in cur.fetchall()]
 
         return self._transact(work, read=True)
 
+    def code_count(self, ref: str) -> int:
+        """See `CodeStore.code_count`."""
+        row = self._transact(lambda cur: _one(cur, self._sql.code_count, (ref,)), read=True)
+        return int(row[0])
+
     def put_promotion(self, ref: str, document: str) -> None:
         """See `PromotionStore.put_promotion`."""
-        self._transact(
-            lambda cur: cur.execute(
-                self._sql.put_promotion, (ref, document, document_version(document))
-            )
-        )
+        self.put_promotions([(ref, document)])
+
+    def put_promotions(self, documents: Sequence[tuple[str, str]]) -> None:
+        """See `PromotionStore.put_promotions`: one transaction."""
+        rows = [(ref, document, document_version(document)) for ref, document in documents]
+        self._transact(lambda cur: cur.executemany(self._sql.put_promotion, rows))
+
+    def swap_promotion(self, ref: str, expected: str | None, document: str) -> bool:
+        """See `PromotionStore.swap_promotion`."""
+        version = document_version(document)
+
+        def work(cur: psycopg.Cursor[Any]) -> str:
+            if expected is None:  # a row lock cannot guard a row that does not exist yet
+                cur.execute(self._sql.add_promotion, (ref, document, version))
+                return "true" if cur.rowcount == 1 else "false"
+            current = _one(cur, self._sql.lock_version, (ref,))
+            if current is None or current[0] != expected:
+                return "false"
+            cur.execute(self._sql.put_promotion, (ref, document, version))
+            return "true"
+
+        return bool(json.loads(self._transact(self._once(work))))
+
+    def retire_promotion(self, ref: str, expected: str, document: str) -> int | None:
+        """See `PromotionStore.retire_promotion`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> str:
+            current = _one(cur, self._sql.lock_version, (ref,))
+            if current is None or current[0] != expected:
+                return "null"
+            cur.execute(self._sql.put_promotion, (ref, document, document_version(document)))
+            cur.execute(self._sql.free_codes, (ref,))
+            return str(cur.rowcount)
+
+        freed = json.loads(self._transact(self._once(work)))
+        return None if freed is None else int(freed)
 
     def promotion(self, ref: str) -> str | None:
         """See `PromotionStore.promotion`."""
@@ -770,6 +851,15 @@ class PostgresStore:
         def work(cur: psycopg.Cursor[Any]) -> list[str]:
             cur.execute(self._sql.promotion_refs)
             return [row[0] for row in cur.fetchall()]
+
+        return self._transact(work, read=True)
+
+    def promotion_documents(self) -> dict[str, str]:
+        """See `PromotionStore.promotion_documents`."""
+
+        def work(cur: psycopg.Cursor[Any]) -> dict[str, str]:
+            cur.execute(self._sql.promotion_documents)
+            return {row[0]: row[1] for row in cur.fetchall()}
 
         return self._transact(work, read=True)
 
@@ -858,8 +948,10 @@ class _Statements:
             f"WITH op AS (INSERT INTO {s}.operations (id, status, expires_at, quantity,"
             " counters, user_id, promotion, code, idempotency_key, nonce, epochs)"
             " SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::bigint[]"
-            f" WHERE %s::text IS NULL OR %s = (SELECT version FROM {s}.promotions WHERE ref = %s)"
-            f" OR (%s AND NOT EXISTS (SELECT 1 FROM {s}.promotions WHERE ref = %s))"
+            f" WHERE (%s::text IS NULL OR %s = (SELECT version FROM {s}.promotions WHERE ref = %s)"
+            f" OR (%s AND NOT EXISTS (SELECT 1 FROM {s}.promotions WHERE ref = %s)))"
+            f" AND (%s::text IS NULL OR EXISTS (SELECT 1 FROM {s}.codes"
+            " WHERE code = %s AND promotion = %s))"
             " ON CONFLICT (id) DO NOTHING"
             " RETURNING id, user_id, promotion, code, quantity, idempotency_key)"
             f" INSERT INTO {s}.ledger (at, event, operation_id, user_id, promotion, code,"
@@ -929,7 +1021,22 @@ class _Statements:
             " FROM unnest(%s::text[]) AS code ON CONFLICT (code) DO NOTHING RETURNING code"
         )
         self.code_owner = f"SELECT promotion FROM {s}.codes WHERE code = %s"
-        self.codes = f"SELECT code FROM {s}.codes WHERE promotion = %s ORDER BY code"
+        self.codes = (
+            f"SELECT code FROM {s}.codes WHERE promotion = %s ORDER BY code LIMIT %s OFFSET %s"
+        )
+        self.code_owners = f"SELECT code, promotion FROM {s}.codes WHERE code = ANY(%s::text[])"
+        self.code_map = f"SELECT code, promotion FROM {s}.codes"
+        self.code_count = f"SELECT count(*) FROM {s}.codes WHERE promotion = %s"
+        self.remove_codes = (
+            f"DELETE FROM {s}.codes WHERE promotion = %s AND code = ANY(%s::text[]) RETURNING code"
+        )
+        self.free_codes = f"DELETE FROM {s}.codes WHERE promotion = %s"
+        self.add_promotion = (
+            f"INSERT INTO {s}.promotions (ref, document, version) VALUES (%s, %s, %s)"
+            " ON CONFLICT (ref) DO NOTHING"
+        )
+        self.lock_version = f"SELECT version FROM {s}.promotions WHERE ref = %s FOR UPDATE"
+        self.promotion_documents = f"SELECT ref, document FROM {s}.promotions"
         self.put_promotion = (
             f"INSERT INTO {s}.promotions (ref, document, version) VALUES (%s, %s, %s)"
             " ON CONFLICT (ref) DO UPDATE SET document = excluded.document,"

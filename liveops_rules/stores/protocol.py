@@ -104,7 +104,8 @@ class CountRequest(NamedTuple):
     `fingerprint` and `result` matter only with an `idempotency_key`: the request's identity,
     and the JSON text to keep under the key if the operation succeeds. `version` is the
     `document_version` of the promotion document the engine evaluated: when the store keeps
-    another one it counts nothing and answers `stale` (None: count without that check). With
+    another one it counts nothing and answers `stale` (None: count without that check), as it
+    does when `code` is not (or no longer) a code of `promotion`. With
     `absent_ok`, a store that keeps no document for the promotion counts anyway (a promotion
     the caller holds that was never imported).
     """
@@ -182,7 +183,8 @@ class CounterStore(Protocol):
 
     def count(self, request: CountRequest) -> CountResult:
         """Atomically: replay an earlier result for the idempotency key; or answer `stale`
-        if the promotion's version is not `request.version`; or reclaim expired holds as
+        if the promotion's version is not `request.version` or the code is no longer the
+        promotion's; or reclaim expired holds as
         needed, check every counter, count them all and record the operation with each
         counter's epoch. Raises OperationCollision when another operation has its id."""
         ...
@@ -207,8 +209,9 @@ class CounterStore(Protocol):
         pass COUNT_MAX (then None, nothing written)."""
         ...
 
-    def reset(self, prefix: str, at: datetime) -> int:
-        """Forgive everything counted on every counter whose key starts with `prefix`: its
+    def reset(self, prefix: str, at: datetime, *, exact: bool = False) -> int:
+        """Forgive everything counted on every counter whose key starts with `prefix` (with
+        `exact`: whose key is `prefix`): its
         use, its holds in flight and its extra allowance go to 0 and its epoch moves on (held
         operations can still be committed or released, without changing it); returns how
         many counters changed."""
@@ -253,12 +256,36 @@ class CodeStore(Protocol):
         (by another promotion or by `ref` itself)."""
         ...
 
+    def add_code_sets(
+        self, assignments: Sequence[tuple[str, Sequence[str]]]
+    ) -> list[tuple[str, ...]]:
+        """`add_codes` for many promotions in one go (one transaction where the store has
+        them): the codes already taken, per assignment."""
+        ...
+
+    def remove_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
+        """Take these codes from `ref` (they may then be given to any promotion); return those
+        removed (the others were not `ref`'s)."""
+        ...
+
     def code_owner(self, code: str) -> str | None:
         """The ref of the promotion that owns `code`."""
         ...
 
-    def codes(self, ref: str) -> list[str]:
-        """The codes of `ref`, sorted."""
+    def code_owners(self, codes: Sequence[str]) -> dict[str, str]:
+        """The owner of each of these codes that has one."""
+        ...
+
+    def code_map(self) -> dict[str, str]:
+        """Every code with the ref of its promotion."""
+        ...
+
+    def codes(self, ref: str, offset: int = 0, limit: int | None = None) -> list[str]:
+        """The codes of `ref`, sorted: `limit` of them from `offset` (all when None)."""
+        ...
+
+    def code_count(self, ref: str) -> int:
+        """How many codes `ref` has."""
         ...
 
 
@@ -269,12 +296,32 @@ class PromotionStore(Protocol):
         """Keep a promotion's JSON document under `ref` (replacing an older one)."""
         ...
 
+    def put_promotions(self, documents: Sequence[tuple[str, str]]) -> None:
+        """`put_promotion` for many (ref, document) pairs in one go (one transaction where
+        the store has them)."""
+        ...
+
+    def swap_promotion(self, ref: str, expected: str | None, document: str) -> bool:
+        """Keep `document` under `ref` only while the document kept there has the version
+        `expected` (None: while there is none), atomically; whether it did."""
+        ...
+
+    def retire_promotion(self, ref: str, expected: str, document: str) -> int | None:
+        """While `ref`'s document has the version `expected`: replace it with `document` (a
+        tombstone) and free every code of `ref`, atomically; how many codes were freed, or
+        None (nothing done) when the version differs."""
+        ...
+
     def promotion(self, ref: str) -> str | None:
         """The promotion document kept under `ref`."""
         ...
 
     def promotion_refs(self) -> list[str]:
         """Every promotion ref kept, sorted."""
+        ...
+
+    def promotion_documents(self) -> dict[str, str]:
+        """Every promotion document kept, by ref."""
         ...
 
 

@@ -114,8 +114,11 @@ _ADJUST = _Script("adjust", scripts.ADJUST)
 _ADD_EXTRA = _Script("add_extra", scripts.ADD_EXTRA)
 _RESET = _Script("reset", scripts.RESET)
 _REMEMBER = _Script("remember", scripts.REMEMBER)
-_ADD_CODES = _Script("add_codes", scripts.ADD_CODES)
-_PUT_PROMOTION = _Script("put_promotion", scripts.PUT_PROMOTION)
+_ADD_CODE_SETS = _Script("add_code_sets", scripts.ADD_CODE_SETS)
+_REMOVE_CODES = _Script("remove_codes", scripts.REMOVE_CODES)
+_PUT_PROMOTIONS = _Script("put_promotions", scripts.PUT_PROMOTIONS)
+_SWAP_PROMOTION = _Script("swap_promotion", scripts.SWAP_PROMOTION)
+_RETIRE_PROMOTION = _Script("retire_promotion", scripts.RETIRE_PROMOTION)
 _COUNTERS = _Script("counters", scripts.COUNTERS, writes=False)
 _AUDIT = _Script("audit", scripts.AUDIT, writes=False)
 _MIGRATE_1 = _Script("migrate_1", scripts.MIGRATE_1)
@@ -371,9 +374,10 @@ class RedisStore:
         found = json.loads(self._run(_ADD_EXTRA, token, *args))
         return None if found is None else _state(found)
 
-    def reset(self, prefix: str, at: datetime) -> int:
+    def reset(self, prefix: str, at: datetime, *, exact: bool = False) -> int:
         """See `CounterStore.reset`."""
-        return int(self._run(_RESET, secrets.token_hex(12), prefix, at.isoformat()))
+        args = (prefix, at.isoformat(), "1" if exact else "0")
+        return int(self._run(_RESET, secrets.token_hex(12), *args))
 
     def counters(self) -> dict[str, CounterState]:
         """See `CounterStore.counters`."""
@@ -412,25 +416,93 @@ class RedisStore:
 
     def add_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
         """See `CodeStore.add_codes`."""
-        taken: list[str] = []
+        return self.add_code_sets([(ref, codes)])[0]
+
+    def add_code_sets(
+        self, assignments: Sequence[tuple[str, Sequence[str]]]
+    ) -> list[tuple[str, ...]]:
+        """See `CodeStore.add_code_sets`: one script per 5,000 codes."""
+        answers: list[list[str]] = [[] for _ in assignments]
+        batch: list[str] = []
+        owners: list[int] = []  # which assignment each group of the batch belongs to
+        size = 0
+
+        def send() -> None:
+            nonlocal batch, owners, size
+            if batch:
+                replies = json.loads(self._run(_ADD_CODE_SETS, secrets.token_hex(12), *batch))
+                for owner, taken in zip(owners, replies, strict=True):
+                    answers[owner].extend(taken or ())  # Lua's JSON writes [] as {}
+            batch, owners, size = [], [], 0
+
+        for index, (ref, codes) in enumerate(assignments):
+            for start in range(0, max(len(codes), 1), _CODES_PER_SCRIPT):
+                chunk = codes[start : start + _CODES_PER_SCRIPT]
+                if size + len(chunk) > _CODES_PER_SCRIPT:
+                    send()
+                batch += [ref, str(len(chunk)), *chunk]
+                owners.append(index)
+                size += len(chunk)
+        send()
+        return [tuple(taken) for taken in answers]
+
+    def remove_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
+        """See `CodeStore.remove_codes`."""
+        removed: list[str] = []
         for start in range(0, len(codes), _CODES_PER_SCRIPT):
-            batch = codes[start : start + _CODES_PER_SCRIPT]
-            (found,) = json.loads(self._run(_ADD_CODES, secrets.token_hex(12), ref, *batch))
-            taken.extend(found or ())  # Lua's JSON writes an empty list as {}
-        return tuple(taken)
+            chunk = codes[start : start + _CODES_PER_SCRIPT]
+            removed += self._run(_REMOVE_CODES, secrets.token_hex(12), ref, *chunk) or ()
+        return tuple(removed)
 
     def code_owner(self, code: str) -> str | None:
         """See `CodeStore.code_owner`."""
         owner = self._call(lambda: self._client.hget(self._base + "codes", code))
         return None if owner is None else str(owner)
 
-    def codes(self, ref: str) -> list[str]:
-        """See `CodeStore.codes`."""
-        return sorted(self._call(lambda: self._client.smembers(self._base + "pc:" + ref)))
+    def code_owners(self, codes: Sequence[str]) -> dict[str, str]:
+        """See `CodeStore.code_owners`."""
+        found: dict[str, str] = {}
+        for start in range(0, len(codes), 5_000):
+            chunk = list(codes[start : start + 5_000])
+            owners = self._call(lambda c=chunk: self._client.hmget(self._base + "codes", c))
+            found.update((code, owner) for code, owner in zip(chunk, owners, strict=True) if owner)
+        return found
+
+    def code_map(self) -> dict[str, str]:
+        """See `CodeStore.code_map`."""
+        return dict(self._call(lambda: self._client.hgetall(self._base + "codes")))
+
+    def codes(self, ref: str, offset: int = 0, limit: int | None = None) -> list[str]:
+        """See `CodeStore.codes` (Redis keeps them unsorted: sorted here)."""
+        ordered = sorted(self._call(lambda: self._client.smembers(self._base + "pc:" + ref)))
+        return ordered[offset:] if limit is None else ordered[offset : offset + limit]
+
+    def code_count(self, ref: str) -> int:
+        """See `CodeStore.code_count`."""
+        return int(self._call(lambda: self._client.scard(self._base + "pc:" + ref)))
 
     def put_promotion(self, ref: str, document: str) -> None:
         """See `PromotionStore.put_promotion`."""
-        self._run(_PUT_PROMOTION, ref, document, document_version(document))
+        self.put_promotions([(ref, document)])
+
+    def put_promotions(self, documents: Sequence[tuple[str, str]]) -> None:
+        """See `PromotionStore.put_promotions`: one script per 500 documents."""
+        for start in range(0, len(documents), 500):
+            args: list[str] = []
+            for ref, document in documents[start : start + 500]:
+                args += [ref, document, document_version(document)]
+            self._run(_PUT_PROMOTIONS, *args)
+
+    def swap_promotion(self, ref: str, expected: str | None, document: str) -> bool:
+        """See `PromotionStore.swap_promotion`."""
+        args = (ref, _optional(expected), document, document_version(document))
+        return bool(int(self._run(_SWAP_PROMOTION, secrets.token_hex(12), *args)))
+
+    def retire_promotion(self, ref: str, expected: str, document: str) -> int | None:
+        """See `PromotionStore.retire_promotion`."""
+        args = (ref, expected, document, document_version(document))
+        freed = int(self._run(_RETIRE_PROMOTION, secrets.token_hex(12), *args))
+        return None if freed < 0 else freed
 
     def promotion(self, ref: str) -> str | None:
         """See `PromotionStore.promotion`."""
@@ -440,6 +512,10 @@ class RedisStore:
     def promotion_refs(self) -> list[str]:
         """See `PromotionStore.promotion_refs`."""
         return sorted(self._call(lambda: self._client.hkeys(self._base + "promotions")))
+
+    def promotion_documents(self) -> dict[str, str]:
+        """See `PromotionStore.promotion_documents`."""
+        return dict(self._call(lambda: self._client.hgetall(self._base + "promotions")))
 
     def close(self) -> None:
         """Close this store's connections."""

@@ -375,6 +375,12 @@ class SQLiteStore:
         return None if row is None else int(row[0])
 
     def _stale(self, db: sqlite3.Connection, request: CountRequest) -> bool:
+        if request.code is not None:
+            owner = db.execute(
+                "SELECT promotion FROM codes WHERE code = ?", (request.code,)
+            ).fetchone()
+            if owner is None or owner[0] != request.promotion:
+                return True
         if request.version is None:
             return False
         kept = self._version(db, request.promotion)
@@ -603,16 +609,19 @@ class SQLiteStore:
             (key, extra, limit),
         )
 
-    def reset(self, prefix: str, at: datetime) -> int:
+    def reset(self, prefix: str, at: datetime, *, exact: bool = False) -> int:
         """See `CounterStore.reset`."""
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         with self._transaction() as db:
             rows = db.execute(
                 "SELECT key, used, reserved, extra FROM counters WHERE key LIKE ? ESCAPE '\\'"
                 " AND (used != 0 OR reserved != 0 OR extra != 0)",
-                (escaped + "%",),
+                (escaped if exact else escaped + "%",),
             ).fetchall()
-            rows = [row for row in rows if row[0].startswith(prefix)]  # LIKE ignores ASCII case
+            # LIKE ignores ASCII case
+            rows = [
+                row for row in rows if (row[0] == prefix if exact else row[0].startswith(prefix))
+            ]
             if rows:
                 db.executemany(
                     "UPDATE counters SET used = 0, reserved = 0, extra = 0, epoch = epoch + 1"
@@ -668,14 +677,37 @@ class SQLiteStore:
             finally:
                 db.execute("COMMIT")
 
+    _PUT = (
+        "INSERT INTO promotions (ref, document, version) VALUES (?, ?, ?) ON CONFLICT"
+        " (ref) DO UPDATE SET document = excluded.document, version = excluded.version"
+    )
+
     def put_promotion(self, ref: str, document: str) -> None:
         """See `PromotionStore.put_promotion`."""
+        self.put_promotions([(ref, document)])
+
+    def put_promotions(self, documents: Sequence[tuple[str, str]]) -> None:
+        """See `PromotionStore.put_promotions`: one transaction."""
+        rows = [(ref, document, document_version(document)) for ref, document in documents]
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO promotions (ref, document, version) VALUES (?, ?, ?) ON CONFLICT"
-                " (ref) DO UPDATE SET document = excluded.document, version = excluded.version",
-                (ref, document, document_version(document)),
-            )
+            db.executemany(self._PUT, rows)
+
+    def swap_promotion(self, ref: str, expected: str | None, document: str) -> bool:
+        """See `PromotionStore.swap_promotion`."""
+        with self._transaction() as db:
+            if self._version(db, ref) != expected:
+                return False
+            db.execute(self._PUT, (ref, document, document_version(document)))
+            return True
+
+    def retire_promotion(self, ref: str, expected: str, document: str) -> int | None:
+        """See `PromotionStore.retire_promotion`."""
+        with self._transaction() as db:
+            if self._version(db, ref) != expected:
+                return None
+            db.execute(self._PUT, (ref, document, document_version(document)))
+            freed: int = db.execute("DELETE FROM codes WHERE promotion = ?", (ref,)).rowcount
+            return freed
 
     def promotion(self, ref: str) -> str | None:
         """See `PromotionStore.promotion`."""
@@ -689,17 +721,44 @@ class SQLiteStore:
             rows = db.execute("SELECT ref FROM promotions ORDER BY ref").fetchall()
         return [row[0] for row in rows]
 
+    def promotion_documents(self) -> dict[str, str]:
+        """See `PromotionStore.promotion_documents`."""
+        with self._reading() as db:
+            rows = db.execute("SELECT ref, document FROM promotions").fetchall()
+        return {row[0]: row[1] for row in rows}
+
     def add_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
         """See `CodeStore.add_codes`."""
-        taken = []
+        return self.add_code_sets([(ref, codes)])[0]
+
+    def add_code_sets(
+        self, assignments: Sequence[tuple[str, Sequence[str]]]
+    ) -> list[tuple[str, ...]]:
+        """See `CodeStore.add_code_sets`: one transaction."""
+        answers = []
+        with self._transaction() as db:
+            for ref, codes in assignments:
+                taken = []
+                for code in codes:
+                    changed = db.execute(
+                        "INSERT INTO codes VALUES (?, ?) ON CONFLICT (code) DO NOTHING",
+                        (code, ref),
+                    ).rowcount
+                    if not changed:
+                        taken.append(code)
+                answers.append(tuple(taken))
+        return answers
+
+    def remove_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
+        """See `CodeStore.remove_codes`."""
+        removed = []
         with self._transaction() as db:
             for code in codes:
-                changed = db.execute(
-                    "INSERT INTO codes VALUES (?, ?) ON CONFLICT (code) DO NOTHING", (code, ref)
-                ).rowcount
-                if not changed:
-                    taken.append(code)
-        return tuple(taken)
+                if db.execute(
+                    "DELETE FROM codes WHERE code = ? AND promotion = ?", (code, ref)
+                ).rowcount:
+                    removed.append(code)
+        return tuple(removed)
 
     def code_owner(self, code: str) -> str | None:
         """See `CodeStore.code_owner`."""
@@ -707,13 +766,38 @@ class SQLiteStore:
             row = db.execute("SELECT promotion FROM codes WHERE code = ?", (code,)).fetchone()
         return None if row is None else str(row[0])
 
-    def codes(self, ref: str) -> list[str]:
+    def code_owners(self, codes: Sequence[str]) -> dict[str, str]:
+        """See `CodeStore.code_owners`."""
+        found: dict[str, str] = {}
+        with self._reading() as db:
+            for start in range(0, len(codes), 500):
+                chunk = list(codes[start : start + 500])
+                marks = ", ".join("?" * len(chunk))
+                query = f"SELECT code, promotion FROM codes WHERE code IN ({marks})"
+                found.update(db.execute(query, chunk).fetchall())
+        return found
+
+    def code_map(self) -> dict[str, str]:
+        """See `CodeStore.code_map`."""
+        with self._reading() as db:
+            return dict(db.execute("SELECT code, promotion FROM codes").fetchall())
+
+    def codes(self, ref: str, offset: int = 0, limit: int | None = None) -> list[str]:
         """See `CodeStore.codes`."""
         with self._reading() as db:
             rows = db.execute(
-                "SELECT code FROM codes WHERE promotion = ? ORDER BY code", (ref,)
+                "SELECT code FROM codes WHERE promotion = ? ORDER BY code LIMIT ? OFFSET ?",
+                (ref, -1 if limit is None else limit, offset),
             ).fetchall()
         return [row[0] for row in rows]
+
+    def code_count(self, ref: str) -> int:
+        """See `CodeStore.code_count`."""
+        with self._reading() as db:
+            (count,) = db.execute(
+                "SELECT count(*) FROM codes WHERE promotion = ?", (ref,)
+            ).fetchone()
+        return int(count)
 
     def close(self) -> None:
         """Close every connection this store opened (in this process)."""

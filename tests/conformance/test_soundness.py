@@ -347,9 +347,10 @@ def test_two_imports_racing_for_the_same_codes_leave_one_owner_and_tell_the_othe
             accounting = Accounting(store_factory())
             start.wait()
             try:
-                outcomes[promotion.key] = accounting.import_catalog(
+                report = accounting.import_catalog(
                     [promotion], {(PromotionKind.COUPON, promotion.key): batch}
                 )
+                outcomes[promotion.key] = report.codes_added
             except AccountingError as error:
                 outcomes[promotion.key] = error.code
 
