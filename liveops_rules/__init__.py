@@ -6,12 +6,18 @@ redeems codes against their limits on a store from `open_store("sqlite:///promot
 `Pricing` prices carts (discounts, promo codes, bonuses) and `checkout` holds their limits.
 """
 
+from importlib import metadata as _metadata
+
 from liveops_rules.accounting import (
     DEFAULT_CODE_ALPHABET,
     Accounting,
     AccountingError,
+    CodePage,
+    ImportReport,
     Outcome,
+    PromotionPage,
     Refusal,
+    Verification,
     check_ledger,
     promotion_ref,
 )
@@ -112,6 +118,12 @@ from liveops_rules.wire import (
     read_json_file,
 )
 
+try:
+    __version__ = _metadata.version("liveops-rules")
+    """The installed version of the package."""
+except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
+
 __all__ = [
     "DEFAULT_CODE_ALPHABET",
     "MAX_CONDITIONS",
@@ -127,6 +139,7 @@ __all__ = [
     "Catalog",
     "Checkout",
     "CodeGenerationRequest",
+    "CodePage",
     "Condition",
     "ConditionFailed",
     "Coupon",
@@ -139,6 +152,7 @@ __all__ = [
     "ErrorCode",
     "Excluded",
     "Form",
+    "ImportReport",
     "InMemoryStore",
     "IntervalType",
     "ItemDiscount",
@@ -166,6 +180,7 @@ __all__ = [
     "Promotion",
     "PromotionKind",
     "PromotionLimits",
+    "PromotionPage",
     "Quote",
     "Reason",
     "RecurrentSchedule",
@@ -189,7 +204,9 @@ __all__ = [
     "UserLimitUpdate",
     "ValidationError",
     "ValidityWindow",
+    "Verification",
     "VirtualPrice",
+    "__version__",
     "check_ledger",
     "dump_cart",
     "dump_catalog",

@@ -31,6 +31,7 @@ SAMPLES = Path(str(resources.files("liveops_rules").joinpath("samples")))
 CATALOG = str(SAMPLES / "catalog.json")
 USER = str(SAMPLES / "user.json")
 CART = str(SAMPLES / "cart.json")
+COUPON = str(SAMPLES / "coupon.json")
 AT = "2026-11-28T12:00:00+00:00"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -316,7 +317,7 @@ def test_surrogates_anywhere_in_a_file_are_refused_with_their_paths(tmp_path, ca
             ["redeem", "WINTER2026", "--user", USER, "--idempotency-key", "\udcff"],
             "--idempotency-key",
         ),
-        (["codes", "generate", "winter\udcff", "--count", "1"], "EXTERNAL_ID"),
+        (["codes", "generate", "winter\udcff", "--count", "1"], "PROMOTION"),
     ],
 )
 def test_undecodable_arguments_exit_2_naming_the_argument(argv, argument, tmp_path, capsys):
@@ -762,6 +763,72 @@ def _battery(tmp: Path, store: str) -> dict[str, tuple[list[object], set[int]]]:
             ],
             {0},
         ),
+        "import-sync": (["import", catalog, "--store", db, "--sync", "--dry-run"], {0}),
+        "promotions-list": (
+            ["promotions", "list", "--store", db, "--limit", ("number", "5"), "--format", "json"],
+            {0},
+        ),
+        "promotions-show": (
+            ["promotions", "show", ("text", "winter_gift"), "--store", db, "--at", at],
+            {0},
+        ),
+        "promotions-create": (
+            ["promotions", "create", "coupon", ("file", COUPON), "--store", db],
+            {0, 1},  # once created, the id is taken
+        ),
+        "promotions-update": (
+            ["promotions", "update", ("text", "winter_gift"), ("file", COUPON), "--store", db],
+            {0},
+        ),
+        **{
+            f"promotions-{action}": (
+                ["promotions", action, ("text", "winter_gift"), "--store", db],
+                {0},
+            )
+            for action in ("activate", "deactivate")
+        },
+        "promotions-delete": (
+            ["promotions", "delete", ("text", "summer_gift"), "--store", db, "--at", at],
+            {0, 1},  # once deleted, it is not found
+        ),
+        "codes-add": (
+            ["codes", "add", ("text", "winter_gift"), ("text", "NEWCODE1"), "--store", db],
+            {0, 1},
+        ),
+        "codes-list": (
+            ["codes", "list", ("text", "winter_gift"), "--limit", ("number", "5"), "--store", db],
+            {0},
+        ),
+        "codes-usage": (
+            [
+                "codes",
+                "usage",
+                ("text", "winter_gift"),
+                "--code",
+                ("text", "WINTER2026"),
+                "--store",
+                db,
+                "--at",
+                at,
+            ],
+            {0},
+        ),
+        "codes-lookup": (["codes", "lookup", ("text", "WINTER2026"), "--store", db], {0}),
+        "codes-remove": (
+            ["codes", "remove", ("text", "winter_gift"), ("text", "SNOWFALL"), "--store", db],
+            {0, 1},  # once removed, it is not the promotion's
+        ),
+        "verify": (
+            ["verify", ("text", "WINTER2026"), "--user", user, "--store", db, "--at", at],
+            {0},
+        ),
+        **{
+            f"holds-{action}": (
+                ["holds", action, ("text", "op-1"), "--store", db, "--at", at],
+                {1},  # no such operation
+            )
+            for action in ("commit", "release", "cancel")
+        },
         "demo": (["demo"], {0}),
         "no-verb": ([], {2}),
         "unknown-verb": (["frobnicate"], {2}),
@@ -870,12 +937,16 @@ def test_the_battery_runs_every_verb_the_help_lists(cli):
     battery = _battery(Path("."), "")
     first_words = {str(command[0]) for command, _ in battery.values() if command}
     listed = _listed_commands(str(cli(["--help"])["stdout"]))
-    assert listed == {"check", "validate", "import", "redeem", "codes", "limits", "quote", "demo"}
+    assert listed == {
+        "check", "validate", "import", "redeem", "codes", "limits", "quote", "demo",
+        "promotions", "verify", "holds",
+    }  # fmt: skip
     assert listed <= first_words
     actions = {str(command[1]) for command, _ in battery.values() if command[:1] == ["limits"]}
     assert _listed_commands(str(cli(["limits", "--help"])["stdout"])) == actions
-    generate = {str(command[1]) for command, _ in battery.values() if command[:1] == ["codes"]}
-    assert _listed_commands(str(cli(["codes", "--help"])["stdout"])) == generate
+    for group in ("codes", "promotions", "holds"):
+        actions = {str(command[1]) for command, _ in battery.values() if command[:1] == [group]}
+        assert _listed_commands(str(cli([group, "--help"])["stdout"])) == actions
 
 
 @pytest.mark.parametrize("hidden", ["\x1b[2J", "\x07", "\u202e", "\x9b"])

@@ -123,6 +123,7 @@ class AccountingCore:
 
     def promotion(self, ref: str) -> Promotion | None:
         """The promotion kept under `ref`, or None (also when it was deleted)."""
+        check_text(ref, "promotion", 512)
         document = self.store.promotion(ref)
         if document is None or tombstone_moment(document) is not None:
             return None

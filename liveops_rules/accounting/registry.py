@@ -84,6 +84,7 @@ class PromotionRegistry(AccountingCore):
         sync: bool = False,
         dry_run: bool = False,
         at: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
         """Make the store keep these promotions and give each its codes, in a few batched
         writes: documents that did not change are not written again, and importing the same
@@ -91,7 +92,8 @@ class PromotionRegistry(AccountingCore):
 
         With `sync`, the store is made to hold exactly the catalog: promotions it does not
         list are deleted (at `at`, which a sync needs) and codes it does not list are freed.
-        With `dry_run`, nothing is written: the report says what would be done.
+        With `dry_run`, nothing is written: the report says what would be done. `progress`
+        is called with how many promotions are done, as the import goes.
 
         AccountingError `code_exists` (9803) when a code belongs to a promotion that keeps
         it: found before anything is written, nothing is; found while adding (another import
@@ -118,7 +120,13 @@ class PromotionRegistry(AccountingCore):
                 if seen.setdefault(code, ref) != ref:
                     raise ValidationError.single("codes", "each code for one promotion", code)
             wanted[ref] = fresh
-        documents = [(ref, self._document(p)) for ref, p in zip(refs, promotions, strict=True)]
+        documents = []
+        for index, (ref, promotion) in enumerate(zip(refs, promotions, strict=True), 1):
+            documents.append((ref, self._document(promotion)))
+            if progress is not None and index % 1000 == 0:
+                progress(index // 2)  # making documents is about half the work
+        if progress is not None:
+            progress(len(promotions) // 2)
         kept = self.store.promotion_documents()
         created = tuple(ref for ref, _ in documents if self._absent(kept.get(ref)))
         updated = tuple(
@@ -155,6 +163,8 @@ class PromotionRegistry(AccountingCore):
             dry_run=dry_run,
         )
         if dry_run:
+            if progress is not None:
+                progress(len(promotions))
             return report
         if sync:
             assert at is not None
@@ -171,6 +181,8 @@ class PromotionRegistry(AccountingCore):
         lost = [code for (_, fresh), gone in zip(assignments, taken, strict=True) for code in gone]
         if lost:
             raise code_exists_error(lost)
+        if progress is not None:
+            progress(len(promotions))
         return report
 
     @staticmethod
@@ -181,10 +193,34 @@ class PromotionRegistry(AccountingCore):
 
     def create_promotion(self, promotion: Promotion) -> Promotion:
         """Keep a new promotion, disabled (activate it to start it), as LiveOps creates them;
-        AccountingError `promotion_exists` (422) when its id is taken. The id of a deleted
-        promotion can be used again: it starts with its counters forgiven."""
+        AccountingError `promotion_exists` (422) when its id is taken. A promotion without an
+        id (an item discount, a bonus or a rule as LiveOps creates them) is given the next
+        free `promotion_id` of its kind. The id of a deleted promotion can be used again: it
+        starts with its counters forgiven."""
         if not isinstance(promotion, Promotion):
             raise ValidationError.single("promotion", "a promotion", promotion)
+        if promotion.key is None:
+            for _ in range(_SWAP_TRIES):
+                try:
+                    return self._create(
+                        attrs.evolve(promotion, promotion_id=self._next_id(promotion))
+                    )
+                except AccountingError as error:
+                    if error.code != "promotion_exists":
+                        raise
+            raise StoreError(f"others kept taking the next {promotion.kind.value} id")
+        return self._create(promotion)
+
+    def _next_id(self, promotion: Promotion) -> int:
+        prefix = promotion.kind.value + ":"
+        taken = [
+            int(ref[len(prefix) :])
+            for ref in self.store.promotion_refs()
+            if ref.startswith(prefix) and ref[len(prefix) :].isdigit()
+        ]
+        return max(taken, default=0) + 1
+
+    def _create(self, promotion: Promotion) -> Promotion:
         created = attrs.evolve(promotion, enabled=False)
         ref = promotion_ref(created)
         document = self._document(created)
