@@ -4,6 +4,8 @@ checked against a naive store that must over-redeem under the very same test."""
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.process
+import multiprocessing.queues
 import threading
 import uuid
 from collections.abc import Callable
@@ -88,18 +90,28 @@ STORES = {
     "postgres": postgres_store,
 }
 ROUNDS = {"memory": 20, "sqlite": 3, "redis": 2, "postgres": 1}  # a server round trip each redeem
+ALL_STORES = {**STORES, "naive": lambda _, __: NaiveStore()}
+
+
+@pytest.fixture
+def new_store(tmp_path, request, closing) -> Callable[[str, str], RedemptionStore]:
+    """`new_store(kind, name)`: a new, empty store of that kind, closed after the test."""
+
+    def make(kind: str, name: str = "") -> RedemptionStore:
+        return closing(ALL_STORES[kind](tmp_path / name, request))
+
+    return make
 
 
 @pytest.mark.parametrize("kind", sorted(STORES))
-def test_total_limit_of_500_under_8_threads(kind, tmp_path, request):
+def test_total_limit_of_500_under_8_threads(kind, new_store):
     for round_number in range(ROUNDS[kind]):
-        store = STORES[kind](tmp_path / str(round_number), request)
+        store = new_store(kind, str(round_number))
         accounting = prepare(store, ["RACE1"], redeem_total_limit=500)
         won = hammer(accounting, 8, 1_000, lambda w, a: ("RACE1", f"user-{w}-{a}"))
         assert won == 500
         assert store.counters()["t|coupon:race"].used == 500
         assert check_ledger(store) == []
-        store.close()
 
 
 def test_the_naive_store_over_redeems_under_the_same_race():
@@ -108,12 +120,9 @@ def test_the_naive_store_over_redeems_under_the_same_race():
     assert won > 500
 
 
-ALL_STORES = {**STORES, "naive": lambda _, __: NaiveStore()}
-
-
 @pytest.mark.parametrize("kind", sorted(ALL_STORES))
-def test_per_user_limit_3_under_16_threads(kind, tmp_path, request):
-    accounting = prepare(ALL_STORES[kind](tmp_path, request), ["RACE1"], redeem_user_limit=3)
+def test_per_user_limit_3_under_16_threads(kind, new_store):
+    accounting = prepare(new_store(kind), ["RACE1"], redeem_user_limit=3)
     won = hammer(accounting, 16, 50, lambda w, a: ("RACE1", "the-same-user"))
     if kind == "naive":
         assert won > 3
@@ -122,8 +131,8 @@ def test_per_user_limit_3_under_16_threads(kind, tmp_path, request):
 
 
 @pytest.mark.parametrize("kind", sorted(ALL_STORES))
-def test_per_code_limit_10_under_32_threads(kind, tmp_path, request):
-    accounting = prepare(ALL_STORES[kind](tmp_path, request), ["RACE1"], redeem_code_limit=10)
+def test_per_code_limit_10_under_32_threads(kind, new_store):
+    accounting = prepare(new_store(kind), ["RACE1"], redeem_code_limit=10)
     won = hammer(accounting, 32, 20, lambda w, a: ("RACE1", f"user-{w}-{a}"))
     if kind == "naive":
         assert won > 10
@@ -132,8 +141,8 @@ def test_per_code_limit_10_under_32_threads(kind, tmp_path, request):
 
 
 @pytest.mark.parametrize("kind", sorted(STORES))
-def test_concurrent_duplicates_with_one_idempotency_key_count_once(kind, tmp_path, request):
-    store = STORES[kind](tmp_path, request)
+def test_concurrent_duplicates_with_one_idempotency_key_count_once(kind, new_store):
+    store = new_store(kind)
     accounting = prepare(store, ["RACE1"], redeem_total_limit=100)
     start = threading.Barrier(8)
     outcomes = []
@@ -171,8 +180,8 @@ def test_all_three_limits_at_once_catch_a_naive_store():
 
 
 @pytest.mark.parametrize("kind", sorted(STORES))
-def test_all_three_limits_at_once_never_count_partially(kind, tmp_path, request):
-    store = STORES[kind](tmp_path, request)
+def test_all_three_limits_at_once_never_count_partially(kind, new_store):
+    store = new_store(kind)
     codes = [f"CODE{n}" for n in range(4)]
     accounting = prepare(
         store, codes, redeem_total_limit=40, redeem_user_limit=2, redeem_code_limit=12
@@ -188,7 +197,12 @@ def test_all_three_limits_at_once_never_count_partially(kind, tmp_path, request)
 
 
 def _process_worker(
-    uri: str, worker: int, attempts: int, results: multiprocessing.Queue, naive: bool
+    uri: str,
+    worker: int,
+    attempts: int,
+    results: multiprocessing.Queue,
+    naive: bool,
+    start: threading.Barrier,
 ) -> None:
     if naive:
         path = uri.removeprefix("sqlite:///").split("?")[0]
@@ -196,6 +210,7 @@ def _process_worker(
     else:
         store = open_store(uri)
     accounting = Accounting(store)
+    start.wait(timeout=120)  # all race from the first redeem, however slowly they started
     won = sum(accounting.redeem("RACE1", User(f"p{worker}-{n}"), AT).ok for n in range(attempts))
     results.put(won)
     store.close()
@@ -209,20 +224,49 @@ SHARED = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(SHARED))
-def test_total_limit_across_4_processes_sharing_one_store(tmp_path, request, kind):
-    uri = SHARED[kind](tmp_path, request)
-    store = open_store(uri + "&create_schema=true" if kind == "postgres" else uri)
-    prepare(store, ["RACE1"], redeem_total_limit=500)
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    naive = kind == "naive-sqlite"
-    workers = [
-        context.Process(target=_process_worker, args=(uri, n, 250, results, naive))
-        for n in range(4)
-    ]
-    for process in workers:
+class Spawner:
+    """Processes (started by spawn) and queues, all ended by `close()`, however a test ends."""
+
+    def __init__(self) -> None:
+        self.context = multiprocessing.get_context("spawn")
+        self.processes: list[multiprocessing.process.BaseProcess] = []
+        self.queues: list[multiprocessing.queues.Queue[int]] = []
+
+    def queue(self) -> multiprocessing.queues.Queue[int]:
+        queue: multiprocessing.queues.Queue[int] = self.context.Queue()
+        self.queues.append(queue)
+        return queue
+
+    def process(
+        self, target: Callable[..., None], *args: object
+    ) -> multiprocessing.process.BaseProcess:
+        process = self.context.Process(target=target, args=args)
+        self.processes.append(process)
         process.start()
+        return process
+
+    def close(self) -> None:
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
+            process.join(timeout=30)
+        for queue in self.queues:
+            queue.close()
+            queue.join_thread()
+
+
+@pytest.mark.parametrize("kind", sorted(SHARED))
+def test_total_limit_across_4_processes_sharing_one_store(tmp_path, request, kind, closing):
+    uri = SHARED[kind](tmp_path, request)
+    store = closing(open_store(uri + "&create_schema=true" if kind == "postgres" else uri))
+    prepare(store, ["RACE1"], redeem_total_limit=500)
+    spawner = closing(Spawner())
+    results = spawner.queue()
+    naive = kind == "naive-sqlite"
+    start = spawner.context.Barrier(4)
+    workers = [
+        spawner.process(_process_worker, uri, n, 250, results, naive, start) for n in range(4)
+    ]
     won = sum(results.get(timeout=120) for _ in workers)
     for process in workers:
         process.join(timeout=120)
@@ -233,4 +277,3 @@ def test_total_limit_across_4_processes_sharing_one_store(tmp_path, request, kin
     assert won == 500
     assert store.counters()["t|coupon:race"].used == 500
     assert check_ledger(store) == []
-    store.close()

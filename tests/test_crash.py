@@ -5,10 +5,12 @@ and retrying the one it was working on with the same idempotency key counts it e
 from __future__ import annotations
 
 import os
+import queue
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -56,10 +58,67 @@ def _uri(kind: str, tmp: Path, request: pytest.FixtureRequest) -> str:
 ROUNDS = {"sqlite": 50, "redis": 15, "postgres": 15}
 
 
+WAIT_SECONDS = 120.0  # for a worker's next line: only a hung worker gets near it
+
+
+class Worker:
+    """A worker process whose output lines a thread collects, so that every wait is bounded."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", WORKER, *args],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, name="crash-worker-output")
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def lines_until(self, prefix: str) -> list[str]:
+        """The complete lines up to the first that starts with `prefix`."""
+        lines: list[str] = []
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not (lines and lines[-1].startswith(prefix)):
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {prefix!r} within {WAIT_SECONDS:g} s: {lines}") from None
+            if line is None:
+                raise AssertionError(f"the worker ended before {prefix!r}: {lines}")
+            lines.append(line)
+        return lines
+
+    def kill(self) -> list[str]:
+        """SIGKILL; the complete lines it wrote since the last read (a cut line is nothing)."""
+        os.kill(self.process.pid, signal.SIGKILL)
+        assert self.process.wait(timeout=30) == -signal.SIGKILL
+        self._reader.join(timeout=30)
+        lines: list[str] = []
+        while (line := self._lines.get(timeout=1)) is not None:
+            lines.append(line)
+        return [line for line in lines if line.endswith("\n")]
+
+    def close(self) -> None:
+        """Kill the worker if it still runs, and reap it."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=30)
+        self._reader.join(timeout=30)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+
 @pytest.mark.parametrize("kind", sorted(ROUNDS))
-def test_kill_9_during_redeems_loses_no_acknowledged_redemption(kind, tmp_path, request):
+def test_kill_9_during_redeems_loses_no_acknowledged_redemption(kind, tmp_path, request, closing):
     uri = _uri(kind, tmp_path, request)
-    store = open_store(uri + ("&create_schema=true" if kind == "postgres" else ""))
+    store = closing(open_store(uri + ("&create_schema=true" if kind == "postgres" else "")))
     accounting = Accounting(store)
     promotion = Coupon(
         external_id="crash", enabled=True, bonus=[RewardItem("gem")], redeem_total_limit=LIMIT
@@ -69,35 +128,19 @@ def test_kill_9_during_redeems_loses_no_acknowledged_redemption(kind, tmp_path, 
     rng = random.Random(20261122)
     acknowledged: set[str] = set()
     interrupted: list[str] = []
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for round_number in range(ROUNDS[kind]):
-        workers = [
-            subprocess.Popen(
-                [sys.executable, "-c", WORKER, uri, f"r{round_number}w{n}"],
-                stdout=subprocess.PIPE,
-                text=True,
-                env=env,
-            )
-            for n in range(2)
-        ]
-        for worker in workers:
-            assert worker.stdout is not None
-            assert worker.stdout.readline().strip() == "ready"
+        workers = [closing(Worker(uri, f"r{round_number}w{n}")) for n in range(2)]
+        # Each worker has had a redemption acknowledged before the kills: every round counts.
+        output = [worker.lines_until("ok ") for worker in workers]
         time.sleep(rng.uniform(0.0, 0.15))
-        for worker in workers:
-            os.kill(worker.pid, signal.SIGKILL)
-        for worker in workers:
-            assert worker.stdout is not None
-            output = worker.stdout.read()  # the same buffered reader that read "ready"
-            worker.stdout.close()
-            assert worker.wait(timeout=30) == -signal.SIGKILL
-            lines = [line.split() for line in output.split("\n")[:-1]]  # a cut line is nothing
-            acknowledged.update(line[2] for line in lines if line[0] == "ok" and len(line) == 3)
-            tried = [line[1] for line in lines if line[0] == "try" and len(line) == 2]
-            done = {line[1] for line in lines if line[0] == "ok"}
+        for worker, lines in zip(workers, output, strict=True):
+            lines += worker.kill()
+            words = [line.split() for line in lines]
+            acknowledged.update(line[2] for line in words if line[0] == "ok" and len(line) == 3)
+            tried = [line[1] for line in words if line[0] == "try" and len(line) == 2]
+            done = {line[1] for line in words if line[0] == "ok"}
             if tried and tried[-1] not in done:
                 interrupted.append(tried[-1])
-    assert acknowledged, "the workers never got to redeem: the test proved nothing"
     # The caller's retry of each redemption a kill interrupted: counted now or replayed.
     for key in interrupted:
         assert accounting.redeem("CRASH1", User(key), AT, idempotency_key=key).ok
@@ -108,4 +151,3 @@ def test_kill_9_during_redeems_loses_no_acknowledged_redemption(kind, tmp_path, 
     assert all(count == 1 for count in per_key.values())
     assert all(per_key[key] == 1 for key in interrupted)
     assert store.counters()["t|coupon:crash"].used == len(ledger) <= LIMIT
-    store.close()

@@ -17,26 +17,24 @@ AT = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-def shop(postgres_server):
+def shop(postgres_server, closing):
     """A caller's connection (not autocommit) with an orders table, a store on it, and a
     second, independent store on the same schema to look from outside."""
     schema = f"embed_{uuid.uuid4().hex}"
-    connection = psycopg.connect(postgres_server.url)
+    connection = closing(psycopg.connect(postgres_server.url))
     PostgresStore.create_schema(connection, schema=schema)
     with connection.transaction():
         connection.execute(f"CREATE TABLE {schema}.orders (id text PRIMARY KEY, operation text)")
-    store = PostgresStore(connection=connection, schema=schema)
+    store = closing(PostgresStore(connection=connection, schema=schema))
     accounting = Accounting(store)
     promotion = Coupon(
         external_id="embed", enabled=True, bonus=[RewardItem("gem")], redeem_total_limit=1
     )
     accounting.import_promotions([promotion])
     accounting.add_codes(promotion, ["EMBED1"])
-    outside = PostgresStore(postgres_server.url, schema=schema, pool_size=1)
+    outside = closing(PostgresStore(postgres_server.url, schema=schema, pool_size=1))
     outside.url = postgres_server.url  # type: ignore[attr-defined]
-    yield connection, schema, accounting, outside
-    outside.close()
-    connection.close()
+    return connection, schema, accounting, outside
 
 
 def orders(outside: PostgresStore, schema: str) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from liveops_rules.stores import RedemptionStore
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -36,15 +38,21 @@ def test_the_readme_accounting_example_runs(capsys):
     assert capsys.readouterr().out.splitlines() == ["True", "per-user limit 1 of 1 used", "[]"]
 
 
-def test_the_readme_server_example_runs(capsys, redis_server, postgres_server):
+def test_the_readme_server_example_runs(capsys, redis_server, postgres_server, request):
     example = examples()[3]
     example = example.replace('"redis://10.0.0.5:6379/0"', repr(redis_server.url))
     example = example.replace('"postgresql://app@db.internal/shop"', repr(postgres_server.url))
     namespace: dict[str, object] = {}
+
+    def close_the_stores() -> None:  # whatever the example opened, even when it fails
+        for value in namespace.values():
+            if isinstance(value, RedemptionStore) and not isinstance(value, type):
+                value.close()
+
+    request.addfinalizer(close_the_stores)
     exec(compile(example, str(README), "exec"), namespace)
     assert capsys.readouterr().out.splitlines() == ["RedisStore PostgresStore"]
-    for name in ("shared", "pooled"):
-        namespace[name].close()  # type: ignore[attr-defined]
+    assert {"shared", "pooled"} <= namespace.keys()
 
 
 def test_the_readme_pricing_example_runs(capsys):

@@ -42,34 +42,33 @@ def exercise(accounting: Accounting) -> None:
     assert check_ledger(accounting.store) == []
 
 
-def test_every_key_of_a_redis_store_lives_in_one_cluster_slot(redis_server):
+def test_every_key_of_a_redis_store_lives_in_one_cluster_slot(redis_server, closing):
     prefix = f"slot-{uuid.uuid4().hex}"
-    store = RedisStore(redis_server.url, prefix=prefix)
+    store = closing(RedisStore(redis_server.url, prefix=prefix))
     exercise(Accounting(store))
-    keys = list(redis.Redis.from_url(redis_server.url).scan_iter(match=f"{{{prefix}}}:*"))
+    admin = closing(redis.Redis.from_url(redis_server.url))
+    keys = list(admin.scan_iter(match=f"{{{prefix}}}:*"))
     assert len(keys) > 10
     assert {key_slot(key) for key in keys} == {key_slot(prefix.encode())}
-    store.close()
 
 
-def test_redis_scripts_are_loaded_again_after_script_flush(redis_server):
-    store = RedisStore(redis_server.url, prefix=f"flush-{uuid.uuid4().hex}")
+def test_redis_scripts_are_loaded_again_after_script_flush(redis_server, closing):
+    store = closing(RedisStore(redis_server.url, prefix=f"flush-{uuid.uuid4().hex}"))
     accounting = Accounting(store)
     exercise(accounting)
-    redis.Redis.from_url(redis_server.url).script_flush()
+    closing(redis.Redis.from_url(redis_server.url)).script_flush()
     assert accounting.redeem("SLOT1", User("dee"), AT).ok
     assert check_ledger(store) == []
-    store.close()
 
 
-def test_a_redis_store_of_another_schema_version_is_refused(redis_server):
+def test_a_redis_store_of_another_schema_version_is_refused(redis_server, closing):
     prefix = f"v-{uuid.uuid4().hex}"
-    redis.Redis.from_url(redis_server.url).set(f"{{{prefix}}}:schema", "99")
+    closing(redis.Redis.from_url(redis_server.url)).set(f"{{{prefix}}}:schema", "99")
     with pytest.raises(StoreError, match="schema version 99"):
         RedisStore(redis_server.url, prefix=prefix)
 
 
-def test_create_schema_is_idempotent_and_safe_to_run_concurrently(postgres_server):
+def test_create_schema_is_idempotent_and_safe_to_run_concurrently(postgres_server, closing):
     schema = f"cs_{uuid.uuid4().hex}"
     errors: list[BaseException] = []
 
@@ -89,9 +88,7 @@ def test_create_schema_is_idempotent_and_safe_to_run_concurrently(postgres_serve
     with psycopg.connect(postgres_server.url) as connection:
         versions = connection.execute(f"SELECT version FROM {schema}.schema_version").fetchall()
     assert versions == [(SCHEMA_VERSION,)]
-    store = PostgresStore(postgres_server.url, schema=schema, pool_size=1)
-    exercise(Accounting(store))
-    store.close()
+    exercise(Accounting(closing(PostgresStore(postgres_server.url, schema=schema, pool_size=1))))
 
 
 def test_the_shipped_sql_file_is_what_create_schema_runs():
@@ -109,7 +106,7 @@ def test_a_postgres_schema_of_another_version_is_refused(postgres_server):
         PostgresStore(postgres_server.url, schema=schema, pool_size=1)
 
 
-def test_serialization_failures_are_retried_inside_the_store(postgres_server):
+def test_serialization_failures_are_retried_inside_the_store(postgres_server, closing):
     # Under SERIALIZABLE, concurrent upserts of one row fail with serialization errors: the
     # store must retry them, never surface them, and still never pass the limit.
     from liveops_rules import open_store
@@ -120,7 +117,7 @@ def test_serialization_failures_are_retried_inside_the_store(postgres_server):
         f"{postgres_server.url}?schema=ser_{uuid.uuid4().hex}&create_schema=true"
         f"&pool_size=8&retry_window=60&{isolation}"
     )
-    store = open_store(uri)
+    store = closing(open_store(uri))
     assert isinstance(store, PostgresStore)
     accounting = prepare(store, ["RACE1"], redeem_total_limit=200)
     won = hammer(accounting, 8, 60, lambda w, a: ("RACE1", f"user-{w}-{a}"))
@@ -128,4 +125,3 @@ def test_serialization_failures_are_retried_inside_the_store(postgres_server):
     assert store.retries > 0, "no serialization failure happened: the test proved nothing"
     assert store.counters()["t|coupon:race"].used == 200
     assert check_ledger(store) == []
-    store.close()

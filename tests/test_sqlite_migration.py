@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -13,25 +14,28 @@ from liveops_rules.stores.sqlite import SCHEMA_VERSION
 AT = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
 
-def test_a_version_1_file_is_migrated_and_keeps_its_promotions(tmp_path):
+def test_a_version_1_file_is_migrated_and_keeps_its_promotions(tmp_path, closing):
     path = tmp_path / "old.db"
-    store = SQLiteStore(path)
+    store = closing(SQLiteStore(path))
     accounting = Accounting(store)
     promotion = Coupon(external_id="old", enabled=True, bonus=[RewardItem("gem")])
     accounting.import_promotions([promotion])
     accounting.add_codes(promotion, ["OLD1"])
     store.close()
-    with sqlite3.connect(path) as db:  # back to version 1: promotions without versions
+    with (
+        contextlib.closing(sqlite3.connect(path)) as db,
+        db,
+    ):  # back to version 1: promotions without versions
         db.execute("CREATE TABLE p1 (ref TEXT PRIMARY KEY, document TEXT NOT NULL)")
         db.execute("INSERT INTO p1 SELECT ref, document FROM promotions")
         db.execute("DROP TABLE promotions")
         db.execute("ALTER TABLE p1 RENAME TO promotions")
         db.execute("UPDATE schema_version SET version = 1")
-    migrated = SQLiteStore(path)
+    migrated = closing(SQLiteStore(path))
     assert Accounting(migrated).redeem("OLD1", User("u1"), AT).ok
     assert check_ledger(migrated) == []
     migrated.close()
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,19 +44,15 @@ FACTORIES = {"memory": _memory, "sqlite": _sqlite, "redis": _redis, "postgres": 
 
 
 @pytest.fixture(params=sorted(FACTORIES))
-def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    """Makes handles on one store: the same object in memory, a new connection for others."""
-    opened: list[RedemptionStore] = []
+def store_factory(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    closing: Callable[[RedemptionStore], RedemptionStore],
+) -> StoreFactory:
+    """Makes handles on one store: the same object in memory, a new connection for others;
+    each is closed after the test, passed or failed."""
     make = FACTORIES[request.param](tmp_path, request)
-
-    def factory() -> RedemptionStore:
-        store = make()
-        opened.append(store)
-        return store
-
-    yield factory
-    for store in opened:
-        store.close()
+    return lambda: closing(make())
 
 
 @pytest.fixture
