@@ -14,6 +14,12 @@ def examples() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
 
 
+def example(containing: str) -> str:
+    """The one Python example of the README that holds `containing`."""
+    (found,) = [text for text in examples() if containing in text]
+    return found
+
+
 def test_the_readme_example_runs(capsys):
     exec(compile(examples()[0], str(README), "exec"), {})
     printed = capsys.readouterr().out.splitlines()
@@ -38,10 +44,24 @@ def test_the_readme_accounting_example_runs(capsys):
     assert capsys.readouterr().out.splitlines() == ["True", "per-user limit 1 of 1 used", "[]"]
 
 
+def test_the_readme_lifecycle_example_runs(capsys):
+    exec(compile(example("create_promotion"), str(README), "exec"), {})
+    assert capsys.readouterr().out.splitlines() == [
+        "False",
+        "disabled",
+        "{'type': 'coupon', 'code': 'SPRING1', 'rewards': [{'sku': 'flower', 'quantity': 1}]}",
+        "True",
+        "1 1",
+        "1",
+        "1",
+        "('coupon:summer',) ()",
+    ]
+
+
 def test_the_readme_server_example_runs(capsys, redis_server, postgres_server, request):
-    example = examples()[3]
-    example = example.replace('"redis://10.0.0.5:6379/0"', repr(redis_server.url))
-    example = example.replace('"postgresql://app@db.internal/shop"', repr(postgres_server.url))
+    server = example("redis_url")
+    server = server.replace('"redis://10.0.0.5:6379/0"', repr(redis_server.url))
+    server = server.replace('"postgresql://app@db.internal/shop"', repr(postgres_server.url))
     namespace: dict[str, object] = {}
 
     def close_the_stores() -> None:  # whatever the example opened, even when it fails
@@ -50,13 +70,13 @@ def test_the_readme_server_example_runs(capsys, redis_server, postgres_server, r
                 value.close()
 
     request.addfinalizer(close_the_stores)
-    exec(compile(example, str(README), "exec"), namespace)
+    exec(compile(server, str(README), "exec"), namespace)
     assert capsys.readouterr().out.splitlines() == ["RedisStore PostgresStore"]
     assert {"shared", "pooled"} <= namespace.keys()
 
 
 def test_the_readme_pricing_example_runs(capsys):
-    exec(compile(examples()[4], str(README), "exec"), {})
+    exec(compile(example("Pricing("), str(README), "exec"), {})
     assert capsys.readouterr().out.splitlines() == [
         "6.84",
         "[('1', '1.00'), ('2', '1.80'), ('five', '0.36')]",

@@ -58,8 +58,10 @@ class ClientCalls(AccountingCore):
         if refused is not None:
             assert refused.refusal is not None
             return refused.refusal
-        assert found is not None
         assert ref is not None
+        found = self.promotion(ref)  # as the store keeps it now: nothing checks it later
+        if found is None:
+            return Refusal("unknown_promotion", f"{ref} not found")
         if not isinstance(found, Coupon | PromoCode):
             return Refusal("unknown_code", "Code not found.")
         if not eligible_at(found, user, at):

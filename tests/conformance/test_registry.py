@@ -394,3 +394,12 @@ def test_reserving_with_a_promotion_copy_sees_updates(accounting):
     accounting.update_promotion(attrs.evolve(old, redeem_total_limit=1))
     stale = refused(lambda: accounting.reserve(User("p1"), AT, hold=HOLD, promotion=old))
     assert stale.code == "stale_promotion"
+
+
+def test_verify_reads_the_promotion_as_the_store_keeps_it_now(store_factory):
+    admin, client = Accounting(store_factory()), Accounting(store_factory())
+    admin.create_promotion(coupon())
+    admin.add_codes("coupon:winter", ["WINTER1"])
+    assert client.verify("WINTER1", User("p1"), AT).code == "disabled"
+    admin.activate_promotion("coupon:winter")
+    assert client.verify("WINTER1", User("p1"), AT).code == "WINTER1"  # a Verification now
