@@ -125,7 +125,8 @@ end
 
 # ARGV: base, nonce, id, idempotency key?, fingerprint, at, at_stamp, expires_stamp?, user,
 # promotion, code?, quantity, result, promotion version?, absent ok ("1"/"0"), the counter keys
-# as JSON, the ledger line, then a counter key and its limit? per counter. An optional value
+# as JSON, the ledger line, how many requirements, a key and the uses it needs per
+# requirement, then a counter key and its limit? per counter. An optional value
 # (?) is "" when absent and "=" + the value when present.
 COUNT = r"""
 local function optional(value)
@@ -155,8 +156,13 @@ if version then
   if kept ~= version and not (kept == false and absent_ok) then return {'stale'} end
 end
 if code and redis.call('HGET', B .. 'codes', code) ~= promotion then return {'stale'} end
+local required = tonumber(ARGV[18])
+for i = 19, 18 + 2 * required, 2 do
+  local u, rs, x = state(ARGV[i])
+  if u < tonumber(ARGV[i + 1]) then return {'unmet', (i - 17) / 2, u, rs, x} end
+end
 local keys, limits, known, epochs, moved = {}, {}, {}, {}, false
-for i = 18, #ARGV, 2 do
+for i = 19 + 2 * required, #ARGV, 2 do
   local n = #keys + 1
   local key, limit = ARGV[i], optional(ARGV[i + 1])
   keys[n] = key
@@ -403,6 +409,23 @@ for _, key in ipairs(redis.call('ZRANGE', B .. 'keys', 0, -1)) do
   out[#out + 1] = r
   out[#out + 1] = x
   out[#out + 1] = l
+end
+return out
+"""
+
+# ARGV: base, key prefix. The counters whose key starts with it, read at one moment.
+COUNTERS_WITH_PREFIX = r"""
+local prefix, out = ARGV[2], {}
+local keys = redis.call('ZRANGEBYLEX', B .. 'keys', '[' .. prefix, '(' .. prefix .. '\255')
+for _, key in ipairs(keys) do
+  if string.sub(key, 1, #prefix) == prefix then
+    local u, r, x, l = state(key)
+    out[#out + 1] = key
+    out[#out + 1] = u
+    out[#out + 1] = r
+    out[#out + 1] = x
+    out[#out + 1] = l
+  end
 end
 return out
 """

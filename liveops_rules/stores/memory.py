@@ -235,6 +235,10 @@ class InMemoryStore:
             if request.operation_id in self._operations:
                 raise OperationCollision(request.operation_id)
             used, reserved, extra = self._used, self._reserved, self._extra
+            for requirement in request.requires:
+                if used.get(requirement.key, 0) < requirement.at_least:
+                    state = self._state(requirement.key)
+                    return CountResult(ok=False, unmet=requirement, state=state)
             for spec in request.counters:
                 limit = spec.limit
                 if limit is None:
@@ -395,6 +399,11 @@ class InMemoryStore:
         """See `CounterStore.counters`."""
         with self._lock:
             return {key: self._state(key) for key in self._limit}
+
+    def counters_with_prefix(self, prefix: str) -> dict[str, CounterState]:
+        """See `CounterStore.counters_with_prefix`."""
+        with self._lock:
+            return {key: self._state(key) for key in self._limit if key.startswith(prefix)}
 
     def audit(self) -> tuple[list[LedgerEntry], dict[str, CounterState]]:
         """See `LedgerStore.audit`."""

@@ -152,6 +152,11 @@ class _Stale(Exception):  # noqa: N818 - control flow: roll the transaction back
     pass
 
 
+class _Unmet(Exception):  # noqa: N818 - control flow: roll the transaction back
+    def __init__(self, result: CountResult) -> None:
+        self.result = result
+
+
 class PostgresStore:
     """A RedemptionStore on PostgreSQL (see the module's notes on transactions and embedding)."""
 
@@ -345,11 +350,15 @@ class PostgresStore:
             return self._transact(lambda cur: self._count(cur, request, nonce, slow=False))
         except (_Refused, _NotRecorded):
             pass
+        except _Unmet as unmet:
+            return unmet.result
         # The slow path: free expired holds on each counter that refuses, then try again.
         try:
             return self._transact(lambda cur: self._count(cur, request, nonce, slow=True))
         except _Stale:
             return _STALE
+        except _Unmet as unmet:
+            return unmet.result
         except _Refused as refused:
             state = refused.state
             assert state is not None
@@ -409,6 +418,11 @@ class PostgresStore:
                     current is not None and current[0] != request.version
                 ):
                     raise _Stale
+        for requirement in request.requires:  # locked: no cancel lowers it before we commit
+            row = _one(cur, sql.lock_used, (requirement.key,))
+            state = CounterState() if row is None else CounterState(*row)
+            if state.used < requirement.at_least:
+                raise _Unmet(CountResult(ok=False, unmet=requirement, state=state))
         used, reserved = (0, quantity) if held else (quantity, 0)
         reclaimed: set[str] = set()
         while True:
@@ -676,6 +690,16 @@ class PostgresStore:
             return cur.fetchall()
 
         return _counters(self._transact(work, read=True))
+
+    def counters_with_prefix(self, prefix: str) -> dict[str, CounterState]:
+        """See `CounterStore.counters_with_prefix` (a range of the "C"-collated key index)."""
+
+        def work(cur: psycopg.Cursor[Any]) -> list[Any]:
+            cur.execute(self._sql.counters_with_prefix, (prefix, prefix + "\U0010ffff"))
+            return cur.fetchall()
+
+        found = _counters(self._transact(work, read=True))
+        return {key: state for key, state in found.items() if key.startswith(prefix)}
 
     def audit(self) -> tuple[list[LedgerEntry], dict[str, CounterState]]:
         """See `LedgerStore.audit`: one REPEATABLE READ transaction reads both."""
@@ -995,6 +1019,10 @@ class _Statements:
         )
         self.set_status = f"UPDATE {s}.operations SET status = %s WHERE id = %s"
         self.state = f"SELECT used, reserved, extra, lim FROM {s}.counters WHERE key = %s"
+        self.lock_used = f"{self.state} FOR SHARE"
+        self.counters_with_prefix = (
+            f"SELECT key, used, reserved, extra, lim FROM {s}.counters WHERE key >= %s AND key < %s"
+        )
         self.set_extra = (
             f"INSERT INTO {s}.counters AS c (key, extra, lim) VALUES (%s, %s, %s)"
             " ON CONFLICT (key) DO UPDATE SET extra = excluded.extra, lim = excluded.lim"

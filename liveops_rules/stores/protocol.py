@@ -31,6 +31,7 @@ __all__ = [
     "OperationCollision",
     "PromotionStore",
     "RedemptionStore",
+    "Requirement",
     "SettleAction",
     "SettleResult",
     "Status",
@@ -98,6 +99,14 @@ class CounterState:
         return self.limit + self.extra - self.used - self.reserved
 
 
+class Requirement(NamedTuple):
+    """A precondition of a count on another counter: its committed `used` must be at least
+    `at_least` (a balance that reaches a step's price, a previous step claimed)."""
+
+    key: str
+    at_least: int
+
+
 class CountRequest(NamedTuple):
     """Reserve (when `expires_at` is set) or redeem outright `quantity` on every counter.
 
@@ -123,6 +132,8 @@ class CountRequest(NamedTuple):
     result: str
     version: str | None = None
     absent_ok: bool = False
+    requires: tuple[Requirement, ...] = ()
+    """Other counters' uses this count needs, checked in the same atomic step."""
 
 
 @attrs.frozen(kw_only=True)
@@ -137,6 +148,8 @@ class CountResult:
     """The exhausted counter's state when refused."""
     replayed: str | None = None
     """The stored result when the idempotency key had been used by the same request."""
+    unmet: Requirement | None = None
+    """The first requirement that was not met (nothing counted), with `state` its counter's."""
 
 
 @attrs.frozen(kw_only=True)
@@ -184,9 +197,9 @@ class CounterStore(Protocol):
     def count(self, request: CountRequest) -> CountResult:
         """Atomically: replay an earlier result for the idempotency key; or answer `stale`
         if the promotion's version is not `request.version` or the code is no longer the
-        promotion's; or reclaim expired holds as
-        needed, check every counter, count them all and record the operation with each
-        counter's epoch. Raises OperationCollision when another operation has its id."""
+        promotion's; or reclaim expired holds as needed, check every requirement and every
+        counter, count them all and record the operation with each counter's epoch. Raises
+        OperationCollision when another operation has its id."""
         ...
 
     def settle(self, action: SettleAction, operation_id: str, at: datetime) -> SettleResult:
@@ -219,6 +232,10 @@ class CounterStore(Protocol):
 
     def counters(self) -> dict[str, CounterState]:
         """Every counter, as it is (for checks)."""
+        ...
+
+    def counters_with_prefix(self, prefix: str) -> dict[str, CounterState]:
+        """The counters whose key starts with `prefix`, as they are (holds not reclaimed)."""
         ...
 
 

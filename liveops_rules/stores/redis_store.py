@@ -121,6 +121,7 @@ _SWAP_PROMOTION = _Script("swap_promotion", scripts.SWAP_PROMOTION)
 _RETIRE_PROMOTION = _Script("retire_promotion", scripts.RETIRE_PROMOTION)
 _COUNTERS = _Script("counters", scripts.COUNTERS, writes=False)
 _AUDIT = _Script("audit", scripts.AUDIT, writes=False)
+_COUNTERS_WITH_PREFIX = _Script("counters_with_prefix", scripts.COUNTERS_WITH_PREFIX, writes=False)
 _MIGRATE_1 = _Script("migrate_1", scripts.MIGRATE_1)
 
 
@@ -317,7 +318,11 @@ class RedisStore:
             "1" if request.absent_ok else "0",
             json.dumps(keys, separators=(",", ":")),
             line,
+            len(request.requires),
         ]
+        for requirement in request.requires:
+            args.append(requirement.key)
+            args.append(requirement.at_least)
         for counter in request.counters:
             args.append(counter.key)
             args.append("" if counter.limit is None else f"={counter.limit}")
@@ -333,6 +338,9 @@ class RedisStore:
             raise IdempotencyConflict(request.idempotency_key)
         if verdict == "collision":
             raise OperationCollision(request.operation_id)
+        if verdict == "unmet":
+            state = CounterState(int(reply[2]), int(reply[3]), int(reply[4]))
+            return CountResult(ok=False, unmet=request.requires[int(reply[1]) - 1], state=state)
         spec: CounterSpec = request.counters[int(reply[1]) - 1]
         return CountResult(
             ok=False,
@@ -378,6 +386,10 @@ class RedisStore:
         """See `CounterStore.reset`."""
         args = (prefix, at.isoformat(), "1" if exact else "0")
         return int(self._run(_RESET, secrets.token_hex(12), *args))
+
+    def counters_with_prefix(self, prefix: str) -> dict[str, CounterState]:
+        """See `CounterStore.counters_with_prefix`."""
+        return _counters(self._run(_COUNTERS_WITH_PREFIX, prefix))
 
     def counters(self) -> dict[str, CounterState]:
         """See `CounterStore.counters`."""

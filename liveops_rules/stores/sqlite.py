@@ -399,6 +399,10 @@ class SQLiteStore:
                 if self._stale(db, request):
                     db.execute("COMMIT")
                     return _STALE
+                unmet = self._unmet(db, request)
+                if unmet is not None:
+                    db.execute("COMMIT")
+                    return unmet
                 failed, epochs = self._count_all(db, request)
                 if failed is None:
                     self._record(db, request, epochs)
@@ -416,6 +420,9 @@ class SQLiteStore:
                 return CountResult(ok=True, replayed=replayed)
             if self._stale(db, request):
                 return _STALE
+            unmet = self._unmet(db, request)
+            if unmet is not None:
+                return unmet
             reclaimed: set[str] = set()
             while failed is not None and failed.key not in reclaimed:
                 # Each counter that refuses may be full of expired holds of its own.
@@ -436,6 +443,14 @@ class SQLiteStore:
             return CountResult(
                 ok=False, exhausted=failed, state=CounterState(row[0], row[1], row[2], failed.limit)
             )
+
+    def _unmet(self, db: sqlite3.Connection, request: CountRequest) -> CountResult | None:
+        """The first requirement whose counter has fewer uses than it needs, as a refusal."""
+        for requirement in request.requires:
+            state = self._state(db, requirement.key)
+            if state.used < requirement.at_least:
+                return CountResult(ok=False, unmet=requirement, state=state)
+        return None
 
     @staticmethod
     def _version(db: sqlite3.Connection, ref: str) -> str | None:
@@ -657,6 +672,15 @@ class SQLiteStore:
             )
             for row in rows
         ]
+
+    def counters_with_prefix(self, prefix: str) -> dict[str, CounterState]:
+        """See `CounterStore.counters_with_prefix`."""
+        with self._reading() as db:  # a range of the key's index: keys sort as UTF-8 bytes
+            rows = db.execute(
+                "SELECT key, used, reserved, extra, lim FROM counters WHERE key >= ? AND key < ?",
+                (prefix, prefix + "\U0010ffff"),
+            ).fetchall()
+        return {row[0]: CounterState(*row[1:]) for row in rows if row[0].startswith(prefix)}
 
     def counters(self) -> dict[str, CounterState]:
         """See `CounterStore.counters`."""
