@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from liveops_rules.accounting.core import AccountingCore, tombstone_moment
+from liveops_rules.accounting.core import AccountingCore, is_promotion_ref, tombstone_moment
 from liveops_rules.accounting.outcomes import LIMIT_NAMES, Refusal
 from liveops_rules.errors import ValidationError
 from liveops_rules.evaluate import eligible_at, evaluate
@@ -90,7 +90,7 @@ class ClientCalls(AccountingCore):
             check_text(user.id, "user.id")
         found = []
         for ref, document in sorted(self.store.promotion_documents().items()):
-            if tombstone_moment(document) is not None:
+            if not is_promotion_ref(ref) or tombstone_moment(document) is not None:
                 continue
             promotion = self.promotion(ref)
             if promotion is None or not eligible_at(promotion, user, at):

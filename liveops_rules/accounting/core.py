@@ -17,6 +17,7 @@ from liveops_rules.models import (
     ItemDiscount,
     PromoCode,
     Promotion,
+    PromotionKind,
     UniqueCatalogOffer,
     User,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "CODE_KINDS",
     "REDEEMABLE",
     "AccountingCore",
+    "is_promotion_ref",
     "promotion_ref",
     "quote_user_id",
     "tombstone",
@@ -54,6 +56,14 @@ def quote_user_id(text: str) -> str:
     if "|" not in text and "%" not in text:
         return text
     return text.replace("%", "%25").replace("|", "%7C")
+
+
+_PROMOTION_KINDS = frozenset(kind.value for kind in PromotionKind)
+
+
+def is_promotion_ref(ref: str) -> bool:
+    """Whether a document ref names a promotion (stores keep other documents too: chains)."""
+    return ref.partition(":")[0] in _PROMOTION_KINDS
 
 
 def tombstone(promotion: Promotion, at: datetime) -> str:
@@ -124,6 +134,8 @@ class AccountingCore:
     def promotion(self, ref: str) -> Promotion | None:
         """The promotion kept under `ref`, or None (also when it was deleted)."""
         check_text(ref, "promotion", 512)
+        if not is_promotion_ref(ref):
+            return None
         document = self.store.promotion(ref)
         if document is None or tombstone_moment(document) is not None:
             return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from liveops_rules.accounting.core import AccountingCore
+from liveops_rules.accounting.core import AccountingCore, is_promotion_ref
 from liveops_rules.accounting.outcomes import AccountingError
 from liveops_rules.models import Promotion, User
 from liveops_rules.models.requests import UserLimitState
@@ -99,6 +99,8 @@ class LimitAdmin(AccountingCore):
         check_text(user_id, "user_id")
         changed = 0
         for ref in self.store.promotion_refs():
+            if not is_promotion_ref(ref):
+                continue
             found = self.promotion(ref)
             if found is None:
                 continue

@@ -18,6 +18,7 @@ import attrs
 from liveops_rules.accounting.core import (
     CODE_KINDS,
     AccountingCore,
+    is_promotion_ref,
     promotion_ref,
     tombstone,
     tombstone_moment,
@@ -127,7 +128,11 @@ class PromotionRegistry(AccountingCore):
                 progress(index // 2)  # making documents is about half the work
         if progress is not None:
             progress(len(promotions) // 2)
-        kept = self.store.promotion_documents()
+        kept = {
+            ref: doc
+            for ref, doc in self.store.promotion_documents().items()
+            if is_promotion_ref(ref)
+        }
         created = tuple(ref for ref, _ in documents if self._absent(kept.get(ref)))
         updated = tuple(
             ref for ref, doc in documents if not self._absent(kept.get(ref)) and kept[ref] != doc
@@ -321,6 +326,8 @@ class PromotionRegistry(AccountingCore):
         check_count(offset, "offset", 0)
         found = []
         for ref in sorted(self.store.promotion_refs()):
+            if not is_promotion_ref(ref):
+                continue
             if wanted is not None and not ref.startswith(wanted.value + ":"):
                 continue
             promotion = self.promotion(ref)
