@@ -19,6 +19,7 @@ class ErrorCode(enum.IntEnum):
     """The LiveOps error codes this library can answer with."""
 
     VALIDATION_ERROR = 1102
+    CHAIN_NOT_FOUND = 4001
     NO_USER_LIMITS = 4509
     LIMIT_OUT_OF_RANGE = 4511
     PROMOTION_NOT_FOUND = 9802
@@ -28,6 +29,9 @@ class ErrorCode(enum.IntEnum):
     NOT_AVAILABLE_IN_REGION = 9808
     EXPIRED = 9810
     CODE_NOT_FOUND = 9811
+    STEP_NOT_FOUND = 9911
+    ALREADY_CLAIMED = 9912
+    NOT_ENOUGH_VALUE_POINTS = 9913
 
     @property
     def status(self) -> int:
@@ -41,7 +45,13 @@ class ErrorCode(enum.IntEnum):
 
 
 _NOT_FOUND = frozenset(
-    {ErrorCode.PROMOTION_NOT_FOUND, ErrorCode.INVALID_CODE, ErrorCode.CODE_NOT_FOUND}
+    {
+        ErrorCode.PROMOTION_NOT_FOUND,
+        ErrorCode.INVALID_CODE,
+        ErrorCode.CODE_NOT_FOUND,
+        ErrorCode.CHAIN_NOT_FOUND,
+        ErrorCode.STEP_NOT_FOUND,
+    }
 )
 _CAPITAL = {"coupon": "Coupon", "promo": "Promocode"}
 _MESSAGES = {
@@ -55,6 +65,10 @@ _MESSAGES = {
     ErrorCode.NOT_AVAILABLE_IN_REGION: "Coupon is not available in your region.",
     ErrorCode.EXPIRED: "Sorry, this code is expired.",
     ErrorCode.CODE_NOT_FOUND: "Code not found.",
+    ErrorCode.CHAIN_NOT_FOUND: "Reward chain not found.",
+    ErrorCode.STEP_NOT_FOUND: "Step not found.",
+    ErrorCode.ALREADY_CLAIMED: "Reward already claimed.",
+    ErrorCode.NOT_ENOUGH_VALUE_POINTS: "Not enough value points.",
 }
 
 # Refusals by their stable `code`: the evaluator's reasons and the accounting's refusals.
@@ -84,6 +98,12 @@ _BY_REASON: dict[str, ErrorCode] = {
     "price_condition_failed": ErrorCode.INVALID_CODE,
     "no_matching_item": ErrorCode.INVALID_CODE,
     "sign_in_required": ErrorCode.INVALID_CODE,
+    # Reward chains.
+    "chain_not_found": ErrorCode.CHAIN_NOT_FOUND,
+    "step_not_found": ErrorCode.STEP_NOT_FOUND,
+    "already_claimed": ErrorCode.ALREADY_CLAIMED,
+    "no_clan": ErrorCode.ALREADY_CLAIMED,  # LiveOps answers 9912 when a clan chain has no clan
+    "not_enough_value_points": ErrorCode.NOT_ENOUGH_VALUE_POINTS,
 }
 REASON_CODES = frozenset(_BY_REASON)
 """Every refusal code the table knows."""

@@ -1,0 +1,630 @@
+"""Value points and reward chains on a store: their configuration, and each player's (and
+clan's) progress: earning value points, claiming steps, resets, views.
+
+The rules (LiveOps' where it says, `reference/chains.md`'s defaults where it does not):
+- a purchase earns, for each value point, the sum over its lines of mapping amount x quantity,
+  credited to every enabled, running chain of that value point the player sees; idempotent by
+  order id, and a refund (`refund`) takes back exactly what the order earned;
+- a step's price is a threshold: claiming spends nothing; a step is claimed once a period,
+  when the chain is open to the player (4001 otherwise), the step exists (9911), it is not
+  claimed this period (9912) and the balance (a clan chain's: the clan's) reaches the price
+  (9913); a clan chain needs the player's clan (9912);
+- a recurrent schedule starts every balance and claim anew each period (counted per period,
+  never by a background job); `reset_chain` does so at once for every player;
+- a chain's `update` keeps the claims of the steps that keep their `step_id`; new steps get
+  ids never used in the chain before; `toggle` keeps balances and claims.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from liveops_rules.accounting import AccountingError, Outcome, Refusal
+from liveops_rules.chains import rules
+from liveops_rules.chains.documents import (
+    dump_chain,
+    dump_rewards,
+    dump_value_point,
+    load_chain,
+    load_rewards,
+    load_value_point,
+)
+from liveops_rules.chains.progress import Documents, Progress
+from liveops_rules.errors import StoreError, ValidationError
+from liveops_rules.models import User
+from liveops_rules.models.chains import RewardChain, RewardChainStep, ValuePoint, ValuePointReward
+from liveops_rules.stores import CounterSpec, CountResult, RedemptionStore, SettleAction
+from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text
+from liveops_rules.stores.protocol import Requirement
+
+__all__ = ["ChainView", "EarnReport", "RewardChains"]
+
+_SWAP_TRIES = 10
+_MAX_PATCH = 100
+_MAX_PAGE = 50
+
+
+@attrs.frozen
+class EarnReport:
+    """What an order earned: value points by SKU, and the chains each was credited to."""
+
+    earned: Mapping[str, int]
+    chains: Mapping[str, tuple[int, ...]]
+    replayed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "earned": dict(self.earned),
+            "chains": {sku: list(ids) for sku, ids in self.chains.items()},
+        }
+
+
+@attrs.frozen
+class ChainView:
+    """A chain as a player sees it at a moment: the balance that counts for its steps (the
+    clan's, for a clan chain), the steps claimed this period, when the period ends."""
+
+    chain: RewardChain
+    balance: int
+    claimed: frozenset[int]
+    reset_at: datetime | None
+    has_clan: bool = True
+
+    def to_dict(self, user: User) -> dict[str, Any]:
+        """The client view: the chain's texts, the balance and each step with `is_claimed`."""
+        chain = self.chain
+        view: dict[str, Any] = {
+            "reward_chain_id": chain.chain_id,
+            "name": chain.name.best(),
+            "description": chain.description.best() or None,
+            "long_description": chain.long_description.best() or None,
+            "image_url": chain.image_url,
+            "order": chain.order,
+            "date_start": chain.window.start.isoformat() if chain.window.start else None,
+            "date_end": chain.window.end.isoformat() if chain.window.end else None,
+            "value_point": {"sku": chain.value_point, "amount": self.balance},
+            "steps": [
+                {
+                    "step_id": step.step_id,
+                    "name": step.name.best(),
+                    "is_claimed": step.step_id in self.claimed,
+                    "image_url": step.image_url,
+                    "price": {"amount": step.price},
+                    "reward": [
+                        {"sku": item.sku, "quantity": item.quantity}
+                        for item in rules.step_rewards(step, user)
+                    ],
+                }
+                for step in chain.steps
+            ],
+            "recurrent_schedule": None
+            if self.reset_at is None or chain.recurrent_schedule is None
+            else {
+                "interval_type": chain.recurrent_schedule.interval.value,
+                "reset_next_date": int(self.reset_at.timestamp()),
+            },
+        }
+        if chain.clan is not None:
+            view["clan_type"] = None if chain.clan.clan_type is None else chain.clan.clan_type.value
+            view["popup_header"] = chain.clan.popup_header.best()
+            view["popup_instruction"] = chain.clan.popup_instruction.best()
+            view["popup_image_url"] = chain.clan.popup_image_url
+        return view
+
+
+@attrs.frozen
+class _Stored:
+    """A chain as kept: the model, and the highest step id it ever had (never reused)."""
+
+    chain: RewardChain
+    last_step_id: int
+
+
+def _dump_stored(stored: _Stored) -> str:
+    return (
+        '{"last_step_id":' + str(stored.last_step_id) + ',"chain":' + dump_chain(stored.chain) + "}"
+    )
+
+
+def _load_stored(document: str) -> _Stored:
+    data = json.loads(document)
+    return _Stored(load_chain(json.dumps(data["chain"])), data["last_step_id"])
+
+
+def _earn_identity(sku: str, user_id: str) -> str:
+    """An order's earning of one value point is the same request whatever its lines (the
+    first one counts, retries replay it)."""
+    return f'["earn", "value_point:{sku}", {user_id!r}]'
+
+
+def _never(result: CountResult) -> Refusal:
+    raise StoreError(f"an unlimited balance refused a count: {result}")
+
+
+class RewardChains(Progress):
+    """Value points and reward chains of one store (see the module for the rules)."""
+
+    def __init__(self, store: RedemptionStore, *, new_id: Callable[[], str] | None = None) -> None:
+        super().__init__(store, new_id=new_id)
+        self._points = Documents(store, "value_point", dump_value_point, load_value_point)
+        self._rewards = Documents(store, "value_point_rewards", dump_rewards, load_rewards)
+        self._chains = Documents(store, "reward_chain", _dump_stored, _load_stored)
+
+    # -- value points -------------------------------------------------------------------------
+
+    def put_value_point(self, point: ValuePoint) -> ValuePoint:
+        """Create or replace a value point; its `is_clan` cannot change once created."""
+        if not isinstance(point, ValuePoint):
+            raise ValidationError.single("value_point", "a ValuePoint", point)
+        kept = self._points.get(point.sku)
+        if kept is not None and kept[0].is_clan != point.is_clan:
+            raise ValidationError.single(
+                "is_clan", f"{kept[0].is_clan} (it cannot change)", point.is_clan
+            )
+        self._points.put(point.sku, point)
+        return point
+
+    def value_point(self, sku: str) -> ValuePoint | None:
+        """The value point with this SKU, or None."""
+        return None if (kept := self._points.get(check_text(sku, "sku"))) is None else kept[0]
+
+    def value_points(self) -> list[ValuePoint]:
+        """Every value point, sorted by SKU."""
+        return sorted(self._points.all(), key=lambda point: point.sku)
+
+    def delete_value_point(self, sku: str, at: datetime) -> None:
+        """Delete a value point no chain uses (AccountingError `value_point_in_use` else)."""
+        check_stored_moment(at)
+        users = [c.chain_id for c in self.chains() if c.value_point == sku]
+        if users:
+            raise AccountingError(
+                "value_point_in_use", f"Value point {sku} is used by reward chains {users}."
+            )
+        kept = self._points.get(sku)
+        if kept is None:
+            raise AccountingError("not_found", f"Value point {sku} not found.")
+        self._points.retire(sku, kept[1], at)
+
+    def set_value_point_rewards(self, sku: str, rewards: Sequence[ValuePointReward]) -> None:
+        """Replace the whole item mapping of a value point (LiveOps' PUT)."""
+        self._require_point(sku)
+        self._rewards.put(sku, self._checked_rewards(rewards, allow_zero=False))
+
+    def patch_value_point_rewards(
+        self, sku: str, rewards: Sequence[ValuePointReward | tuple[str, int]]
+    ) -> None:
+        """Upsert items of a value point's mapping (LiveOps' PATCH): at most 100, each SKU
+        once; an amount of 0 removes the item."""
+        self._require_point(sku)
+        if len(rewards) > _MAX_PATCH:
+            raise ValidationError.single("rewards", f"at most {_MAX_PATCH} items", list(rewards))
+        changes = self._pairs(rewards)
+        for _ in range(_SWAP_TRIES):
+            kept = self._rewards.get(sku)
+            current = {} if kept is None else {r.sku: r.amount for r in kept[0]}
+            for item, amount in changes:
+                if amount == 0:
+                    current.pop(item, None)
+                else:
+                    current[item] = amount
+            mapping = tuple(ValuePointReward(item, amount) for item, amount in current.items())
+            if self._rewards.swap(sku, None if kept is None else kept[1], mapping):
+                return
+        raise StoreError(f"the mapping of {sku} kept changing")
+
+    def value_point_rewards(self, sku: str) -> tuple[ValuePointReward, ...]:
+        """The item mapping of a value point, sorted by item SKU."""
+        kept = self._rewards.get(check_text(sku, "sku"))
+        return () if kept is None else kept[0]
+
+    def _require_point(self, sku: str) -> ValuePoint:
+        point = self.value_point(sku)
+        if point is None:
+            raise AccountingError("not_found", f"Value point {sku} not found.")
+        return point
+
+    @staticmethod
+    def _pairs(rewards: Sequence[ValuePointReward | tuple[str, int]]) -> list[tuple[str, int]]:
+        pairs = []
+        for index, reward in enumerate(rewards):
+            if isinstance(reward, ValuePointReward):
+                pairs.append((reward.sku, reward.amount))
+            elif isinstance(reward, tuple) and len(reward) == 2:
+                sku, amount = reward
+                check_text(sku, f"rewards[{index}].sku")
+                check_count(amount, f"rewards[{index}].amount", 0)
+                pairs.append((sku, amount))
+            else:
+                raise ValidationError.single(f"rewards[{index}]", "a ValuePointReward", reward)
+        skus = [sku for sku, _ in pairs]
+        if len(set(skus)) != len(skus):
+            raise ValidationError.single("rewards", "each item SKU once", "a repeated SKU")
+        return pairs
+
+    def _checked_rewards(
+        self, rewards: Sequence[ValuePointReward], *, allow_zero: bool
+    ) -> tuple[ValuePointReward, ...]:
+        pairs = self._pairs(rewards)
+        if not allow_zero and any(amount == 0 for _, amount in pairs):
+            raise ValidationError.single("rewards", "amounts of 1 or more", 0)
+        return tuple(ValuePointReward(sku, amount) for sku, amount in pairs)
+
+    # -- chains -------------------------------------------------------------------------------
+
+    def create_chain(self, chain: RewardChain) -> RewardChain:
+        """Keep a new chain: it is given the next chain id and its steps ids 1..N."""
+        if not isinstance(chain, RewardChain):
+            raise ValidationError.single("reward_chain", "a RewardChain", chain)
+        self._check_point_of(chain)
+        for _ in range(_SWAP_TRIES):
+            taken = [int(key) for key in self._chains.ids() if key.isdigit()]
+            chain_id = max(taken, default=0) + 1
+            steps = tuple(attrs.evolve(step, step_id=n) for n, step in enumerate(chain.steps, 1))
+            created = attrs.evolve(chain, chain_id=chain_id, steps=steps)
+            if self._chains.swap(chain_id, None, _Stored(created, len(steps))):
+                return created
+        raise StoreError("others kept taking the next reward chain id")
+
+    def update_chain(self, chain: RewardChain) -> RewardChain:
+        """Replace a chain (LiveOps' PUT): steps carrying a `step_id` of the chain keep their
+        claims, steps without one are new; an unknown `step_id` is a ValidationError."""
+        if not isinstance(chain, RewardChain) or chain.chain_id is None:
+            raise ValidationError.single("reward_chain", "a RewardChain with its chain_id", chain)
+        self._check_point_of(chain)
+        for _ in range(_SWAP_TRIES):
+            kept = self._chains.get(chain.chain_id)
+            if kept is None:
+                raise AccountingError(
+                    "chain_not_found", f"Reward chain {chain.chain_id} not found."
+                )
+            stored, version = kept
+            if chain.value_point != stored.chain.value_point:
+                raise ValidationError.single(
+                    "value_point",
+                    f"{stored.chain.value_point} (it cannot change)",
+                    chain.value_point,
+                )
+            known = {step.step_id for step in stored.chain.steps}
+            last = stored.last_step_id
+            steps: list[RewardChainStep] = []
+            for index, step in enumerate(chain.steps):
+                if step.step_id is None:
+                    last += 1
+                    steps.append(attrs.evolve(step, step_id=last))
+                elif step.step_id not in known:
+                    raise ValidationError.single(
+                        f"steps[{index}].step_id",
+                        "a step_id of the chain, or null for a new step",
+                        step.step_id,
+                    )
+                else:
+                    steps.append(step)
+            updated = attrs.evolve(chain, steps=tuple(steps))
+            if self._chains.swap(chain.chain_id, version, _Stored(updated, last)):
+                return updated
+        raise StoreError(f"reward chain {chain.chain_id} kept changing")
+
+    def toggle_chain(self, chain_id: int) -> RewardChain:
+        """Enable a disabled chain or disable an enabled one; balances and claims stay."""
+        for _ in range(_SWAP_TRIES):
+            stored, version = self._stored(chain_id)
+            flipped = attrs.evolve(stored.chain, enabled=not stored.chain.enabled)
+            if self._chains.swap(chain_id, version, attrs.evolve(stored, chain=flipped)):
+                return flipped
+        raise StoreError(f"reward chain {chain_id} kept changing")
+
+    def delete_chain(self, chain_id: int, at: datetime) -> None:
+        """Delete a chain for good (its counters and ledger lines stay)."""
+        check_stored_moment(at)
+        for _ in range(_SWAP_TRIES):
+            _, version = self._stored(chain_id)
+            if self._chains.retire(chain_id, version, at):
+                return
+        raise StoreError(f"reward chain {chain_id} kept changing")
+
+    def reset_chain(self, chain_id: int, at: datetime) -> int:
+        """Start every player's and clan's balance and claims of the chain anew (LiveOps'
+        admin reset); returns how many counters changed."""
+        check_stored_moment(at)
+        self._stored(chain_id)
+        ref = rules.chain_ref(chain_id)
+        return sum(self.store.reset(f"{kind}|{ref}|", at) for kind in ("v", "k", "s"))
+
+    def chain(self, chain_id: int) -> RewardChain | None:
+        """The chain with this id, or None."""
+        kept = self._chains.get(check_count(chain_id, "chain_id"))
+        return None if kept is None else kept[0].chain
+
+    def chains(self) -> list[RewardChain]:
+        """Every chain, by id."""
+        return sorted(
+            (stored.chain for stored in self._chains.all()), key=lambda c: c.chain_id or 0
+        )
+
+    def _stored(self, chain_id: int) -> tuple[_Stored, str]:
+        kept = self._chains.get(check_count(chain_id, "chain_id"))
+        if kept is None:
+            raise AccountingError("chain_not_found", f"Reward chain {chain_id} not found.")
+        return kept
+
+    def _check_point_of(self, chain: RewardChain) -> None:
+        point = self.value_point(chain.value_point)
+        if point is None:
+            raise ValidationError.single(
+                "value_point.sku", "a value point of the store", chain.value_point
+            )
+        if point.is_clan and chain.clan is None:
+            raise ValidationError.single(
+                "popup_header", "clan settings (a clan value point's chain is a clan chain)", None
+            )
+        if not point.is_clan and chain.clan is not None:
+            raise ValidationError.single(
+                "popup_header",
+                "no clan settings (the value point is not a clan's)",
+                "clan settings",
+            )
+
+    # -- earning ------------------------------------------------------------------------------
+
+    def earn(
+        self,
+        order_id: str,
+        user: User,
+        items: Sequence[tuple[str, int]],
+        at: datetime,
+        *,
+        clan: str | None = None,
+    ) -> EarnReport:
+        """Credit what a paid order's `(sku, quantity)` lines earn to every running chain of
+        each value point the player sees (the clan's balance too, for a clan point when
+        `clan` is given); once per order id, whatever the retries."""
+        check_stored_moment(at)
+        check_text(order_id, "order_id")
+        user_id = self.check_user_id(user.id)
+        if clan is not None:
+            check_text(clan, "clan")
+        lines = self._lines(items)
+        visible = rules.visible_chains(self.chains(), user, at)
+        earned: dict[str, int] = {}
+        credited: dict[str, tuple[int, ...]] = {}
+        replayed = False
+        for point in self.value_points():
+            amounts = {r.sku: r.amount for r in self.value_point_rewards(point.sku)}
+            amount = sum(amounts.get(sku, 0) * quantity for sku, quantity in lines)
+            if amount == 0:
+                continue
+            chains = [c for c in visible if c.value_point == point.sku]
+            counters: list[CounterSpec] = []
+            for chain in chains:
+                assert chain.chain_id is not None
+                at_period = rules.period(chain, at)
+                counters.append(
+                    CounterSpec(rules.balance_key(chain.chain_id, user_id, at_period), None)
+                )
+                if point.is_clan and clan is not None:
+                    counters.append(
+                        CounterSpec(rules.clan_balance_key(chain.chain_id, clan, at_period), None)
+                    )
+                    counters.append(
+                        CounterSpec(
+                            rules.contribution_key(chain.chain_id, clan, user_id, at_period), None
+                        )
+                    )
+            if not counters:
+                continue
+            outcome = self.count(
+                "earn",
+                f"value_point:{point.sku}",
+                user_id,
+                at,
+                counters,
+                version=None,
+                quantity=amount,
+                idempotency_key=f"earn|{order_id}|{point.sku}",
+                identity=_earn_identity(point.sku, user_id),
+                refusal=_never,
+            )
+            if outcome is None or not outcome.ok:  # unlimited balances, no version: never
+                raise StoreError(f"the store did not count what order {order_id} earned")
+            replayed = replayed or outcome.replayed
+            earned[point.sku] = amount
+            credited[point.sku] = tuple(c.chain_id for c in chains if c.chain_id is not None)
+        return EarnReport(earned, credited, replayed)
+
+    def refund(self, order_id: str, user: User, at: datetime) -> int:
+        """Take back what `user`'s order earned (a refund): every balance it credited loses
+        exactly that; returns how many value points' earnings were taken back (0 for an order
+        that earned nothing; a second refund changes nothing)."""
+        check_stored_moment(at)
+        check_text(order_id, "order_id")
+        user_id = self.check_user_id(user.id)
+        taken = 0
+        for point in self.value_points():
+            earned = self.recall(f"earn|{order_id}|{point.sku}", _earn_identity(point.sku, user_id))
+            if earned is None or earned.operation_id is None:
+                continue
+            if self.store.settle(SettleAction.CANCEL, earned.operation_id, at).ok:
+                taken += 1
+        return taken
+
+    @staticmethod
+    def _lines(items: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+        lines = []
+        for index, line in enumerate(items):
+            if not isinstance(line, tuple) or len(line) != 2:
+                raise ValidationError.single(f"items[{index}]", "a (sku, quantity) pair", line)
+            sku, quantity = line
+            check_text(sku, f"items[{index}].sku")
+            check_count(quantity, f"items[{index}].quantity")
+            lines.append((sku, quantity))
+        return lines
+
+    # -- claiming -----------------------------------------------------------------------------
+
+    def claim(
+        self,
+        chain_id: int,
+        step_id: int,
+        user: User,
+        at: datetime,
+        *,
+        clan: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
+        """Claim a step's rewards for `user`: counted once a period, in one atomic step with
+        the balance check; the Outcome carries the items, or the refusal with LiveOps' code."""
+        check_stored_moment(at)
+        check_count(chain_id, "chain_id")
+        check_count(step_id, "step_id")
+        user_id = self.check_user_id(user.id)
+        if clan is not None:
+            check_text(clan, "clan")
+        return self.retrying(
+            lambda: self._claim(chain_id, step_id, user, user_id, at, clan, idempotency_key)
+        )
+
+    def _claim(
+        self,
+        chain_id: int,
+        step_id: int,
+        user: User,
+        user_id: str,
+        at: datetime,
+        clan: str | None,
+        key: str | None,
+    ) -> Outcome | None:
+        ref = rules.chain_ref(chain_id)
+        kept = self._chains.get(chain_id)
+        visible = [] if kept is None else rules.visible_chains(self.chains(), user, at)
+        if kept is None or not any(c.chain_id == chain_id for c in visible):
+            reasons = (
+                ()
+                if kept is None
+                else tuple(r.to_dict() for r in rules.chain_reasons(kept[0].chain, user, at))
+            )
+            message = (
+                str(reasons[0]["message"]) if reasons else f"Reward chain {chain_id} not found."
+            )
+            return Outcome(False, ref, refusal=Refusal("chain_not_found", message, reasons))
+        stored, version = kept
+        chain = stored.chain
+        step = chain.step(step_id)
+        if step is None:
+            return Outcome(
+                False, ref, refusal=Refusal("step_not_found", f"Step {step_id} not found.")
+            )
+        at_period = rules.period(chain, at)
+        if chain.clan is not None:
+            if clan is None:
+                return Outcome(
+                    False,
+                    ref,
+                    refusal=Refusal("no_clan", "Join a clan to claim a clan chain's rewards."),
+                )
+            balance = rules.clan_balance_key(chain_id, clan, at_period)
+        else:
+            balance = rules.balance_key(chain_id, user_id, at_period)
+        claimed = CounterSpec(rules.claim_key(chain_id, step_id, user_id, at_period), 1)
+
+        def refusal(result: CountResult) -> Refusal:
+            if result.unmet is not None:
+                have = 0 if result.state is None else result.state.used
+                return Refusal("not_enough_value_points", f"{have} of {step.price} value points")
+            return Refusal("already_claimed", "Reward already claimed.")
+
+        return self.count(
+            "claim",
+            ref,
+            user_id,
+            at,
+            [claimed],
+            version=version,
+            requires=[Requirement(balance, step.price)],
+            items=rules.step_rewards(step, user),
+            idempotency_key=key,
+            refusal=refusal,
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def balance(self, chain_id: int, user: User, at: datetime, *, clan: str | None = None) -> int:
+        """The balance that counts for the chain's steps at `at`: the player's, or the clan's
+        for a clan chain (0 without a clan)."""
+        check_stored_moment(at)
+        stored, _ = self._stored(chain_id)
+        return self._balance(stored.chain, self.check_user_id(user.id), at, clan)
+
+    def _balance(self, chain: RewardChain, user_id: str, at: datetime, clan: str | None) -> int:
+        assert chain.chain_id is not None
+        at_period = rules.period(chain, at)
+        if chain.clan is not None:
+            if clan is None:
+                return 0
+            key = rules.clan_balance_key(chain.chain_id, clan, at_period)
+        else:
+            key = rules.balance_key(chain.chain_id, user_id, at_period)
+        return self.store.counter(key, at).used
+
+    def player_chains(
+        self,
+        user: User,
+        at: datetime,
+        *,
+        clan: str | None = None,
+        limit: int = _MAX_PAGE,
+        offset: int = 0,
+    ) -> tuple[list[ChainView], int]:
+        """The chains `user` sees at `at`, `limit` (at most 50) from `offset`, each with its
+        balance and the steps claimed this period; and how many there are in all."""
+        check_stored_moment(at)
+        check_count(limit, "limit", 1, _MAX_PAGE)
+        check_count(offset, "offset", 0)
+        user_id = self.check_user_id(user.id)
+        visible = rules.visible_chains(self.chains(), user, at)
+        views = []
+        for chain in visible[offset : offset + limit]:
+            assert chain.chain_id is not None
+            at_period = rules.period(chain, at)
+            claimed = frozenset(
+                step.step_id
+                for step in chain.steps
+                if step.step_id is not None
+                and self.store.counter(
+                    rules.claim_key(chain.chain_id, step.step_id, user_id, at_period), at
+                ).used
+            )
+            views.append(
+                ChainView(
+                    chain,
+                    self._balance(chain, user_id, at, clan),
+                    claimed,
+                    rules.next_reset(chain, at),
+                    clan is not None or chain.clan is None,
+                )
+            )
+        return views, len(visible)
+
+    def top_contributors(
+        self, chain_id: int, clan: str, at: datetime, *, limit: int = 10
+    ) -> list[tuple[str, int]]:
+        """The clan's players who contributed most to its balance this period, with their
+        amounts (at most `limit`, 10 by default), largest first, ties by user id."""
+        check_stored_moment(at)
+        check_text(clan, "clan")
+        check_count(limit, "limit", 1, 10)
+        stored, _ = self._stored(chain_id)
+        at_period = rules.period(stored.chain, at)
+        found = []
+        for key, state in self.store.counters_with_prefix(
+            rules.contribution_prefix(chain_id, clan)
+        ).items():
+            user_id, key_period = rules.contributor_of(key)
+            if key_period == at_period and state.used > 0:
+                found.append((user_id, state.used))
+        return sorted(found, key=lambda pair: (-pair[1], pair[0]))[:limit]

@@ -1,0 +1,148 @@
+"""Reward chains' rules that need no store: who sees a chain, whether it runs, which period a
+moment is in, which rewards of a step a player gets, and the counter keys of their progress.
+
+Counter keys (one store counter each; a period is the start of the recurrent period, empty
+when the chain never resets):
+- `v|reward_chain:ID|u|USER|PERIOD`: a player's balance in the chain;
+- `v|reward_chain:ID|c|CLAN|PERIOD`: a clan's balance (clan chains);
+- `k|reward_chain:ID|CLAN|USER|PERIOD`: what a player contributed to the clan's balance;
+- `s|reward_chain:ID|STEP|USER|PERIOD`: a step claimed by a player (limit 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from liveops_rules.evaluate import condition_reasons
+from liveops_rules.models import User
+from liveops_rules.models.chains import RewardChain, RewardChainStep
+from liveops_rules.models.values import RewardItem
+from liveops_rules.reasons import AnonymousUser, Disabled, Ended, NotStarted, Reason
+from liveops_rules.schedule import period_of, period_start
+
+__all__ = [
+    "balance_key",
+    "chain_reasons",
+    "chain_ref",
+    "claim_key",
+    "clan_balance_key",
+    "contribution_key",
+    "contribution_prefix",
+    "contributor_of",
+    "next_reset",
+    "period",
+    "running",
+    "step_rewards",
+    "visible_chains",
+]
+
+
+def chain_ref(chain_id: int) -> str:
+    """The document ref of a reward chain."""
+    return f"reward_chain:{chain_id}"
+
+
+def _part(text: str) -> str:
+    """An id made safe inside a counter key (`|` separates the key's parts)."""
+    if "|" not in text and "%" not in text:
+        return text
+    return text.replace("%", "%25").replace("|", "%7C")
+
+
+def period(chain: RewardChain, at: datetime) -> str:
+    """The period `at` is in: the start of its recurrent period ('' without a schedule)."""
+    schedule = chain.recurrent_schedule
+    return "" if schedule is None else period_start(schedule, at).isoformat()
+
+
+def next_reset(chain: RewardChain, at: datetime) -> datetime | None:
+    """When the period `at` is in ends (None without a schedule)."""
+    schedule = chain.recurrent_schedule
+    return None if schedule is None else period_of(schedule, at)[1]
+
+
+def balance_key(chain_id: int, user_id: str, at_period: str) -> str:
+    """A player's balance counter."""
+    return f"v|{chain_ref(chain_id)}|u|{_part(user_id)}|{at_period}"
+
+
+def clan_balance_key(chain_id: int, clan_id: str, at_period: str) -> str:
+    """A clan's balance counter."""
+    return f"v|{chain_ref(chain_id)}|c|{_part(clan_id)}|{at_period}"
+
+
+def contribution_key(chain_id: int, clan_id: str, user_id: str, at_period: str) -> str:
+    """A player's contribution to a clan's balance."""
+    return f"k|{chain_ref(chain_id)}|{_part(clan_id)}|{_part(user_id)}|{at_period}"
+
+
+def contribution_prefix(chain_id: int, clan_id: str) -> str:
+    """The prefix of every contribution counter of a clan in a chain."""
+    return f"k|{chain_ref(chain_id)}|{_part(clan_id)}|"
+
+
+def contributor_of(key: str) -> tuple[str, str]:
+    """The (user id, period) of a contribution counter's key."""
+    *_, user, at_period = key.split("|")
+    return user.replace("%7C", "|").replace("%25", "%"), at_period
+
+
+def claim_key(chain_id: int, step_id: int, user_id: str, at_period: str) -> str:
+    """A player's claim of a step (limit 1 a period)."""
+    return f"s|{chain_ref(chain_id)}|{step_id}|{_part(user_id)}|{at_period}"
+
+
+def running(chain: RewardChain, at: datetime) -> bool:
+    """Whether the chain is enabled and `at` is inside its window."""
+    return chain.enabled and chain.window.contains(at)
+
+
+def chain_reasons(chain: RewardChain, user: User, at: datetime) -> list[Reason]:
+    """Why the chain is not open to `user` at `at` (disabled, not started, ended, unmet
+    conditions, not signed in); [] when it is."""
+    reasons: list[Reason] = []
+    if not chain.enabled:
+        reasons.append(Disabled())
+    position = chain.window.position(at)
+    if position < 0:
+        assert chain.window.start is not None
+        reasons.append(NotStarted(chain.window.start))
+    elif position > 0:
+        assert chain.window.end is not None
+        reasons.append(Ended(chain.window.end))
+    if chain.conditions:
+        if user.id is None:
+            reasons.append(AnonymousUser())
+        else:
+            reasons.extend(condition_reasons(chain.conditions, user.attributes))
+    return reasons
+
+
+def visible_chains(chains: Sequence[RewardChain], user: User, at: datetime) -> list[RewardChain]:
+    """The running chains `user` sees, sorted by `order` then id: every personalized chain
+    whose conditions the (signed-in) player meets, every chain without conditions that is
+    always visible, and the chains without conditions that are not always visible only when
+    no personalized chain fits."""
+    live = [chain for chain in chains if running(chain, at)]
+    personal = [
+        chain
+        for chain in live
+        if chain.conditions
+        and user.id is not None
+        and not condition_reasons(chain.conditions, user.attributes)
+    ]
+    everyone = [chain for chain in live if not chain.conditions and chain.always_visible]
+    fallback = [] if personal else [c for c in live if not c.conditions and not c.always_visible]
+    shown = [*personal, *everyone, *fallback]
+    return sorted(shown, key=lambda c: (c.order if c.order is not None else 0, c.chain_id or 0))
+
+
+def step_rewards(step: RewardChainStep, user: User) -> tuple[RewardItem, ...]:
+    """The items of a step `user` gets: those without conditions, and those whose conditions
+    the player meets."""
+    return tuple(
+        RewardItem(reward.sku, reward.quantity)
+        for reward in step.rewards
+        if not reward.conditions or not condition_reasons(reward.conditions, user.attributes)
+    )
