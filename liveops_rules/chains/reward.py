@@ -449,7 +449,7 @@ class RewardChains(Progress):
             earned = self.recall(f"earn|{order_id}|{point.sku}", _earn_identity(point.sku, user_id))
             if earned is None or earned.operation_id is None:
                 continue
-            if self.store.settle(SettleAction.CANCEL, earned.operation_id, at).ok:
+            if self.store.settle(SettleAction.CANCEL, earned.operation_id, at).changed:
                 taken += 1
         return taken
 

@@ -241,7 +241,7 @@ if new ~= status then
   drop_holds(id, op)
   append(at, action, op.info, deltas)
 end
-return {new, q, op.user, op.promotion, op.code}
+return {new, new ~= status and 1 or 0, q, op.user, op.promotion, op.code}
 """
 
 # ARGV: base, counter key, at_stamp, at

@@ -320,7 +320,7 @@ class InMemoryStore:
             quantity = operation.quantity
             if operation.status is Status.HELD and operation.expires_at <= at:  # type: ignore[operator]
                 self._expire(operation, at)
-            status = operation.status
+            status = before = operation.status
             if action is SettleAction.COMMIT and status is Status.HELD:
                 deltas = self._change(operation, quantity, -quantity)
                 operation.status = Status.COMMITTED
@@ -342,6 +342,7 @@ class InMemoryStore:
                 promotion=operation.promotion,
                 user_id=operation.user_id,
                 code=operation.code,
+                changed=operation.status is not before,
             )
 
     # -- admin --------------------------------------------------------------------------------

@@ -163,6 +163,8 @@ class SettleResult:
     promotion: str | None = None
     user_id: str | None = None
     code: str | None = None
+    changed: bool = False
+    """Whether this call moved the operation to `status` (not an earlier call)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -357,10 +357,11 @@ class RedisStore:
         return SettleResult(
             ok=status in SETTLED[action],
             status=status,
-            quantity=int(reply[1]),
-            user_id=reply[2],
-            promotion=reply[3],
-            code=reply[4] if len(reply) > 4 else None,
+            changed=int(reply[1]) == 1,
+            quantity=int(reply[2]),
+            user_id=reply[3],
+            promotion=reply[4],
+            code=reply[5] if len(reply) > 5 else None,
         )
 
     def counter(self, key: str, at: datetime) -> CounterState:

@@ -573,6 +573,7 @@ class SQLiteStore:
             return SettleResult(
                 ok=Status(new_status) in SETTLED[action],
                 status=Status(new_status),
+                changed=new_status != status,
                 quantity=quantity,
                 promotion=promotion,
                 user_id=user_id,
