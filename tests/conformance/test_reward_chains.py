@@ -129,7 +129,7 @@ def test_an_update_keeps_the_claims_of_steps_that_keep_their_id(chains):
     chains.earn("o1", PLAYER, [("shield", 6)], AT)
     assert chains.claim(ladder.chain_id, 1, PLAYER, AT).ok
     assert chains.claim(ladder.chain_id, 2, PLAYER, AT).ok
-    kept, dropped = ladder.steps
+    kept, _dropped = ladder.steps
     updated = chains.update_chain(attrs.evolve(ladder, steps=[kept, step(200, "gem")]))
     assert [s.step_id for s in updated.steps] == [1, 3]  # the dropped id is never reused
     assert chains.claim(ladder.chain_id, 1, PLAYER, AT).refusal.code == "already_claimed"
