@@ -533,7 +533,9 @@ class RewardChains(Progress):
         claimed = CounterSpec(rules.claim_key(chain_id, step_id, user_id, at_period), 1)
 
         def refusal(result: CountResult) -> Refusal:
-            if result.unmet is not None:
+            # LiveOps names an earlier claim first, then the balance (the store checks the
+            # balance first: a refusal for it looks at the claim too).
+            if result.unmet is not None and not self.store.counter(claimed.key, at).used:
                 have = 0 if result.state is None else result.state.used
                 return Refusal("not_enough_value_points", f"{have} of {step.price} value points")
             return Refusal("already_claimed", "Reward already claimed.")
