@@ -365,3 +365,11 @@ def full_promotions(draw: st.DrawFn) -> object:
         ),
         **shared,
     )
+
+
+def writable(promotion: object) -> bool:
+    """Whether a create or update body can carry it: LiveOps' rule bodies need conditions
+    and items."""
+    return not isinstance(promotion, PersonalizedCatalogRule) or bool(
+        promotion.conditions and promotion.items
+    )

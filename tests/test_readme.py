@@ -24,7 +24,7 @@ def test_the_readme_wire_example_runs(capsys):
     exec(compile(examples()[1], str(README), "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == (
-        "{'name': {'en': 'Spring'}, 'external_id': 'spring', 'is_enabled': False, "
+        "{'name': {'en': 'Spring'}, 'is_enabled': False, 'external_id': 'spring', "
         "'bonus': [{'sku': 'gem', 'quantity': 5}]}"
     )
     assert printed[1].startswith("$.external_id: expected an external id")

@@ -6,7 +6,7 @@ import json
 from contextlib import suppress
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from liveops_rules import PromotionKind, ValidationError
@@ -18,7 +18,7 @@ from liveops_rules.wire import (
     load_promotion,
     parse_json,
 )
-from tests.strategies import full_promotions
+from tests.strategies import full_promotions, writable
 
 json_scalars = st.one_of(
     st.none(),
@@ -144,6 +144,8 @@ def mutate(document: object, data: st.DataObject) -> object:
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(full_promotions(), st.sampled_from(Form), st.data())
 def test_mutated_valid_payloads(promotion, form, data):
+    if form is not Form.RESPONSE:
+        assume(writable(promotion))
     document = json.loads(json.dumps(dump_promotion(promotion, form)))
     for _ in range(data.draw(st.integers(1, 3))):
         document = mutate(document, data)

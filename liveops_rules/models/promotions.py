@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
 import attrs
 
+from liveops_rules.errors import ValidationError
 from liveops_rules.models._validate import (
     decimal_in,
     each,
@@ -74,7 +75,16 @@ _condition = instance_of(
 
 
 def _to_name(value: object) -> object:
-    return LocalizedName(value) if isinstance(value, dict) else value
+    if not isinstance(value, dict):
+        return value
+    try:
+        return LocalizedName(value)
+    except ValidationError as error:
+        raise error.prefixed("name") from None
+
+
+def _to_listed_skus(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    return to_optional_tuple(value) or None
 
 
 def _parse_operator(value: object) -> Operator:
@@ -212,13 +222,17 @@ class PromoCode(_CodeLimits):
 
 @attrs.frozen(kw_only=True)
 class ItemDiscount(_Named):
-    """A discount of `discount_percent` on the listed SKUs or on items matching price rules."""
+    """A discount of `discount_percent` on the listed SKUs or on items matching price rules.
+
+    `items` None or empty lists no SKU (LiveOps writes `"items": []` for a discount that its
+    price conditions target); both are kept as None.
+    """
 
     kind: ClassVar[PromotionKind] = PromotionKind.ITEM_DISCOUNT
 
     discount_percent: Decimal = attrs.field(converter=to_decimal, validator=_percent)
     items: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_optional_tuple, validator=optional(each(_sku))
+        default=None, converter=_to_listed_skus, validator=optional(each(_sku))
     )
     price_conditions: tuple[PriceCondition, ...] | None = attrs.field(
         default=None, converter=to_optional_tuple, validator=_price_conditions

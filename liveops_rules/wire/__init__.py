@@ -22,7 +22,7 @@ from liveops_rules.wire import _translate
 from liveops_rules.wire._cart import dump_cart, load_cart
 from liveops_rules.wire._converter import structure
 from liveops_rules.wire._dump import dump_model
-from liveops_rules.wire._forms import FIELDS, Form
+from liveops_rules.wire._forms import FIELDS, PATH_ID_FIELD, Form
 from liveops_rules.wire._json import parse_json
 from liveops_rules.wire._payloads import (
     BonusPayload,
@@ -51,6 +51,7 @@ __all__ = [
     "load_payload",
     "load_promotion",
     "load_stored_promotion",
+    "load_update",
     "load_user",
     "parse_json",
     "read_json_file",
@@ -86,36 +87,38 @@ _ID_FIELD = {
 
 
 def _form_problems(kind: PromotionKind, data: object, path: str, form: Form) -> list[Problem]:
-    """Fields that belong to the other form of the payload (unknown ones are found later)."""
+    """Fields that belong to another form of the payload (unknown ones are found later)."""
     if not isinstance(data, dict):
         return []
-    other = Form.RESPONSE if form is Form.REQUEST else Form.REQUEST
-    own, theirs = FIELDS[kind][form], FIELDS[kind][other]
+    own = FIELDS[kind][form]
     problems = [
-        Problem(f"{path}.{key}", f"a field of a {kind.value} {form.value}", f"a {other} field")
+        Problem(f"{path}.{key}", f"a field of a {kind.value} {form.value}", "another form's field")
         for key in data
-        if key in theirs and key not in own
+        if key not in own and any(key in FIELDS[kind][other] for other in Form)
     ]
+    written = form is not Form.RESPONSE
     limits = data.get("limits")
     if isinstance(limits, dict):
         per_user = limits.get("per_user")
-        if form is Form.REQUEST and isinstance(per_user, dict):
+        if written and isinstance(per_user, dict):
             problems.append(
                 Problem(
                     f"{path}.limits.per_user", "an integer or null (the write form)", "an object"
                 )
             )
-        if form is Form.RESPONSE and type(per_user) is int:
+        if not written and per_user is not None and not isinstance(per_user, dict):
             problems.append(
-                Problem(f"{path}.limits.per_user", "{total} or null (the read form)", "an integer")
+                Problem(
+                    f"{path}.limits.per_user", "{total} or null (the read form)", describe(per_user)
+                )
             )
-        if form is Form.REQUEST and "per_item" in limits:
+        if written and "per_item" in limits:
             problems.append(
                 Problem(f"{path}.limits.per_item", "a field of the write form", "a response field")
             )
         recurrent = limits.get("recurrent_schedule")
         schedule = recurrent.get("per_user") if isinstance(recurrent, dict) else None
-        if form is Form.REQUEST and isinstance(schedule, dict):
+        if written and isinstance(schedule, dict):
             problems.extend(
                 Problem(
                     f"{path}.limits.recurrent_schedule.per_user.{key}",
@@ -125,7 +128,64 @@ def _form_problems(kind: PromotionKind, data: object, path: str, form: Form) -> 
                 for key in schedule
                 if key.startswith(("reset_", "displayable_"))
             )
+    if form is not Form.UPDATE:
+        problems.extend(_required_id(kind, data, path))
     return problems
+
+
+def _required_id(kind: PromotionKind, data: object, path: str) -> list[Problem]:
+    """An external id, which every body but an update's carries."""
+    if PATH_ID_FIELD[kind] != "external_id" or not isinstance(data, dict) or "external_id" in data:
+        return []
+    return [Problem(f"{path}.external_id", "a value (the field is required)", "nothing")]
+
+
+def load_update(
+    kind: PromotionKind | str,
+    key: str | int,
+    data: object,
+    path: str = "$",
+    *,
+    current: Promotion | None = None,
+) -> Promotion:
+    """The promotion an update (PUT) body makes of the one whose id is `key` (the path's
+    `external_id`, or the numeric `promotion_id` / `rule_id`).
+
+    LiveOps replaces the whole configuration: a field the body leaves out takes its default
+    (an absent `redeem_user_limit` is unlimited, an absent `attribute_conditions` none). What
+    a PUT cannot change is kept from `current` when given: `is_enabled` for the kinds LiveOps
+    switches with activate/deactivate. Raises ValidationError listing every problem.
+    """
+    kind = PromotionKind(kind)
+    field = PATH_ID_FIELD[kind]
+    numeric = field != "external_id"
+    if isinstance(key, bool) or not isinstance(key, int if numeric else str):
+        raise ValidationError.single(
+            "key", "a numeric id" if numeric else "an external id string", key
+        )
+    if current is not None and (
+        not isinstance(current, Promotion.__args__)
+        or current.kind is not kind
+        or current.key != str(key)
+    ):
+        raise ValidationError.single("current", f"the {kind.value} {key!r} being updated", current)
+    problems = _form_problems(kind, data, path, Form.UPDATE)
+    body = data
+    if isinstance(data, dict):
+        if field in data and field in FIELDS[kind][Form.UPDATE] and data[field] != key:
+            problems.append(
+                Problem(f"{path}.{field}", f"the id of the path, {key!r}", describe(data[field]))
+            )
+        body = {**data, field: key}
+    try:
+        promotion = _LOADERS[kind][1](structure(body, _LOADERS[kind][0], path), path)
+    except ValidationError as error:
+        raise ValidationError([*problems, *error.problems]) from None
+    if problems:
+        raise ValidationError(problems)
+    if current is not None and "is_enabled" not in FIELDS[kind][Form.UPDATE]:
+        promotion = attrs.evolve(promotion, enabled=current.enabled)
+    return promotion
 
 
 def load_promotion(
@@ -140,7 +200,10 @@ def load_promotion(
     """
     kind = PromotionKind(kind)
     payload_class, translate = _LOADERS[kind]
-    problems = [] if form is None else _form_problems(kind, data, path, Form(form))
+    if form is None:
+        problems = _required_id(kind, data, path)
+    else:
+        problems = _form_problems(kind, data, path, Form(form))
     try:
         promotion = translate(structure(data, payload_class, path), path)
     except ValidationError as error:

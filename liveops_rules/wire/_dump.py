@@ -15,7 +15,7 @@ from typing import Any
 
 import cattrs
 
-from liveops_rules.errors import ValidationError
+from liveops_rules.errors import Problem, ValidationError
 from liveops_rules.models import (
     Bonus,
     Coupon,
@@ -28,6 +28,7 @@ from liveops_rules.models import (
     Promotion,
     PromotionLimits,
     RecurrentSchedule,
+    ShownItem,
     UniqueCatalogOffer,
 )
 from liveops_rules.models.conditions import Condition
@@ -35,6 +36,7 @@ from liveops_rules.wire._forms import FIELDS, Form
 from liveops_rules.wire._payloads import (
     AttributeConditionPayload,
     BonusPayload,
+    Conditions,
     CouponPayload,
     DiscountedItemPayload,
     DiscountPayload,
@@ -60,6 +62,10 @@ _UNSTRUCTURE = cattrs.Converter(omit_if_default=True)
 # `limits.per_user` is declared as a bare JSON value (an int, or `{total}` when read).
 _UNSTRUCTURE.register_unstructure_hook(
     PerUserLimit, lambda value: _UNSTRUCTURE.unstructure(value, unstructure_as=type(value))
+)
+_UNSTRUCTURE.register_unstructure_hook(
+    Conditions,
+    lambda value: _UNSTRUCTURE.unstructure(value, unstructure_as=list[AttributeConditionPayload]),
 )
 
 
@@ -203,7 +209,7 @@ def _item_discount(promotion: ItemDiscount, form: Form) -> ItemDiscountPayload:
         items=None
         if promotion.items is None
         else [SkuPayload(sku=JsonStr(s)) for s in promotion.items],
-        attribute_conditions=_conditions(promotion),
+        attribute_conditions=_conditions(promotion),  # type: ignore[arg-type]
         price_conditions=_prices(promotion.price_conditions),
         limits=_limits(promotion.limits, form),
         excluded_promotions=list(promotion.excluded_promotions) or None,  # type: ignore[arg-type]
@@ -233,18 +239,20 @@ def _unique_offer(promotion: UniqueCatalogOffer, form: Form) -> UniqueCatalogOff
     )
 
 
-def _rule(promotion: PersonalizedCatalogRule, _form: Form) -> PersonalizedRulePayload:
+def _shown_item(item: ShownItem, form: Form) -> ShownItemPayload:
+    # A written item is `{item_id}` or `{sku}` (LiveOps' schema: one of them), the id first.
+    sku = None if item.sku is None or (form is not Form.RESPONSE and item.item_id) else item.sku
+    return ShownItemPayload(sku=sku, item_id=item.item_id)  # type: ignore[arg-type]
+
+
+def _rule(promotion: PersonalizedCatalogRule, form: Form) -> PersonalizedRulePayload:
     return PersonalizedRulePayload(
         name=JsonStr(promotion.name),
         rule_id=promotion.promotion_id,  # type: ignore[arg-type]
         is_enabled=promotion.enabled,  # type: ignore[arg-type]
         is_satisfied_for_unauth=promotion.satisfied_for_unauth,  # type: ignore[arg-type]
         attribute_conditions=_conditions(promotion),
-        items=[
-            ShownItemPayload(sku=JsonStr(i.sku) if i.sku else None, item_id=i.item_id)  # type: ignore[arg-type]
-            for i in promotion.items
-        ]
-        or None,
+        items=[_shown_item(i, form) for i in promotion.items] or None,
     )
 
 
@@ -281,14 +289,62 @@ def _check_representable(promotion: Promotion) -> None:
         )
 
 
+def _check_writable(promotion: Promotion) -> None:
+    """What a create or update body needs that a read one may lack."""
+    if isinstance(promotion, PersonalizedCatalogRule):
+        problems = []
+        if not promotion.conditions:
+            problems.append(
+                Problem("conditions", "1 to 100 conditions: a rule body needs them", "none")
+            )
+        if not promotion.items:
+            problems.append(
+                Problem("items", "1 to 100 items: a LiveOps rule written needs them", "none")
+            )
+        if problems:
+            raise ValidationError(problems)
+
+
+def _grouped_by_type(conditions: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Item discount bodies nest conditions as lists of one type each (LiveOps' schema): each
+    run of one type is a list, so the conditions keep their order."""
+    groups: list[list[dict[str, Any]]] = []
+    for condition in conditions:
+        if groups and groups[-1][0]["type"] == condition["type"]:
+            groups[-1].append(condition)
+        else:
+            groups.append([condition])
+    return groups
+
+
+def _write_required(promotion: Promotion, document: dict[str, Any]) -> None:
+    """The fields LiveOps' create and update schemas require, spelled out when at default."""
+    if isinstance(promotion, Bonus):
+        document.setdefault("condition", None)  # null: any purchase
+    if isinstance(promotion, ItemDiscount):
+        document.setdefault("items", [])  # no listed SKU: the price conditions choose
+        if "attribute_conditions" in document:
+            document["attribute_conditions"] = _grouped_by_type(document["attribute_conditions"])
+    if isinstance(promotion, PromoCode) and "discounted_items" in document:
+        document.setdefault("discount", {"percent": None})
+
+
 def dump_model(promotion: Promotion, form: Form) -> dict[str, Any]:
     """The payload of `promotion` in `form`, with only the fields that form defines.
 
     Raises ValidationError for what LiveOps' payloads cannot carry (conditions on a unique
-    catalog offer, dates on a personalized rule) rather than dropping it.
+    catalog offer, dates on a personalized rule, a rule without conditions or items in a
+    create or update body) rather than dropping it.
     """
     _check_representable(promotion)
+    if form is not Form.RESPONSE:
+        _check_writable(promotion)
     payload = _BUILDERS[type(promotion)](promotion, form)
     document: dict[str, Any] = _UNSTRUCTURE.unstructure(payload)
     allowed = FIELDS[promotion.kind][form]
-    return {key: value for key, value in document.items() if key in allowed}
+    document = {key: value for key, value in document.items() if key in allowed}
+    if form is not Form.RESPONSE:
+        _write_required(promotion, document)
+    elif isinstance(promotion, PromoCode) and "discounted_items" in document:
+        document.setdefault("discount", {"percent": None})
+    return document

@@ -40,6 +40,7 @@ from liveops_rules.models.conditions import read_date
 from liveops_rules.wire._payloads import (
     AttributeConditionPayload,
     BonusPayload,
+    ConditionGroups,
     CouponPayload,
     ItemDiscountPayload,
     LimitsPayload,
@@ -171,14 +172,25 @@ def condition(
 
 
 def conditions(
-    payloads: Sequence[AttributeConditionPayload] | None, path: str, problems: Problems
+    payloads: Sequence[AttributeConditionPayload] | ConditionGroups | None,
+    path: str,
+    problems: Problems,
 ) -> tuple[Any, ...]:
-    """`attribute_conditions`: absent or 1..100 conditions."""
+    """`attribute_conditions`: absent or 1..100 conditions, as one list or (item discounts)
+    as a list of lists, all of which must hold."""
     if payloads is None:
         return ()
-    if not 1 <= len(payloads) <= MAX_CONDITIONS:
-        problems.add(path, f"1 to {MAX_CONDITIONS} conditions (or no list)", list(payloads))
-    return tuple(condition(p, f"{path}[{i}]", problems) for i, p in enumerate(payloads))
+    if isinstance(payloads, ConditionGroups):
+        located = [
+            (p, f"{path}[{i}][{j}]")
+            for i, group in enumerate(payloads.groups)
+            for j, p in enumerate(group)
+        ]
+    else:
+        located = [(p, f"{path}[{i}]") for i, p in enumerate(payloads)]
+    if not 1 <= len(located) <= MAX_CONDITIONS:
+        problems.add(path, f"1 to {MAX_CONDITIONS} conditions (or no list)", len(located))
+    return tuple(condition(p, at, problems) for p, at in located)
 
 
 def _each(
@@ -195,7 +207,10 @@ def rewards(payloads: Sequence[RewardPayload] | None, path: str, problems: Probl
         payloads,
         path,
         lambda p, at: problems.build(
-            RewardItem, {"sku": p.sku, "quantity": _integral(p.quantity)}, at, {}
+            RewardItem,
+            {"sku": p.sku, "quantity": 1 if p.quantity is None else _integral(p.quantity)},
+            at,
+            {},
         ),
     )
 
