@@ -24,6 +24,7 @@ from liveops_rules.models._validate import (
 )
 from liveops_rules.models.conditions import (
     _COMPARE,
+    Condition,
     DateCondition,
     NumberCondition,
     StringCondition,
@@ -84,7 +85,7 @@ def _to_name(value: object) -> object:
 
 
 def _to_listed_skus(value: Iterable[str] | None) -> tuple[str, ...] | None:
-    return to_optional_tuple(value) or None
+    return _to_optional_skus(value) or None
 
 
 def _parse_operator(value: object) -> Operator:
@@ -114,6 +115,40 @@ class DiscountedItem:
     percent: Decimal = attrs.field(converter=to_decimal, validator=_percent)
 
 
+# Converters typed by element, so that a constructor accepts any iterable of the right values
+# (a list mixing condition types included) and mypy checks the elements.
+def _to_conditions(value: Iterable[Condition] | None) -> tuple[Condition, ...]:
+    return to_tuple(value)
+
+
+def _to_rewards(value: Iterable[RewardItem] | None) -> tuple[RewardItem, ...]:
+    return to_tuple(value)
+
+
+def _to_skus(value: Iterable[str] | None) -> tuple[str, ...]:
+    return to_tuple(value)
+
+
+def _to_optional_skus(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    return to_optional_tuple(value)
+
+
+def _to_ids(value: Iterable[int] | None) -> tuple[int, ...]:
+    return to_tuple(value)
+
+
+def _to_prices(value: Iterable[PriceCondition] | None) -> tuple[PriceCondition, ...] | None:
+    return to_optional_tuple(value)
+
+
+def _to_discounted(value: Iterable[DiscountedItem] | None) -> tuple[DiscountedItem, ...] | None:
+    return to_optional_tuple(value)
+
+
+def _to_shown(value: Iterable[ShownItem] | None) -> tuple[ShownItem, ...]:
+    return to_tuple(value)
+
+
 _price_conditions = optional(each(instance_of(PriceCondition, "a PriceCondition")))
 _excluded = each(int_in(1))
 
@@ -136,8 +171,8 @@ class _PromotionBase:
     window: ValidityWindow = attrs.field(
         factory=ValidityWindow, validator=instance_of(ValidityWindow, "a ValidityWindow")
     )
-    conditions: tuple[StringCondition | NumberCondition | DateCondition, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=each(_condition, max_items=MAX_CONDITIONS)
+    conditions: tuple[Condition, ...] = attrs.field(
+        default=(), converter=_to_conditions, validator=each(_condition, max_items=MAX_CONDITIONS)
     )
     enabled: bool = attrs.field(default=False, validator=is_bool)
     condition_checks: tuple[tuple[str, Callable[[object], int]], ...] = attrs.field(
@@ -188,7 +223,7 @@ class Coupon(_CodeLimits):
     kind: ClassVar[PromotionKind] = PromotionKind.COUPON
 
     bonus: tuple[RewardItem, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=each(instance_of(RewardItem, "a RewardItem"))
+        default=(), converter=_to_rewards, validator=each(instance_of(RewardItem, "a RewardItem"))
     )
 
 
@@ -199,24 +234,24 @@ class PromoCode(_CodeLimits):
     kind: ClassVar[PromotionKind] = PromotionKind.PROMO_CODE
 
     bonus: tuple[RewardItem, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=each(instance_of(RewardItem, "a RewardItem"))
+        default=(), converter=_to_rewards, validator=each(instance_of(RewardItem, "a RewardItem"))
     )
     discount_percent: Decimal | None = attrs.field(
         default=None, converter=to_decimal, validator=optional(_percent)
     )
     discounted_items: tuple[DiscountedItem, ...] | None = attrs.field(
         default=None,
-        converter=to_optional_tuple,
+        converter=_to_discounted,
         validator=optional(each(instance_of(DiscountedItem, "a DiscountedItem"))),
     )
     price_conditions: tuple[PriceCondition, ...] | None = attrs.field(
-        default=None, converter=to_optional_tuple, validator=_price_conditions
+        default=None, converter=_to_prices, validator=_price_conditions
     )
     item_price_conditions: tuple[PriceCondition, ...] | None = attrs.field(
-        default=None, converter=to_optional_tuple, validator=_price_conditions
+        default=None, converter=_to_prices, validator=_price_conditions
     )
     excluded_promotions: tuple[int, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=_excluded
+        default=(), converter=_to_ids, validator=_excluded
     )
 
 
@@ -235,13 +270,13 @@ class ItemDiscount(_Named):
         default=None, converter=_to_listed_skus, validator=optional(each(_sku))
     )
     price_conditions: tuple[PriceCondition, ...] | None = attrs.field(
-        default=None, converter=to_optional_tuple, validator=_price_conditions
+        default=None, converter=_to_prices, validator=_price_conditions
     )
     limits: PromotionLimits | None = attrs.field(
         default=None, validator=optional(instance_of(PromotionLimits, "a PromotionLimits"))
     )
     excluded_promotions: tuple[int, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=_excluded
+        default=(), converter=_to_ids, validator=_excluded
     )
 
 
@@ -252,20 +287,20 @@ class Bonus(_Named):
     kind: ClassVar[PromotionKind] = PromotionKind.BONUS
 
     bonus: tuple[RewardItem, ...] = attrs.field(
-        converter=to_tuple,
+        converter=_to_rewards,
         validator=each(instance_of(RewardItem, "a RewardItem"), min_items=1),
     )
     condition: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_optional_tuple, validator=optional(each(_sku))
+        default=None, converter=_to_optional_skus, validator=optional(each(_sku))
     )
     price_conditions: tuple[PriceCondition, ...] | None = attrs.field(
-        default=None, converter=to_optional_tuple, validator=_price_conditions
+        default=None, converter=_to_prices, validator=_price_conditions
     )
     limits: PromotionLimits | None = attrs.field(
         default=None, validator=optional(instance_of(PromotionLimits, "a PromotionLimits"))
     )
     excluded_promotions: tuple[int, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=_excluded
+        default=(), converter=_to_ids, validator=_excluded
     )
 
 
@@ -275,7 +310,7 @@ class UniqueCatalogOffer(_CodeLimits):
 
     kind: ClassVar[PromotionKind] = PromotionKind.UNIQUE_CATALOG_OFFER
 
-    items: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=each(_sku))
+    items: tuple[str, ...] = attrs.field(default=(), converter=_to_skus, validator=each(_sku))
 
 
 @attrs.frozen(kw_only=True)
@@ -293,7 +328,7 @@ class PersonalizedCatalogRule(_PromotionBase):
     )
     items: tuple[ShownItem, ...] = attrs.field(
         default=(),
-        converter=to_tuple,
+        converter=_to_shown,
         validator=each(instance_of(ShownItem, "a ShownItem"), max_items=100),
     )
     satisfied_for_unauth: bool = attrs.field(default=False, validator=is_bool)

@@ -17,8 +17,11 @@ from liveops_rules.codes import is_valid_code
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.evaluate import check_moment
 from liveops_rules.models import Bonus, ItemDiscount, Promotion, PromotionKind, User
+from liveops_rules.models.answers import PromotionPage
+from liveops_rules.pricing import Quote
 from liveops_rules.schedule import read_form_fields
 from liveops_rules.wire import _translate
+from liveops_rules.wire._answers import ANSWER_LOADERS, dump_answer
 from liveops_rules.wire._cart import dump_cart, load_cart
 from liveops_rules.wire._converter import structure
 from liveops_rules.wire._dump import dump_model
@@ -33,17 +36,21 @@ from liveops_rules.wire._payloads import (
     UniqueCatalogOfferPayload,
     UserPayload,
 )
+from liveops_rules.wire._produce import code_rewards, code_verification, redeemed_cart
 from liveops_rules.wire._requests import REQUEST_LOADERS, dump_request
 
 __all__ = [
     "CATALOG_SECTIONS",
     "PAYLOAD_KINDS",
     "Form",
+    "code_rewards",
+    "code_verification",
     "dump_cart",
     "dump_catalog",
     "dump_payload",
     "dump_promotion",
     "dump_stored_promotion",
+    "dump_user",
     "load_cart",
     "load_catalog",
     "load_catalog_codes",
@@ -55,6 +62,7 @@ __all__ = [
     "load_user",
     "parse_json",
     "read_json_file",
+    "redeemed_cart",
 ]
 
 _LOADERS: dict[PromotionKind, tuple[type, Callable[[Any, str], Promotion]]] = {
@@ -449,20 +457,102 @@ def dump_catalog(promotions: list[Promotion]) -> dict[str, list[dict[str, Any]]]
     return document
 
 
+# A page of one kind: the list's field and the counts LiveOps gives with it.
+_PAGES: dict[str, tuple[PromotionKind, str, tuple[str, ...]]] = {
+    f"{kind.value}_list": (
+        kind,
+        "promotions" if kind in (PromotionKind.ITEM_DISCOUNT, PromotionKind.BONUS) else "items",
+        ("total_items_count", "has_more")
+        if kind is PromotionKind.PERSONALIZED_RULE
+        else ("total_promotions_count", "active_promotions_count", "inactive_promotions_count"),
+    )
+    for kind in PromotionKind
+}
+_PAGE_FIELDS = {
+    "total_items_count": "total_count",
+    "total_promotions_count": "total_count",
+    "active_promotions_count": "active_count",
+    "inactive_promotions_count": "inactive_count",
+    "has_more": "has_more",
+}
+
+
+def _load_page(name: str, data: object, path: str) -> PromotionPage:
+    kind, list_field, counts = _PAGES[name]
+    if not isinstance(data, dict):
+        raise ValidationError.single(path, "an object", data)
+    problems = [
+        Problem(f"{path}.{key}", f"one of {list_field}, " + ", ".join(counts), "an unknown field")
+        for key in data
+        if key != list_field and key not in counts
+    ]
+    items = data.get(list_field)
+    promotions: list[Promotion] = []
+    if not isinstance(items, list):
+        problems.append(Problem(f"{path}.{list_field}", "a list", describe(items)))
+    else:
+        for index, item in enumerate(items):
+            try:
+                promotions.append(
+                    load_promotion(kind, item, f"{path}.{list_field}[{index}]", Form.RESPONSE)
+                )
+            except ValidationError as error:
+                problems.extend(error.problems)
+    values: dict[str, Any] = {}
+    for key in counts:
+        value = data.get(key)
+        wanted = bool if key == "has_more" else int
+        if value is not None and type(value) is not wanted:
+            problems.append(
+                Problem(
+                    f"{path}.{key}",
+                    "true or false" if wanted is bool else "an integer",
+                    describe(value),
+                )
+            )
+        values[_PAGE_FIELDS[key]] = value
+    if problems:
+        raise ValidationError(problems)
+    try:
+        return PromotionPage(kind=kind, promotions=promotions, **values)
+    except ValidationError as error:
+        raise error.prefixed(path) from None
+
+
+def _dump_page(page: PromotionPage) -> dict[str, Any]:
+    _, list_field, counts = _PAGES[f"{page.kind.value}_list"]
+    document: dict[str, Any] = {
+        list_field: [dump_promotion(p, Form.RESPONSE) for p in page.promotions]
+    }
+    for key in counts:
+        value = getattr(page, _PAGE_FIELDS[key])
+        if value is not None:
+            document[key] = value
+    return document
+
+
 PAYLOAD_KINDS: tuple[str, ...] = (
     *(kind.value for kind in PromotionKind),
     "catalog",
     "user",
     *REQUEST_LOADERS,
+    *ANSWER_LOADERS,
+    *_PAGES,
 )
 """Every payload `load_payload` reads, by name."""
 
 
-def load_payload(name: str, data: object, path: str = "$") -> object:
-    """Any supported payload, by its name in PAYLOAD_KINDS (a promotion kind, `catalog`,
-    `user`, `coupon_redeem_request`, `code_request`, `user_limit_set`, ...)."""
+def load_payload(name: str, data: object, path: str = "$", form: Form | str | None = None) -> Any:
+    """Any supported payload, by its name in PAYLOAD_KINDS: a promotion kind (in `form`, see
+    `load_promotion`), `catalog`, `user`, a request (`coupon_redeem_request`,
+    `code_request`, `user_limit_set`, ...), an answer (`created`, `code_list`, `code_rewards`,
+    `promocode_redeem_response`, ...) or a page of one kind (`coupon_list`, ...)."""
     if name in REQUEST_LOADERS:
         return REQUEST_LOADERS[name](data, path)
+    if name in ANSWER_LOADERS:
+        return ANSWER_LOADERS[name](data, path)
+    if name in _PAGES:
+        return _load_page(name, data, path)
     if name == "catalog":
         return load_catalog(data)
     if name == "user":
@@ -471,14 +561,31 @@ def load_payload(name: str, data: object, path: str = "$") -> object:
         kind = PromotionKind(name)
     except ValueError:
         raise ValidationError.single("kind", "one of " + ", ".join(PAYLOAD_KINDS), name) from None
-    return load_promotion(kind, data, path)
+    return load_promotion(kind, data, path, form)
 
 
-def dump_payload(value: object, form: Form | str = Form.REQUEST) -> dict[str, Any]:
-    """The LiveOps payload of a promotion (in `form`) or of a request or answer model."""
-    if isinstance(value, Promotion):
+def dump_payload(value: object, form: Form | str = Form.REQUEST) -> Any:
+    """The LiveOps payload (plain JSON values) of what `load_payload` gives: a promotion (in
+    `form`), a list of promotions (a catalog), a user, a request or answer model, a page of
+    promotions; and of a `Quote`, LiveOps' answer to redeeming a promo code for that cart
+    (see `redeemed_cart` for names and dates of the promotions)."""
+    if isinstance(value, Promotion.__args__):
         return dump_promotion(value, form)
-    return dump_request(value)
+    if isinstance(value, Quote):
+        value = redeemed_cart(value)
+    if isinstance(value, PromotionPage):
+        return _dump_page(value)
+    if isinstance(value, User):
+        return dump_user(value)
+    if isinstance(value, list) and all(isinstance(p, Promotion.__args__) for p in value):
+        return dump_catalog(value)
+    answer = dump_answer(value)
+    return dump_request(value) if answer is None else answer
+
+
+def dump_user(user: User) -> dict[str, Any]:
+    """The user document `load_user` reads back into an equal User."""
+    return {"id": user.id, "attributes": dict(user.attributes)}
 
 
 def read_json_file(path: str | Path) -> object:

@@ -8,7 +8,7 @@ request form cannot carry).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,7 +32,7 @@ from liveops_rules.models import (
     UniqueCatalogOffer,
 )
 from liveops_rules.models.conditions import Condition
-from liveops_rules.wire._forms import FIELDS, Form
+from liveops_rules.wire._forms import FIELDS, PATH_ID_FIELD, Form
 from liveops_rules.wire._payloads import (
     AttributeConditionPayload,
     BonusPayload,
@@ -56,7 +56,7 @@ from liveops_rules.wire._payloads import (
     UniqueCatalogOfferPayload,
 )
 
-__all__ = ["decimal_text", "dump_model"]
+__all__ = ["decimal_text", "dump_conditions", "dump_model", "moment_text"]
 
 _UNSTRUCTURE = cattrs.Converter(omit_if_default=True)
 # `limits.per_user` is declared as a bare JSON value (an int, or `{total}` when read).
@@ -74,7 +74,8 @@ def decimal_text(value: Decimal | int) -> str:
     return str(value) if isinstance(value, int) else format(value, "f")
 
 
-def _moment(value: datetime | None) -> str | None:
+def moment_text(value: datetime | None) -> str | None:
+    """A moment as LiveOps writes it (ISO 8601 with its offset), None as None."""
     return None if value is None else value.isoformat()
 
 
@@ -103,6 +104,12 @@ def _condition(condition: Condition) -> AttributeConditionPayload:
 
 def _conditions(promotion: Promotion) -> list[AttributeConditionPayload] | None:
     return [_condition(c) for c in promotion.conditions] or None
+
+
+def dump_conditions(conditions: Iterable[Condition]) -> list[dict[str, Any]]:
+    """`attribute_conditions` as plain JSON values."""
+    found: list[dict[str, Any]] = _UNSTRUCTURE.unstructure([_condition(c) for c in conditions])
+    return found
 
 
 def _prices(conditions: tuple[PriceCondition, ...] | None) -> list[PriceConditionPayload] | None:
@@ -151,8 +158,8 @@ def _rewards(promotion: Coupon | PromoCode | Bonus) -> list[RewardPayload] | Non
 def _common(promotion: Any, form: Form) -> dict[str, Any]:
     return {
         "name": dict(promotion.name),
-        "date_start": _moment(promotion.window.start),
-        "date_end": _moment(promotion.window.end),
+        "date_start": moment_text(promotion.window.start),
+        "date_end": moment_text(promotion.window.end),
         "is_enabled": promotion.enabled if form is Form.RESPONSE else None,
     }
 
@@ -342,6 +349,8 @@ def dump_model(promotion: Promotion, form: Form) -> dict[str, Any]:
     payload = _BUILDERS[type(promotion)](promotion, form)
     document: dict[str, Any] = _UNSTRUCTURE.unstructure(payload)
     allowed = FIELDS[promotion.kind][form]
+    if form is Form.UPDATE:  # the path carries the id (a bonus body may too: never written)
+        allowed = allowed - {PATH_ID_FIELD[promotion.kind]}
     document = {key: value for key, value in document.items() if key in allowed}
     if form is not Form.RESPONSE:
         _write_required(promotion, document)
