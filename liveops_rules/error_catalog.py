@@ -51,7 +51,7 @@ _MESSAGES = {
     ErrorCode.PROMOTION_NOT_FOUND: "{Noun} not found",
     ErrorCode.CODE_ALREADY_EXISTS: "The code already exists.",
     ErrorCode.LIMIT_REACHED: "You have reached the coupon redemption limit.",
-    ErrorCode.INVALID_CODE: "Enter valid {noun} code.",
+    ErrorCode.INVALID_CODE: "Enter a valid {noun} code.",  # as LiveOps' live servers word it
     ErrorCode.NOT_AVAILABLE_IN_REGION: "Coupon is not available in your region.",
     ErrorCode.EXPIRED: "Sorry, this code is expired.",
     ErrorCode.CODE_NOT_FOUND: "Code not found.",
@@ -59,10 +59,11 @@ _MESSAGES = {
 
 # Refusals by their stable `code`: the evaluator's reasons and the accounting's refusals.
 # LiveOps has no code of its own for a disabled or not yet started promotion, or for unmet
-# attribute conditions: it answers "Enter valid coupon code." (9807), and so does this table.
+# attribute conditions: it answers "Enter a valid coupon code." (9807), and so does this table.
 _BY_REASON: dict[str, ErrorCode] = {
     "disabled": ErrorCode.INVALID_CODE,
     "not_started": ErrorCode.INVALID_CODE,
+    "between_periods": ErrorCode.INVALID_CODE,  # not running now, though it will again
     "ended": ErrorCode.EXPIRED,
     "condition_failed": ErrorCode.INVALID_CODE,
     "attribute_missing": ErrorCode.INVALID_CODE,
@@ -79,7 +80,7 @@ _BY_REASON: dict[str, ErrorCode] = {
     "limit_out_of_range": ErrorCode.LIMIT_OUT_OF_RANGE,
     "validation": ErrorCode.VALIDATION_ERROR,
     # Pricing's reasons for a promo code it could not apply to a cart. LiveOps documents no
-    # codes of its own for these; like an unmet condition they are "Enter valid promo code."
+    # codes of its own for these; like an unmet condition they are "Enter a valid promo code."
     "excluded": ErrorCode.INVALID_CODE,
     "price_condition_failed": ErrorCode.INVALID_CODE,
     "no_matching_item": ErrorCode.INVALID_CODE,

@@ -49,8 +49,12 @@ def test_envelopes_read_as_liveops_writes_them():
         "errorMessage": "[0401-9804]: You have reached the coupon redemption limit.",
         "transactionId": "t-1",
     }
+    # The live servers' wording (the reference pages once said "Enter valid coupon code.").
     assert error_envelope(ErrorCode.INVALID_CODE, kind="promocode")["errorMessage"] == (
-        "[0401-9807]: Enter valid promo code."
+        "[0401-9807]: Enter a valid promo code."
+    )
+    assert error_envelope(ErrorCode.INVALID_CODE)["errorMessage"] == (
+        "[0401-9807]: Enter a valid coupon code."
     )
     assert error_envelope(ErrorCode.PROMOTION_NOT_FOUND)["errorMessage"] == (
         "[0401-9802]: Coupon not found"

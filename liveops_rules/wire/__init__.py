@@ -222,7 +222,11 @@ def load_promotion(
 
 
 def dump_promotion(
-    promotion: Promotion, form: Form | str = Form.REQUEST, *, at: datetime | None = None
+    promotion: Promotion,
+    form: Form | str = Form.REQUEST,
+    *,
+    at: datetime | None = None,
+    version: int = 2,
 ) -> dict[str, Any]:
     """The LiveOps payload of `promotion` in `form` (plain JSON values).
 
@@ -233,7 +237,7 @@ def dump_promotion(
     response also carries the reset fields LiveOps computes for a recurrent per-user limit
     (`reset_next_date`, `displayable_reset_start_date`, `displayable_reset_next_date`).
     """
-    document = dump_model(promotion, Form(form))
+    document = dump_model(promotion, Form(form), version)
     schedule = getattr(getattr(promotion, "limits", None), "recurrent_schedule", None)
     if at is not None and Form(form) is Form.RESPONSE and schedule is not None:
         check_moment(at)
@@ -264,7 +268,11 @@ def dump_stored_promotion(promotion: Promotion) -> dict[str, Any]:
                 promotion.limits, recurrent_schedule=attrs.evolve(schedule, zone=None)
             )
             promotion = attrs.evolve(promotion, limits=limits)
-    document = {"kind": promotion.kind.value, "payload": dump_promotion(promotion, Form.RESPONSE)}
+    version = 3 if promotion.window.periods else 2  # v2 where it can: older readers know it
+    document = {
+        "kind": promotion.kind.value,
+        "payload": dump_promotion(promotion, Form.RESPONSE, version=version),
+    }
     if extensions:
         document[_EXTENSIONS] = extensions
     return document

@@ -336,18 +336,51 @@ def _write_required(promotion: Promotion, document: dict[str, Any]) -> None:
         document.setdefault("discount", {"percent": None})
 
 
-def dump_model(promotion: Promotion, form: Form) -> dict[str, Any]:
-    """The payload of `promotion` in `form`, with only the fields that form defines.
+def _periods(promotion: Promotion, version: int) -> list[dict[str, Any]] | None:
+    """The window in LiveOps v3's `promotion_periods` (None: an open window, written as no
+    periods), after checking that the version can carry it."""
+    window = promotion.window
+    if version == 2:
+        if window.periods:
+            raise ValidationError.single(
+                "window.periods",
+                "one period: LiveOps v2 payloads carry one date_start/date_end (dump v3)",
+                f"{len(window.periods)} periods",
+            )
+        return None
+    if window.start is None and window.end is None:
+        return None
+    if window.start is None:
+        raise ValidationError.single(
+            "window.start", "a start: every v3 period has its date_from", None
+        )
+    return [
+        {"date_from": moment_text(start), "date_until": moment_text(end)}
+        for start, end in window.all_periods
+    ]
+
+
+def dump_model(promotion: Promotion, form: Form, version: int = 2) -> dict[str, Any]:
+    """The payload of `promotion` in `form`, with only the fields that form defines, in
+    LiveOps' v2 form (`date_start`/`date_end`) or its v3 form (`promotion_periods`).
 
     Raises ValidationError for what LiveOps' payloads cannot carry (conditions on a unique
     catalog offer, dates on a personalized rule, a rule without conditions or items in a
     create or update body) rather than dropping it.
     """
+    if version not in (2, 3):
+        raise ValidationError.single("version", "2 or 3", version)
     _check_representable(promotion)
     if form is not Form.RESPONSE:
         _check_writable(promotion)
+    periods = _periods(promotion, version)
     payload = _BUILDERS[type(promotion)](promotion, form)
     document: dict[str, Any] = _UNSTRUCTURE.unstructure(payload)
+    if version == 3:
+        document.pop("date_start", None)
+        document.pop("date_end", None)
+        if periods is not None:
+            document["promotion_periods"] = periods
     allowed = FIELDS[promotion.kind][form]
     if form is Form.UPDATE:  # the path carries the id (a bonus body may too: never written)
         allowed = allowed - {PATH_ID_FIELD[promotion.kind]}

@@ -18,7 +18,7 @@ class Form(enum.StrEnum):
     RESPONSE = "response"
 
 
-_WINDOW = ("date_start", "date_end")
+_WINDOW = ("date_start", "date_end", "promotion_periods")  # v2 dates, or v3 periods
 _CODE_LIMITS = ("redeem_total_limit", "redeem_user_limit", "redeem_code_limit")
 _CART_RULES = ("price_conditions", "excluded_promotions")
 

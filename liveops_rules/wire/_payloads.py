@@ -128,10 +128,19 @@ class LimitStatePayload:
 
 
 @attrs.frozen(kw_only=True)
+class PeriodPayload:
+    """One of LiveOps v3 `promotion_periods`: `{date_from, date_until}`."""
+
+    date_from: JsonStr
+    date_until: JsonStr | None = None
+
+
+@attrs.frozen(kw_only=True)
 class _Common:
     name: dict[JsonStr, JsonStr]
     date_start: JsonStr | None = None
     date_end: JsonStr | None = None
+    promotion_periods: list[PeriodPayload] | None = None
     is_enabled: JsonBool | None = None
 
 
