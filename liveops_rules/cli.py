@@ -28,7 +28,6 @@ from liveops_rules.wire import (
     load_catalog,
     load_catalog_codes,
     load_payload,
-    load_promotion,
     load_user,
     read_json_file,
 )
@@ -116,6 +115,10 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _has_forms(kind: str) -> bool:
+    return kind in _PROMOTION_KINDS or kind == "catalog"
+
+
 def _validate_one(path: str, kind: str | None, form: str | None) -> list[str]:
     """Lines to print for one file; the first says valid or invalid."""
     try:
@@ -126,14 +129,14 @@ def _validate_one(path: str, kind: str | None, form: str | None) -> list[str]:
     failures: list[tuple[str, ValidationError]] = []
     for candidate in candidates:
         try:
-            if form and candidate in _PROMOTION_KINDS:
-                load_promotion(candidate, data, form=form)
-            else:
-                load_payload(candidate, data)
+            # A form is checked where a payload has forms (promotions, catalogs of them);
+            # other payloads have one form only.
+            load_payload(candidate, data, form=form if _has_forms(candidate) else None)
         except ValidationError as error:
             failures.append((candidate, error))
             continue
-        return [f"{path}: valid {candidate}" + (f" ({form})" if form else "")]
+        checked = f" ({form})" if form and _has_forms(candidate) else ""
+        return [f"{path}: valid {candidate}{checked}"]
     best, refusal = min(failures, key=lambda failure: len(failure[1].problems))
     guess = "" if kind else f" (read as {best}; pass --kind if it is another kind)"
     return [f"{path}: invalid {best}{guess}"] + [f"  {p}" for p in refusal.problems]
@@ -411,7 +414,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--form",
         choices=[form.value for form in Form],
-        help="for promotions: also refuse the fields of the other form",
+        help="for promotions and catalogs: also refuse the fields of the other forms",
     )
     validate.set_defaults(run=_validate)
 

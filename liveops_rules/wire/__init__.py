@@ -18,6 +18,7 @@ from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.evaluate import check_moment
 from liveops_rules.models import Bonus, ItemDiscount, Promotion, PromotionKind, User
 from liveops_rules.models.answers import PromotionPage
+from liveops_rules.models.cart import Cart
 from liveops_rules.pricing import Quote
 from liveops_rules.schedule import read_form_fields
 from liveops_rules.wire import _translate
@@ -359,19 +360,20 @@ _WITH_CODES = frozenset(
 )
 
 
-def load_catalog(data: object) -> list[Promotion]:
+def load_catalog(data: object, form: Form | None = None) -> list[Promotion]:
     """The promotions of a catalog object: lists `coupons`, `promocodes`, `discounts`,
-    `bonuses`, `unique_catalog_offers`, `personalized_rules` of LiveOps payloads.
+    `bonuses`, `unique_catalog_offers`, `personalized_rules` of LiveOps payloads (each in
+    `form` when given, see `load_promotion`).
 
     Every promotion needs an id (`external_id`, or `id` / `rule_id` as in GET responses), unique
     within its kind. Coupons, promo codes and unique offers may carry `codes: [...]` (see
     `load_catalog_codes`). Raises ValidationError listing every problem in the whole file.
     """
-    return load_catalog_codes(data)[0]
+    return load_catalog_codes(data, form)[0]
 
 
 def load_catalog_codes(
-    data: object,
+    data: object, form: Form | None = None
 ) -> tuple[list[Promotion], dict[tuple[PromotionKind, str], tuple[str, ...]]]:
     """A catalog's promotions and the codes its coupons, promo codes and unique offers carry
     in `codes` (each code valid and used once in the whole catalog)."""
@@ -399,7 +401,7 @@ def load_catalog_codes(
                 item = dict(item)
                 carried = item.pop("codes")
             try:
-                promotion = load_promotion(kind, item, path)
+                promotion = load_promotion(kind, item, path, form)
             except ValidationError as error:
                 problems.extend(error.problems)
                 continue
@@ -543,6 +545,7 @@ PAYLOAD_KINDS: tuple[str, ...] = (
     *(kind.value for kind in PromotionKind),
     "catalog",
     "user",
+    "cart",
     *REQUEST_LOADERS,
     *ANSWER_LOADERS,
     *_PAGES,
@@ -562,9 +565,11 @@ def load_payload(name: str, data: object, path: str = "$", form: Form | str | No
     if name in _PAGES:
         return _load_page(name, data, path)
     if name == "catalog":
-        return load_catalog(data)
+        return load_catalog(data, None if form is None else Form(form))
     if name == "user":
         return load_user(data, path)
+    if name == "cart":
+        return load_cart(data)
     try:
         kind = PromotionKind(name)
     except ValueError:
@@ -585,6 +590,8 @@ def dump_payload(value: object, form: Form | str = Form.REQUEST) -> Any:
         return _dump_page(value)
     if isinstance(value, User):
         return dump_user(value)
+    if isinstance(value, Cart):
+        return dump_cart(value)
     if isinstance(value, list) and all(isinstance(p, Promotion.__args__) for p in value):
         return dump_catalog(value)
     answer = dump_answer(value)

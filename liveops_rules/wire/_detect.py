@@ -52,6 +52,8 @@ def detect_kinds(data: object) -> tuple[str, ...]:
     keys = set(data)
     if keys and keys <= _SECTIONS:
         return ("catalog",)
+    if "currency" in keys and keys <= {"currency", "items"}:
+        return ("cart",)
     if "coupon_code" in keys:
         if "cart" in keys:
             return ("promocode_redeem_request",)
