@@ -97,6 +97,8 @@ from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore, op
 from liveops_rules.wire import (
     PAYLOAD_KINDS,
     Form,
+    code_rewards,
+    code_verification,
     dump_cart,
     dump_catalog,
     dump_payload,
@@ -109,9 +111,11 @@ from liveops_rules.wire import (
     load_payload,
     load_promotion,
     load_stored_promotion,
+    load_update,
     load_user,
     parse_json,
     read_json_file,
+    redeemed_cart,
 )
 
 __all__ = [
@@ -195,6 +199,8 @@ __all__ = [
     "ValidityWindow",
     "VirtualPrice",
     "check_ledger",
+    "code_rewards",
+    "code_verification",
     "dump_cart",
     "dump_catalog",
     "dump_payload",
@@ -212,6 +218,7 @@ __all__ = [
     "load_payload",
     "load_promotion",
     "load_stored_promotion",
+    "load_update",
     "load_user",
     "minor_units",
     "next_reset",
@@ -223,6 +230,7 @@ __all__ = [
     "promotion_ref",
     "read_form_fields",
     "read_json_file",
+    "redeemed_cart",
     "round_money",
     "validate_code",
     "validation_envelope",

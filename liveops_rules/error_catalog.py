@@ -7,12 +7,13 @@ into LiveOps' `{statusCode, errorCode, errorMessage: "[0401-NNNN]: ...", transac
 from __future__ import annotations
 
 import enum
+from typing import Protocol
 
 from liveops_rules.errors import ValidationError
 from liveops_rules.models import PromotionKind
 from liveops_rules.reasons import PricingReason
 
-__all__ = ["ErrorCode", "error_code_for", "error_envelope", "validation_envelope"]
+__all__ = ["ErrorCode", "HasCode", "error_code_for", "error_envelope", "validation_envelope"]
 
 
 class ErrorCode(enum.IntEnum):
@@ -90,13 +91,23 @@ REASON_CODES = frozenset(_BY_REASON)
 """Every refusal code the table knows."""
 
 
-def error_code_for(reason: PricingReason | str) -> ErrorCode:
-    """The LiveOps error code for a refusal, given as a reason object or its `code`."""
-    code = reason if isinstance(reason, str) else reason.code
-    try:
-        return _BY_REASON[code]
-    except KeyError:
-        raise ValidationError.single("reason", "a known refusal code", code) from None
+class HasCode(Protocol):
+    """Anything with a refusal `code`: a reason, pricing's reasons, accounting's `Refusal`."""
+
+    @property
+    def code(self) -> str:
+        """The stable refusal code."""
+        ...
+
+
+def error_code_for(reason: HasCode | PricingReason | str) -> ErrorCode:
+    """The LiveOps error code for a refusal: a reason object, an accounting `Refusal`, or
+    its `code`."""
+    code = reason if isinstance(reason, str) else getattr(reason, "code", None)
+    found = _BY_REASON.get(code) if isinstance(code, str) else None
+    if found is None:
+        raise ValidationError.single("reason", "a known refusal code", code)
+    return found
 
 
 def error_envelope(
