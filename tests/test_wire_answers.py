@@ -13,6 +13,7 @@ from liveops_rules import (
     CartLine,
     Coupon,
     DiscountedItem,
+    ErrorCode,
     ItemDiscount,
     PersonalizedCatalogRule,
     Pricing,
@@ -25,6 +26,7 @@ from liveops_rules import (
     ValidationError,
     ValidityWindow,
     dump_payload,
+    error_envelope,
     load_payload,
 )
 from liveops_rules.models.answers import (
@@ -145,12 +147,20 @@ def test_the_answers_are_models():
         ("personalized_rule_patch", {"attribute_conditions": []}, "$.attribute_conditions"),
         ("promocode_redeem_response", {"price": {"amount": "1e5"}}, "$.price.amount"),
         ("code_verification", {"type": "bonus", "code": "A", "rewards": {}}, "$.type"),
+        ("error_response", {"statusCode": 1, "errorCode": 0, "errorMessage": ""}, "$.statusCode"),
     ],
 )
 def test_wrong_answers_are_refused_at_their_json_path(kind, document, path):
     with pytest.raises(ValidationError) as caught:
         load_payload(kind, document)
     assert path in [p.path for p in caught.value.problems]
+
+
+def test_the_librarys_own_error_envelopes_read_back():
+    envelope = error_envelope(ErrorCode.CODE_NOT_FOUND, transaction_id="t-1")
+    answer = load_payload("error_response", envelope)
+    assert (answer.status_code, answer.error_code) == (404, 9811)
+    assert dump_payload(answer) == envelope
 
 
 def test_a_rule_patch_changes_only_what_it_gives():

@@ -4,7 +4,7 @@ cart, limit resets and rule patches. Immutable and validated, like every model."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +45,7 @@ __all__ = [
     "CodeVerification",
     "CreatedCode",
     "CreatedPromotion",
+    "ErrorAnswer",
     "GeneratedCodes",
     "LinePromotion",
     "PromoCodeRemoveRequest",
@@ -409,3 +410,38 @@ class RulePatch:
             if value is not None
         }
         return attrs.evolve(rule, **changes)
+
+
+def _to_extended(
+    value: Iterable[Mapping[str, str]] | None,
+) -> tuple[tuple[tuple[str, str], ...], ...] | None:
+    if value is None or isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        return value  # left for the validator to reject
+    return tuple(
+        tuple(sorted(entry.items())) if isinstance(entry, Mapping) else entry for entry in value
+    )
+
+
+def _check_detail(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
+        for pair in value
+    ):
+        raise ValidationError.single(attribute.name, "an object of texts", value)
+
+
+@attrs.frozen(kw_only=True)
+class ErrorAnswer:
+    """LiveOps' error answer `{statusCode, errorCode, errorMessage, transactionId,
+    errorMessageExtended}`, as read (`error_catalog.error_envelope` writes the library's)."""
+
+    status_code: int = attrs.field(validator=int_in(100, 599))
+    error_code: int = attrs.field(validator=int_in(0))
+    message: str = attrs.field(validator=instance_of(str, "a message"))
+    transaction_id: str | None = attrs.field(
+        default=None, validator=optional(instance_of(str, "a transaction id"))
+    )
+    extended: tuple[tuple[tuple[str, str], ...], ...] | None = attrs.field(
+        default=None, converter=_to_extended, validator=optional(each(_check_detail))
+    )
+    """`errorMessageExtended`: each entry's fields (LiveOps' `property` and `message`)."""

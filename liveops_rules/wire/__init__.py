@@ -186,12 +186,7 @@ def load_update(
                 Problem(f"{path}.{field}", f"the id of the path, {key!r}", describe(data[field]))
             )
         body = {**data, field: key}
-    try:
-        promotion = _LOADERS[kind][1](structure(body, _LOADERS[kind][0], path), path)
-    except ValidationError as error:
-        raise ValidationError([*problems, *error.problems]) from None
-    if problems:
-        raise ValidationError(problems)
+    promotion = _translated(kind, body, path, problems)
     if current is not None and "is_enabled" not in FIELDS[kind][Form.UPDATE]:
         promotion = attrs.evolve(promotion, enabled=current.enabled)
     return promotion
@@ -208,11 +203,17 @@ def load_promotion(
     ValidationError listing every problem, each at its JSON path.
     """
     kind = PromotionKind(kind)
-    payload_class, translate = _LOADERS[kind]
     if form is None:
         problems = _required_id(kind, data, path)
     else:
         problems = _form_problems(kind, data, path, Form(form))
+    return _translated(kind, data, path, problems)
+
+
+def _translated(kind: PromotionKind, data: object, path: str, problems: list[Problem]) -> Promotion:
+    """The promotion `data` describes; a ValidationError with `problems` (of its form) and
+    every problem of its shape and values."""
+    payload_class, translate = _LOADERS[kind]
     try:
         promotion = translate(structure(data, payload_class, path), path)
     except ValidationError as error:

@@ -24,6 +24,7 @@ from liveops_rules.models.answers import (
     CodeVerification,
     CreatedCode,
     CreatedPromotion,
+    ErrorAnswer,
     GeneratedCodes,
     LinePromotion,
     PromoCodeRemoveRequest,
@@ -656,7 +657,54 @@ def _load_summary_page(data: object, path: str) -> PromotionSummaryPage:
     return _finish(problems, built)
 
 
+@attrs.frozen(kw_only=True)
+class _Error:
+    statusCode: JsonInt  # noqa: N815 - LiveOps' field names
+    errorCode: JsonInt  # noqa: N815
+    errorMessage: JsonStr  # noqa: N815
+    transactionId: JsonStr | None = None  # noqa: N815
+    errorMessageExtended: list[dict[JsonStr, JsonStr]] | None = None  # noqa: N815
+
+
+def _load_error(data: object, path: str) -> ErrorAnswer:
+    payload = structure(data, _Error, path)
+    problems = Problems()
+    built = problems.build(
+        ErrorAnswer,
+        {
+            "status_code": payload.statusCode,
+            "error_code": payload.errorCode,
+            "message": payload.errorMessage,
+            "transaction_id": payload.transactionId,
+            "extended": payload.errorMessageExtended,
+        },
+        path,
+        {
+            "status_code": "statusCode",
+            "error_code": "errorCode",
+            "message": "errorMessage",
+            "transaction_id": "transactionId",
+            "extended": "errorMessageExtended",
+        },
+    )
+    return _finish(problems, built)
+
+
+def _dump_error(answer: ErrorAnswer) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "statusCode": answer.status_code,
+        "errorCode": answer.error_code,
+        "errorMessage": answer.message,
+    }
+    if answer.transaction_id is not None:
+        document["transactionId"] = answer.transaction_id
+    if answer.extended is not None:
+        document["errorMessageExtended"] = [dict(entry) for entry in answer.extended]
+    return document
+
+
 ANSWER_LOADERS: dict[str, Callable[[object, str], Any]] = {
+    "error_response": _load_error,
     "created": _load_created,
     "code_request": _simple(_CodeBody, CodeRequest, {"coupon_code": "code"}),
     "code_response": _simple(_CodeAnswer, CreatedCode, {}),
@@ -843,6 +891,8 @@ def dump_answer(value: object) -> Any:
         return {"user": {"user_external_id": value.user_id}}
     if isinstance(value, RulePatch):
         return _dump_patch(value)
+    if isinstance(value, ErrorAnswer):
+        return _dump_error(value)
     if isinstance(value, PromotionSummaryPage):
         return {"promotions": [_dump_summary(s) for s in value.promotions], **_counts(value)}
     return None
