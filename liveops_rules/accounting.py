@@ -579,7 +579,12 @@ class Accounting:
             ref = self._owners.get(code)  # a known code was valid when it was added
             if ref is None:
                 if not is_valid_code(code):
-                    return code, None, None, _refused("malformed_code", "Enter valid coupon code.")
+                    return (
+                        code,
+                        None,
+                        None,
+                        _refused("malformed_code", "Enter a valid coupon code."),
+                    )
                 ref = self.store.code_owner(code)
                 if ref is None:
                     return code, None, None, _refused("unknown_code", "Code not found.")

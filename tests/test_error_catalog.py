@@ -88,3 +88,17 @@ def test_validation_errors_become_1102_with_every_problem():
     assert envelope["errorCode"] == 1102
     assert str(envelope["errorMessage"]).startswith("[0401-1102]: Unprocessable Entity. $.")
     assert len(envelope["errorMessageExtended"]) == len(caught.value.problems)  # type: ignore[arg-type]
+
+
+def test_a_malformed_code_is_refused_in_the_live_wording():
+    from datetime import UTC, datetime
+
+    from liveops_rules import Accounting, User, open_store
+
+    refusal = (
+        Accounting(open_store("memory://"))
+        .redeem("no pe", User("u"), datetime(2026, 1, 1, tzinfo=UTC))
+        .refusal
+    )
+    assert refusal is not None
+    assert (refusal.code, refusal.message) == ("malformed_code", "Enter a valid coupon code.")

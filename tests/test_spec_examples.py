@@ -14,6 +14,7 @@ import pytest
 
 from liveops_rules import PromotionKind, ValidationError
 from liveops_rules.wire import Form, dump_payload, dump_promotion, load_payload, load_update
+from liveops_rules.wire._detect import detect_kinds
 from tests.spec.openapi import Example, examples, json_schema, request_schema
 
 # What each operation's bodies are, by operation id: the request's payload kind (with its
@@ -236,3 +237,9 @@ def test_the_walk_counts():
     assert len([e for e in WALKED if e.where in ("request", "200", "201")]) == 105
     assert len(WALKED) == 277
     assert len(valid) == 275
+
+
+@pytest.mark.parametrize("example", WALKED, ids=_label)
+def test_validate_guesses_each_examples_kind(example: Example):
+    kind, _ = _kind_and_form(example)  # type: ignore[misc]
+    assert kind in detect_kinds(example.value)

@@ -115,7 +115,7 @@ def json_paths(document: object, path: str = "$") -> set[str]:
     return found
 
 
-_MISSING_FIELD = re.compile(r"\.([a-z_]+)$")
+_MISSING_FIELD = re.compile(r"\.([A-Za-z_]+)$")
 
 
 def assert_paths_name_the_json(data: object, error: ValidationError) -> None:
