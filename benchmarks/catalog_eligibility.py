@@ -1,6 +1,7 @@
 """Catalog eligibility: the indexed Catalog against a naive per-promotion loop, same process.
 
 Run: python benchmarks/catalog_eligibility.py [--sizes 1000 10000 100000] [--users 200]
+     [--periods N]  (N > 1: every promotion runs in N periods, LiveOps v3)
 
 Prints, for each catalog size P: build time (median of 3), memory the index adds on top of
 the promotions themselves (tracemalloc, on a separate build), µs per user
@@ -29,6 +30,7 @@ from liveops_rules import (
     DateCondition,
     ItemDiscount,
     NumberCondition,
+    Period,
     StringCondition,
     User,
     ValidityWindow,
@@ -84,12 +86,21 @@ def make_window(rng: random.Random) -> ValidityWindow:
     return ValidityWindow(NOW + hours, None)
 
 
-def make_catalog(size: int, seed: int) -> list[object]:
+def make_periods(rng: random.Random, count: int) -> ValidityWindow:
+    """`count` periods, not overlapping, within 2000 hours either side of NOW."""
+    hours = sorted(rng.sample(range(-2000, 2000), 2 * count))
+    return ValidityWindow.of_periods(
+        Period(NOW + timedelta(hours=hours[2 * i]), NOW + timedelta(hours=hours[2 * i + 1]))
+        for i in range(count)
+    )
+
+
+def make_catalog(size: int, seed: int, periods: int = 1) -> list[object]:
     rng = random.Random(seed)
     promotions: list[object] = []
     for index in range(size):
         common = {
-            "window": make_window(rng),
+            "window": make_window(rng) if periods <= 1 else make_periods(rng, periods),
             "conditions": [make_condition(rng) for _ in range(rng.randint(1, 6))],
             "enabled": rng.random() >= 0.1,
         }
@@ -127,8 +138,8 @@ def per_user_seconds(function: object, users: list[User]) -> float:
     return (time.perf_counter() - started) / len(users)
 
 
-def measure(size: int, user_count: int) -> None:
-    promotions = make_catalog(size, seed=size)
+def measure(size: int, user_count: int, periods: int = 1) -> None:
+    promotions = make_catalog(size, seed=size, periods=periods)
     users = make_users(user_count, seed=7)
     builds = []
     for _ in range(3):
@@ -163,8 +174,9 @@ def measure(size: int, user_count: int) -> None:
     for moment in moments:
         catalog.eligible(users[0], moment)
     new_moment = (time.perf_counter() - started) / len(moments)
+    label = f"P={size:>7,}" + (f" x{periods} periods" if periods > 1 else "")
     print(
-        f"P={size:>7,}  build {build:6.2f} s  index {index_bytes / size:7.0f} B/promotion  "
+        f"{label}  build {build:6.2f} s  index {index_bytes / size:7.0f} B/promotion  "
         f"catalog {cold * 1e6:9.1f} µs/user cold, {warm * 1e6:9.1f} warm  "
         f"naive {slow * 1e6:11.1f} µs/user  ratio {slow / warm:6.1f}x warm, "
         f"{slow / cold:6.1f}x cold  ({matched:.0f} eligible/user); "
@@ -211,10 +223,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--periods", type=int, default=1, help="periods per promotion")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}; {args.users} users; at {NOW.isoformat()}")
     for size in args.sizes:
-        measure(size, args.users)
+        measure(size, args.users, args.periods)
     measure_evaluate()
 
 

@@ -79,3 +79,40 @@ class PrefixBits:
         found = self._checkpoints[checkpoint]
         rest = self._sequence[checkpoint * self._step : count]
         return found | bitset(rest, self._size) if rest else found
+
+
+class PrefixParity:
+    """The bitset of the members that occur an odd number of times among the first m of a
+    fixed sequence (members may repeat), for any m, quickly: `PrefixBits` with XOR.
+
+    Keeps the parities of the first 0, k, 2k, ... members (at most `max_checkpoints`) and
+    toggles the few members past the nearest checkpoint on demand.
+    """
+
+    def __init__(self, sequence: Sequence[int], size: int, max_checkpoints: int = 256) -> None:
+        self._sequence = list(sequence)
+        self._size = size
+        self._step = max(64, -(-len(self._sequence) // max_checkpoints))
+        self._checkpoints = [0]
+        buffer = bytearray((size + 7) // 8)
+        for position, member in enumerate(self._sequence, 1):
+            buffer[member >> 3] ^= 1 << (member & 7)
+            if position % self._step == 0:
+                self._checkpoints.append(int.from_bytes(buffer, "little"))
+        if len(self._sequence) % self._step:
+            self._checkpoints.append(int.from_bytes(buffer, "little"))
+
+    def __len__(self) -> int:
+        return len(self._sequence)
+
+    def first(self, count: int) -> int:
+        """The members occurring an odd number of times among the first `count`."""
+        checkpoint = count // self._step
+        found = self._checkpoints[checkpoint]
+        rest = self._sequence[checkpoint * self._step : count]
+        if not rest:
+            return found
+        buffer = bytearray((self._size + 7) // 8)
+        for member in rest:
+            buffer[member >> 3] ^= 1 << (member & 7)
+        return found ^ int.from_bytes(buffer, "little")

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 
 from liveops_rules._attribute_index import AttributeIndex
-from liveops_rules._bitset import PrefixBits, bitset, members
+from liveops_rules._bitset import PrefixParity, bitset, members
 from liveops_rules._caches import remember
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.evaluate import Decision, check_moment, evaluate
@@ -117,27 +117,33 @@ class Catalog:
             raise ValidationError(problems)
 
     def _build_windows(self) -> None:
-        bounds: set[datetime] = set()
-        for promotion in self._promotions:
-            if promotion.window.start is not None:
-                bounds.add(promotion.window.start)
-            if promotion.window.end is not None:
-                bounds.add(promotion.window.end)
-        self._bounds = sorted(bounds)
+        # Every period of every promotion is a start and an end. Periods of one promotion do
+        # not overlap, so in region r (r bounds are <= at) it runs exactly when an odd number
+        # of its starts and ends rank below r: its started periods number one more than its
+        # ended ones. Sorted by rank, the starts (and the ends) below r are a prefix, read
+        # from checkpointed prefix parities; for one period a promotion, this is "started and
+        # not ended".
+        starts: list[tuple[int, datetime | None]] = []
+        ends: list[tuple[int, datetime | None]] = []
+        for index, promotion in enumerate(self._promotions):
+            for start, end in promotion.window.all_periods:
+                starts.append((index, start))
+                ends.append((index, end))
+        self._bounds = sorted({m for _, m in starts + ends if m is not None})
         rank = {moment: i for i, moment in enumerate(self._bounds)}
         never = len(self._bounds)
-        # A promotion is inside its window in region r (r bounds are <= at) when its start's
-        # rank is below r and its end's rank is not: the started ones, sorted by start rank,
-        # are a prefix of that order; likewise the ended ones by end rank.
-        starts = [-1 if p.window.start is None else rank[p.window.start] for p in self._promotions]
-        ends = [never if p.window.end is None else rank[p.window.end] for p in self._promotions]
+        start_ranks = [-1 if m is None else rank[m] for _, m in starts]
+        end_ranks = [never if m is None else rank[m] for _, m in ends]
         size = len(self._promotions)
-        by_start = sorted(range(size), key=starts.__getitem__)
-        by_end = sorted(range(size), key=ends.__getitem__)
-        self._start_ranks = array("l", (starts[i] for i in by_start))
-        self._end_ranks = array("l", (ends[i] for i in by_end))
-        self._started = PrefixBits(by_start, size)
-        self._ended = PrefixBits(by_end, size)
+        by_start = sorted(range(len(starts)), key=start_ranks.__getitem__)
+        by_end = sorted(range(len(ends)), key=end_ranks.__getitem__)
+        self._start_ranks = array("l", (start_ranks[i] for i in by_start))
+        self._end_ranks = array("l", (end_ranks[i] for i in by_end))
+        # Checkpoints scale with the periods a promotion has, so that a new moment reads
+        # about as few members past its checkpoint as with one window each.
+        checkpoints = 256 * max(1, -(-len(starts) // max(1, size)))
+        self._started = PrefixParity([starts[i][0] for i in by_start], size, checkpoints)
+        self._ended = PrefixParity([ends[i][0] for i in by_end], size, checkpoints)
 
     def _active(self, at: datetime) -> int:
         region = bisect.bisect_right(self._bounds, at)
@@ -146,7 +152,7 @@ class Catalog:
             started = self._started.first(bisect.bisect_left(self._start_ranks, region))
             ended = self._ended.first(bisect.bisect_left(self._end_ranks, region))
             cached = remember(
-                self._base_cache, region, started & ~ended & self._enabled, self._base_cache_limit
+                self._base_cache, region, (started ^ ended) & self._enabled, self._base_cache_limit
             )
         return cached
 

@@ -7,12 +7,13 @@ into LiveOps' `{statusCode, errorCode, errorMessage: "[0401-NNNN]: ...", transac
 from __future__ import annotations
 
 import enum
+from typing import Protocol
 
 from liveops_rules.errors import ValidationError
 from liveops_rules.models import PromotionKind
 from liveops_rules.reasons import PricingReason
 
-__all__ = ["ErrorCode", "error_code_for", "error_envelope", "validation_envelope"]
+__all__ = ["ErrorCode", "HasCode", "error_code_for", "error_envelope", "validation_envelope"]
 
 
 class ErrorCode(enum.IntEnum):
@@ -61,7 +62,7 @@ _MESSAGES = {
     ErrorCode.PROMOTION_NOT_FOUND: "{Noun} not found",
     ErrorCode.CODE_ALREADY_EXISTS: "The code already exists.",
     ErrorCode.LIMIT_REACHED: "You have reached the coupon redemption limit.",
-    ErrorCode.INVALID_CODE: "Enter valid {noun} code.",
+    ErrorCode.INVALID_CODE: "Enter a valid {noun} code.",  # as LiveOps' live servers word it
     ErrorCode.NOT_AVAILABLE_IN_REGION: "Coupon is not available in your region.",
     ErrorCode.EXPIRED: "Sorry, this code is expired.",
     ErrorCode.CODE_NOT_FOUND: "Code not found.",
@@ -73,10 +74,11 @@ _MESSAGES = {
 
 # Refusals by their stable `code`: the evaluator's reasons and the accounting's refusals.
 # LiveOps has no code of its own for a disabled or not yet started promotion, or for unmet
-# attribute conditions: it answers "Enter valid coupon code." (9807), and so does this table.
+# attribute conditions: it answers "Enter a valid coupon code." (9807), and so does this table.
 _BY_REASON: dict[str, ErrorCode] = {
     "disabled": ErrorCode.INVALID_CODE,
     "not_started": ErrorCode.INVALID_CODE,
+    "between_periods": ErrorCode.INVALID_CODE,  # not running now, though it will again
     "ended": ErrorCode.EXPIRED,
     "condition_failed": ErrorCode.INVALID_CODE,
     "attribute_missing": ErrorCode.INVALID_CODE,
@@ -93,7 +95,7 @@ _BY_REASON: dict[str, ErrorCode] = {
     "limit_out_of_range": ErrorCode.LIMIT_OUT_OF_RANGE,
     "validation": ErrorCode.VALIDATION_ERROR,
     # Pricing's reasons for a promo code it could not apply to a cart. LiveOps documents no
-    # codes of its own for these; like an unmet condition they are "Enter valid promo code."
+    # codes of its own for these; like an unmet condition they are "Enter a valid promo code."
     "excluded": ErrorCode.INVALID_CODE,
     "price_condition_failed": ErrorCode.INVALID_CODE,
     "no_matching_item": ErrorCode.INVALID_CODE,
@@ -109,13 +111,23 @@ REASON_CODES = frozenset(_BY_REASON)
 """Every refusal code the table knows."""
 
 
-def error_code_for(reason: PricingReason | str) -> ErrorCode:
-    """The LiveOps error code for a refusal, given as a reason object or its `code`."""
-    code = reason if isinstance(reason, str) else reason.code
-    try:
-        return _BY_REASON[code]
-    except KeyError:
-        raise ValidationError.single("reason", "a known refusal code", code) from None
+class HasCode(Protocol):
+    """Anything with a refusal `code`: a reason, pricing's reasons, accounting's `Refusal`."""
+
+    @property
+    def code(self) -> str:
+        """The stable refusal code."""
+        ...
+
+
+def error_code_for(reason: HasCode | PricingReason | str) -> ErrorCode:
+    """The LiveOps error code for a refusal: a reason object, an accounting `Refusal`, or
+    its `code`."""
+    code = reason if isinstance(reason, str) else getattr(reason, "code", None)
+    found = _BY_REASON.get(code) if isinstance(code, str) else None
+    if found is None:
+        raise ValidationError.single("reason", "a known refusal code", code)
+    return found
 
 
 def error_envelope(

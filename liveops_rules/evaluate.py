@@ -10,9 +10,11 @@ from liveops_rules.errors import NaiveDatetimeError, ValidationError
 from liveops_rules.models.conditions import MISMATCH, MISSING, PASS, Condition
 from liveops_rules.models.promotions import PersonalizedCatalogRule, Promotion
 from liveops_rules.models.user import User
+from liveops_rules.models.window import BETWEEN_PERIODS
 from liveops_rules.reasons import (
     AnonymousUser,
     AttributeMissing,
+    BetweenPeriods,
     ConditionFailed,
     Disabled,
     Ended,
@@ -74,6 +76,8 @@ def eligible_at(promotion: Promotion, user: User, at: datetime) -> bool:
     start, end = window.start, window.end
     if (start is not None and at < start) or (end is not None and at >= end):
         return False
+    if window.periods and window.position(at):
+        return False
     if user.id is None and type(promotion) is PersonalizedCatalogRule:
         return promotion.satisfied_for_unauth
     get = user.attributes.get
@@ -122,7 +126,8 @@ def condition_reasons(
 def evaluate(promotion: Promotion, user: User, at: datetime) -> Decision:
     """Decide whether `promotion` applies to `user` at `at`, with every reason it does not.
 
-    Reasons come in a fixed order: disabled, window, then each failing condition in the
+    Reasons come in a fixed order: disabled, window (`not_started`, `between_periods` with the
+    next period's start, or `ended`), then each failing condition in the
     promotion's order. Nothing here reads a clock or does I/O.
     """
     check_moment(at)
@@ -132,11 +137,14 @@ def evaluate(promotion: Promotion, user: User, at: datetime) -> Decision:
     reasons: list[Reason] = []
     if not promotion.enabled:
         reasons.append(Disabled())
-    position = promotion.window.position(at)
+    window = promotion.window
+    position = window.position(at)
     if position < 0:
-        reasons.append(NotStarted(promotion.window.start))  # type: ignore[arg-type]
+        reasons.append(NotStarted(window.start))  # type: ignore[arg-type]
+    elif position == BETWEEN_PERIODS:
+        reasons.append(BetweenPeriods(window.last_end(at), window.next_start(at)))  # type: ignore[arg-type]
     elif position > 0:
-        reasons.append(Ended(promotion.window.end))  # type: ignore[arg-type]
+        reasons.append(Ended(window.end))  # type: ignore[arg-type]
     if user.id is None and type(promotion) is PersonalizedCatalogRule:
         if not promotion.satisfied_for_unauth:
             reasons.append(AnonymousUser())

@@ -10,6 +10,7 @@ import attrs
 __all__ = [
     "AnonymousUser",
     "AttributeMissing",
+    "BetweenPeriods",
     "ConditionFailed",
     "Disabled",
     "Ended",
@@ -82,6 +83,32 @@ class Ended:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready fields: code, message and the reason's data."""
         return {"code": self.code, "message": self.message, "ended_at": _show(self.ended_at)}
+
+
+@attrs.frozen
+class BetweenPeriods:
+    """`at` falls after one of the promotion's periods and before the next (LiveOps v3)."""
+
+    code: ClassVar[str] = "between_periods"
+    ended_at: datetime
+    next_start: datetime
+
+    @property
+    def message(self) -> str:
+        """A sentence for a person."""
+        return (
+            f"between periods: one ended at {self.ended_at.isoformat()}, "
+            f"the next starts at {self.next_start.isoformat()}"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields: code, message and the reason's data."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "ended_at": _show(self.ended_at),
+            "next_start": _show(self.next_start),
+        }
 
 
 @attrs.frozen
@@ -184,6 +211,7 @@ Reason: TypeAlias = (
     Disabled
     | NotStarted
     | Ended
+    | BetweenPeriods
     | ConditionFailed
     | AttributeMissing
     | TypeMismatch

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
+import attrs
 from hypothesis import strategies as st
 
 from liveops_rules import (
@@ -13,6 +14,7 @@ from liveops_rules import (
     DateCondition,
     ItemDiscount,
     NumberCondition,
+    Period,
     PersonalizedCatalogRule,
     PromoCode,
     RewardItem,
@@ -365,3 +367,38 @@ def full_promotions(draw: st.DrawFn) -> object:
         ),
         **shared,
     )
+
+
+def writable(promotion: object) -> bool:
+    """Whether a create or update body can carry it: LiveOps' rule bodies need conditions
+    and items."""
+    return not isinstance(promotion, PersonalizedCatalogRule) or bool(
+        promotion.conditions and promotion.items
+    )
+
+
+@st.composite
+def period_windows(draw: st.DrawFn) -> ValidityWindow:
+    """A window of one to four periods (v3), or any single window."""
+    count = draw(st.integers(0, 4))
+    if count <= 1:
+        return draw(windows())
+    hours = sorted(draw(st.sets(st.integers(-72, 72), min_size=2 * count, max_size=2 * count)))
+    if draw(st.booleans()):  # periods may touch: one ends where the next starts
+        hours[2] = hours[1]
+    periods = [
+        Period(BASE + timedelta(hours=hours[2 * i]), BASE + timedelta(hours=hours[2 * i + 1]))
+        for i in range(count)
+    ]
+    return ValidityWindow.of_periods(draw(st.permutations(periods)))
+
+
+@st.composite
+def catalogs_with_periods(draw: st.DrawFn) -> list[object]:
+    found = draw(catalogs())
+    return [
+        p
+        if isinstance(p, PersonalizedCatalogRule)
+        else attrs.evolve(p, window=draw(period_windows()))  # type: ignore[misc]
+        for p in found
+    ]

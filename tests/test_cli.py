@@ -368,3 +368,20 @@ def test_quote_with_a_store_checks_out_and_limits_show_on_the_next_order(tmp_pat
     status, _ = quote(AT, "--commit")
     assert status == 2
     assert "--commit needs --store" in capsys.readouterr().err
+
+
+def test_validate_reads_the_bundled_cart_as_a_cart():
+    status, text = run("validate", str(SAMPLES / "cart.json"))
+    assert (status, text.strip()) == (0, f"{SAMPLES / 'cart.json'}: valid cart")
+    assert run("validate", "--kind", "cart", CATALOG)[0] == 2
+
+
+def test_validate_checks_the_form_of_a_catalogs_promotions(tmp_path):
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text('{"coupons": [{"external_id": "c", "name": {}, "is_enabled": true}]}')
+    status, text = run("validate", "--form", "request", str(catalog))
+    assert status == 2
+    assert "$.coupons[0].is_enabled" in text
+    status, text = run("validate", "--form", "response", str(catalog))
+    assert (status, text.strip()) == (0, f"{catalog}: valid catalog (response)")
+    assert run("validate", "--form", "request", USER)[1].strip() == f"{USER}: valid user"

@@ -49,8 +49,12 @@ def test_envelopes_read_as_liveops_writes_them():
         "errorMessage": "[0401-9804]: You have reached the coupon redemption limit.",
         "transactionId": "t-1",
     }
+    # The live servers' wording (the reference pages once said "Enter valid coupon code.").
     assert error_envelope(ErrorCode.INVALID_CODE, kind="promocode")["errorMessage"] == (
-        "[0401-9807]: Enter valid promo code."
+        "[0401-9807]: Enter a valid promo code."
+    )
+    assert error_envelope(ErrorCode.INVALID_CODE)["errorMessage"] == (
+        "[0401-9807]: Enter a valid coupon code."
     )
     assert error_envelope(ErrorCode.PROMOTION_NOT_FOUND)["errorMessage"] == (
         "[0401-9802]: Coupon not found"
@@ -84,3 +88,17 @@ def test_validation_errors_become_1102_with_every_problem():
     assert envelope["errorCode"] == 1102
     assert str(envelope["errorMessage"]).startswith("[0401-1102]: Unprocessable Entity. $.")
     assert len(envelope["errorMessageExtended"]) == len(caught.value.problems)  # type: ignore[arg-type]
+
+
+def test_a_malformed_code_is_refused_in_the_live_wording():
+    from datetime import UTC, datetime
+
+    from liveops_rules import Accounting, User, open_store
+
+    refusal = (
+        Accounting(open_store("memory://"))
+        .redeem("no pe", User("u"), datetime(2026, 1, 1, tzinfo=UTC))
+        .refusal
+    )
+    assert refusal is not None
+    assert (refusal.code, refusal.message) == ("malformed_code", "Enter a valid coupon code.")

@@ -252,13 +252,12 @@ def test_localized_names_check_locales_and_read_like_a_mapping():
             LocalizedName(bad)
 
 
-def test_shown_items_name_exactly_one_of_sku_and_item_id():
+def test_shown_items_name_a_sku_an_item_id_or_both():
     ShownItem(sku="a")
     ShownItem(item_id=5)
+    assert ShownItem(sku="a", item_id=5).item_id == 5  # as LiveOps reads a rule back
     with pytest.raises(ValidationError):
         ShownItem()
-    with pytest.raises(ValidationError):
-        ShownItem(sku="a", item_id=5)
 
 
 def test_personalized_rule_names_are_plain_text():

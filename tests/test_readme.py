@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from liveops_rules.stores import RedemptionStore
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
 
 
 def examples() -> list[str]:
@@ -32,7 +36,7 @@ def test_the_readme_wire_example_runs(capsys):
     exec(compile(examples()[1], str(README), "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == (
-        "{'name': {'en': 'Spring'}, 'external_id': 'spring', 'is_enabled': False, "
+        "{'name': {'en': 'Spring'}, 'is_enabled': False, 'external_id': 'spring', "
         "'bonus': [{'sku': 'gem', 'quantity': 5}]}"
     )
     assert printed[1].startswith("$.external_id: expected an external id")
@@ -41,7 +45,7 @@ def test_the_readme_wire_example_runs(capsys):
 
 def test_the_readme_accounting_example_runs(capsys):
     exec(compile(examples()[2], str(README), "exec"), {})
-    assert capsys.readouterr().out.splitlines() == ["True", "per-user limit 1 of 1 used", "[]"]
+    assert capsys.readouterr().out.splitlines() == ["True", "per-user limit 1 of 1 used 9804", "[]"]
 
 
 def test_the_readme_lifecycle_example_runs(capsys):
@@ -82,3 +86,18 @@ def test_the_readme_pricing_example_runs(capsys):
         "[('1', '1.00'), ('2', '1.80'), ('five', '0.36')]",
         "['five']",
     ]
+
+
+def test_the_readme_examples_pass_mypy_strict(tmp_path):
+    """A user's script made of each example type-checks as the README writes it."""
+    for index, example in enumerate(examples()):
+        (tmp_path / f"readme_example_{index}.py").write_text(example)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "MYPYPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
         ["ruff", "check", "liveops_rules", "tests", "benchmarks"],
         ["ruff", "format", "--check", "liveops_rules", "tests", "benchmarks"],
         ["mypy", "--strict", "liveops_rules"],
+        ["mypy", "--strict", "tests/typed_usage.py"],
     ],
-    ids=["ruff-check", "ruff-format", "mypy-strict"],
+    ids=["ruff-check", "ruff-format", "mypy-strict", "mypy-strict-typed-usage"],
 )
 def test_static_check_is_clean(command):
     done = subprocess.run(
@@ -29,3 +30,14 @@ def test_static_check_is_clean(command):
 
 def test_the_package_ships_its_type_marker():
     assert (ROOT / "liveops_rules" / "py.typed").is_file()
+
+
+def test_the_typed_usage_file_runs():
+    from tests import typed_usage
+
+    decisions, wire, priced = typed_usage.main()
+    assert decisions[:2] == ["attribute `level` is `7`, needs `ge 10`", "9807"]
+    assert wire[4] == ["$.external_id"]
+    # 10.00 x 0.9 (discount 1) x 0.8 (the code on swords) x 0.95 (the code) = 6.84
+    price = {"amount": "6.84", "amount_without_discount": "10.00", "currency": "USD"}
+    assert priced[:3] == ["6.84", price, True]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from contextlib import suppress
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from liveops_rules import PromotionKind, ValidationError
@@ -18,7 +20,7 @@ from liveops_rules.wire import (
     load_promotion,
     parse_json,
 )
-from tests.strategies import full_promotions
+from tests.strategies import full_promotions, writable
 
 json_scalars = st.one_of(
     st.none(),
@@ -99,14 +101,45 @@ json_values = st.recursive(
 )
 
 
+def json_paths(document: object, path: str = "$") -> set[str]:
+    """Every path into `document`, written as the library writes them (object keys as `.key`
+    and, for the keys of localized names, `['key']`)."""
+    found = {path}
+    if isinstance(document, dict):
+        for key, value in document.items():
+            found |= json_paths(value, f"{path}.{key}")
+            found.add(f"{path}[{key!r}]")
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            found |= json_paths(value, f"{path}[{index}]")
+    return found
+
+
+_MISSING_FIELD = re.compile(r"\.([A-Za-z_]+)$")
+
+
+def assert_paths_name_the_json(data: object, error: ValidationError) -> None:
+    """Each problem is at a place of the JSON sent, or at a field missing from an object
+    there: never at a name of the library's own models."""
+    paths = json_paths(data)
+    for problem in error.problems:
+        missing = _MISSING_FIELD.search(problem.path)
+        parent = problem.path[: missing.start()] if missing else None
+        assert problem.path in paths or parent in paths, problem
+
+
 def only_models_or_validation_errors(data: object) -> None:
     for kind in PAYLOAD_KINDS:
-        with suppress(ValidationError):
+        try:
             load_payload(kind, data)
+        except ValidationError as error:
+            assert_paths_name_the_json(data, error)
     for promotion_kind in PromotionKind:
         for form in Form:
-            with suppress(ValidationError):
+            try:
                 load_promotion(promotion_kind, data, form=form)
+            except ValidationError as error:
+                assert_paths_name_the_json(data, error)
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -144,6 +177,8 @@ def mutate(document: object, data: st.DataObject) -> object:
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(full_promotions(), st.sampled_from(Form), st.data())
 def test_mutated_valid_payloads(promotion, form, data):
+    if form is not Form.RESPONSE:
+        assume(writable(promotion))
     document = json.loads(json.dumps(dump_promotion(promotion, form)))
     for _ in range(data.draw(st.integers(1, 3))):
         document = mutate(document, data)
@@ -160,3 +195,11 @@ def test_arbitrary_text_parses_or_raises_validation_error(text):
 def test_decimal_and_float_inputs_are_handled():
     only_models_or_validation_errors({"count": Decimal("1E+999999")})
     only_models_or_validation_errors({"count": float("inf")})
+
+
+def test_a_bad_locale_is_reported_where_the_json_has_it():
+    # Was `$.pairs['english']`, the name of LocalizedName's own attribute.
+    only_models_or_validation_errors({"external_id": "c", "name": {"english": "x"}})
+    with pytest.raises(ValidationError) as caught:
+        load_promotion("coupon", {"external_id": "c", "name": {"english": "x"}})
+    assert [p.path for p in caught.value.problems] == ["$.name['english']"]

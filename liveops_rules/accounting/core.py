@@ -236,7 +236,7 @@ class AccountingCore:
                         code,
                         None,
                         None,
-                        refused_outcome("malformed_code", "Enter valid coupon code."),
+                        refused_outcome("malformed_code", "Enter a valid coupon code."),
                     )
                 ref = self.store.code_owner(code)
                 if ref is None:

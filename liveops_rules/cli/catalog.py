@@ -36,7 +36,6 @@ from liveops_rules.wire import (
     load_catalog,
     load_catalog_codes,
     load_payload,
-    load_promotion,
     load_user,
 )
 from liveops_rules.wire._detect import detect_kinds
@@ -112,6 +111,10 @@ class _Verdict:
         }
 
 
+def _has_forms(kind: str) -> bool:
+    return kind in _PROMOTION_KINDS or kind == "catalog"
+
+
 def _validate_one(path: str, kind: str | None, form: str | None) -> _Verdict:
     try:
         data = read_input_file(path)
@@ -121,10 +124,9 @@ def _validate_one(path: str, kind: str | None, form: str | None) -> _Verdict:
     failures: list[tuple[str, ValidationError]] = []
     for candidate in candidates:
         try:
-            if form and candidate in _PROMOTION_KINDS:
-                load_promotion(candidate, data, form=form)
-            else:
-                load_payload(candidate, data)
+            # A form is checked where a payload has forms (promotions, catalogs of them);
+            # other payloads have one form only.
+            load_payload(candidate, data, form=form if _has_forms(candidate) else None)
         except ValidationError as error:
             failures.append((candidate, error))
             continue
@@ -202,7 +204,7 @@ def register(commands: Commands) -> None:
     validate.add_argument(
         "--form",
         choices=[form.value for form in Form],
-        help="for promotions: also refuse the fields of the other form",
+        help="for promotions and catalogs: also refuse the fields of the other forms",
     )
     format_option(validate)
     validate.set_defaults(run=_validate)

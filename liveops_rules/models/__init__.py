@@ -24,7 +24,7 @@ from liveops_rules.models.promotions import (
 )
 from liveops_rules.models.user import User
 from liveops_rules.models.values import LocalizedName, Operator, RewardItem, ShownItem
-from liveops_rules.models.window import ValidityWindow
+from liveops_rules.models.window import Period, ValidityWindow
 
 __all__ = [
     "MAX_CONDITIONS",
@@ -38,6 +38,7 @@ __all__ = [
     "LocalizedName",
     "NumberCondition",
     "Operator",
+    "Period",
     "PersonalizedCatalogRule",
     "PriceCondition",
     "PromoCode",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
 import attrs
 
+from liveops_rules.errors import ValidationError
 from liveops_rules.models._validate import (
     decimal_in,
     each,
@@ -23,6 +24,7 @@ from liveops_rules.models._validate import (
 )
 from liveops_rules.models.conditions import (
     _COMPARE,
+    Condition,
     DateCondition,
     NumberCondition,
     StringCondition,
@@ -74,7 +76,16 @@ _condition = instance_of(
 
 
 def _to_name(value: object) -> object:
-    return LocalizedName(value) if isinstance(value, dict) else value
+    if not isinstance(value, dict):
+        return value
+    try:
+        return LocalizedName(value)
+    except ValidationError as error:
+        raise error.prefixed("name") from None
+
+
+def _to_listed_skus(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    return _to_optional_skus(value) or None
 
 
 def _parse_operator(value: object) -> Operator:
@@ -104,6 +115,40 @@ class DiscountedItem:
     percent: Decimal = attrs.field(converter=to_decimal, validator=_percent)
 
 
+# Converters typed by element, so that a constructor accepts any iterable of the right values
+# (a list mixing condition types included) and mypy checks the elements.
+def _to_conditions(value: Iterable[Condition] | None) -> tuple[Condition, ...]:
+    return to_tuple(value)
+
+
+def _to_rewards(value: Iterable[RewardItem] | None) -> tuple[RewardItem, ...]:
+    return to_tuple(value)
+
+
+def _to_skus(value: Iterable[str] | None) -> tuple[str, ...]:
+    return to_tuple(value)
+
+
+def _to_optional_skus(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    return to_optional_tuple(value)
+
+
+def _to_ids(value: Iterable[int] | None) -> tuple[int, ...]:
+    return to_tuple(value)
+
+
+def _to_prices(value: Iterable[PriceCondition] | None) -> tuple[PriceCondition, ...] | None:
+    return to_optional_tuple(value)
+
+
+def _to_discounted(value: Iterable[DiscountedItem] | None) -> tuple[DiscountedItem, ...] | None:
+    return to_optional_tuple(value)
+
+
+def _to_shown(value: Iterable[ShownItem] | None) -> tuple[ShownItem, ...]:
+    return to_tuple(value)
+
+
 _price_conditions = optional(each(instance_of(PriceCondition, "a PriceCondition")))
 _excluded = each(int_in(1))
 
@@ -126,8 +171,8 @@ class _PromotionBase:
     window: ValidityWindow = attrs.field(
         factory=ValidityWindow, validator=instance_of(ValidityWindow, "a ValidityWindow")
     )
-    conditions: tuple[StringCondition | NumberCondition | DateCondition, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=each(_condition, max_items=MAX_CONDITIONS)
+    conditions: tuple[Condition, ...] = attrs.field(
+        default=(), converter=_to_conditions, validator=each(_condition, max_items=MAX_CONDITIONS)
     )
     enabled: bool = attrs.field(default=False, validator=is_bool)
     condition_checks: tuple[tuple[str, Callable[[object], int]], ...] = attrs.field(
@@ -178,7 +223,7 @@ class Coupon(_CodeLimits):
     kind: ClassVar[PromotionKind] = PromotionKind.COUPON
 
     bonus: tuple[RewardItem, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=each(instance_of(RewardItem, "a RewardItem"))
+        default=(), converter=_to_rewards, validator=each(instance_of(RewardItem, "a RewardItem"))
     )
 
 
@@ -189,45 +234,49 @@ class PromoCode(_CodeLimits):
     kind: ClassVar[PromotionKind] = PromotionKind.PROMO_CODE
 
     bonus: tuple[RewardItem, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=each(instance_of(RewardItem, "a RewardItem"))
+        default=(), converter=_to_rewards, validator=each(instance_of(RewardItem, "a RewardItem"))
     )
     discount_percent: Decimal | None = attrs.field(
         default=None, converter=to_decimal, validator=optional(_percent)
     )
     discounted_items: tuple[DiscountedItem, ...] | None = attrs.field(
         default=None,
-        converter=to_optional_tuple,
+        converter=_to_discounted,
         validator=optional(each(instance_of(DiscountedItem, "a DiscountedItem"))),
     )
     price_conditions: tuple[PriceCondition, ...] | None = attrs.field(
-        default=None, converter=to_optional_tuple, validator=_price_conditions
+        default=None, converter=_to_prices, validator=_price_conditions
     )
     item_price_conditions: tuple[PriceCondition, ...] | None = attrs.field(
-        default=None, converter=to_optional_tuple, validator=_price_conditions
+        default=None, converter=_to_prices, validator=_price_conditions
     )
     excluded_promotions: tuple[int, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=_excluded
+        default=(), converter=_to_ids, validator=_excluded
     )
 
 
 @attrs.frozen(kw_only=True)
 class ItemDiscount(_Named):
-    """A discount of `discount_percent` on the listed SKUs or on items matching price rules."""
+    """A discount of `discount_percent` on the listed SKUs or on items matching price rules.
+
+    `items` None or empty lists no SKU (LiveOps writes `"items": []` for a discount that its
+    price conditions target); both are kept as None.
+    """
 
     kind: ClassVar[PromotionKind] = PromotionKind.ITEM_DISCOUNT
 
     discount_percent: Decimal = attrs.field(converter=to_decimal, validator=_percent)
     items: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_optional_tuple, validator=optional(each(_sku))
+        default=None, converter=_to_listed_skus, validator=optional(each(_sku))
     )
     price_conditions: tuple[PriceCondition, ...] | None = attrs.field(
-        default=None, converter=to_optional_tuple, validator=_price_conditions
+        default=None, converter=_to_prices, validator=_price_conditions
     )
     limits: PromotionLimits | None = attrs.field(
         default=None, validator=optional(instance_of(PromotionLimits, "a PromotionLimits"))
     )
     excluded_promotions: tuple[int, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=_excluded
+        default=(), converter=_to_ids, validator=_excluded
     )
 
 
@@ -238,20 +287,20 @@ class Bonus(_Named):
     kind: ClassVar[PromotionKind] = PromotionKind.BONUS
 
     bonus: tuple[RewardItem, ...] = attrs.field(
-        converter=to_tuple,
+        converter=_to_rewards,
         validator=each(instance_of(RewardItem, "a RewardItem"), min_items=1),
     )
     condition: tuple[str, ...] | None = attrs.field(
-        default=None, converter=to_optional_tuple, validator=optional(each(_sku))
+        default=None, converter=_to_optional_skus, validator=optional(each(_sku))
     )
     price_conditions: tuple[PriceCondition, ...] | None = attrs.field(
-        default=None, converter=to_optional_tuple, validator=_price_conditions
+        default=None, converter=_to_prices, validator=_price_conditions
     )
     limits: PromotionLimits | None = attrs.field(
         default=None, validator=optional(instance_of(PromotionLimits, "a PromotionLimits"))
     )
     excluded_promotions: tuple[int, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=_excluded
+        default=(), converter=_to_ids, validator=_excluded
     )
 
 
@@ -261,7 +310,7 @@ class UniqueCatalogOffer(_CodeLimits):
 
     kind: ClassVar[PromotionKind] = PromotionKind.UNIQUE_CATALOG_OFFER
 
-    items: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=each(_sku))
+    items: tuple[str, ...] = attrs.field(default=(), converter=_to_skus, validator=each(_sku))
 
 
 @attrs.frozen(kw_only=True)
@@ -279,7 +328,7 @@ class PersonalizedCatalogRule(_PromotionBase):
     )
     items: tuple[ShownItem, ...] = attrs.field(
         default=(),
-        converter=to_tuple,
+        converter=_to_shown,
         validator=each(instance_of(ShownItem, "a ShownItem"), max_items=100),
     )
     satisfied_for_unauth: bool = attrs.field(default=False, validator=is_bool)

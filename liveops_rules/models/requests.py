@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -62,12 +62,16 @@ class PromoCodeRedeemRequest:
     )
 
 
+def _to_rewards(value: Iterable[RewardItem]) -> tuple[RewardItem, ...]:
+    return to_tuple(value)
+
+
 @attrs.frozen
 class RedeemResult:
     """What a successful redemption grants."""
 
     items: tuple[RewardItem, ...] = attrs.field(
-        converter=to_tuple, validator=each(instance_of(RewardItem, "a RewardItem"))
+        converter=_to_rewards, validator=each(instance_of(RewardItem, "a RewardItem"))
     )
 
 

@@ -57,19 +57,17 @@ def _to_name_items(value: object) -> object:
     return value
 
 
-def _check_name_items(_: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _check_name_items(_: object, _attribute: attrs.Attribute[object], value: object) -> None:
+    # Paths name the locale alone (`['english']`): a promotion puts its field's name before
+    # it, so that no path shows this class's own attribute.
     if not isinstance(value, tuple):
-        raise ValidationError.single(attribute.name, "a mapping of locale to text", value)
+        raise ValidationError.single("", "a mapping of locale to text", value)
     problems = []
     for locale, text in value:
         if not isinstance(locale, str) or _LOCALE.fullmatch(locale) is None:
-            problems.append(
-                Problem(
-                    f"{attribute.name}[{locale!r}]", "a locale like en or en-US", describe(locale)
-                )
-            )
+            problems.append(Problem(f"[{locale!r}]", "a locale like en or en-US", describe(locale)))
         elif not isinstance(text, str):
-            problems.append(Problem(f"{attribute.name}.{locale}", "a string", describe(text)))
+            problems.append(Problem(f"[{locale!r}]", "a string", describe(text)))
     if problems:
         raise ValidationError(problems)
 
@@ -117,7 +115,8 @@ class RewardItem:
 
 @attrs.frozen
 class ShownItem:
-    """An item a personalized catalog rule shows, named by SKU or by numeric item id."""
+    """An item a personalized catalog rule shows, named by SKU, by numeric item id or (as
+    LiveOps reads a rule back) by both."""
 
     sku: str | None = attrs.field(
         default=None, validator=optional(pattern(SKU_PATTERN, "an item SKU"))
@@ -125,5 +124,5 @@ class ShownItem:
     item_id: int | None = attrs.field(default=None, validator=optional(int_in(1)))
 
     def __attrs_post_init__(self) -> None:
-        if (self.sku is None) == (self.item_id is None):
-            raise ValidationError.single("sku", "exactly one of sku or item_id", "both or neither")
+        if self.sku is None and self.item_id is None:
+            raise ValidationError.single("sku", "a sku, an item_id or both", "neither")

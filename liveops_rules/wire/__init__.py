@@ -17,12 +17,16 @@ from liveops_rules.codes import is_valid_code
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.evaluate import check_moment
 from liveops_rules.models import Bonus, ItemDiscount, Promotion, PromotionKind, User
+from liveops_rules.models.answers import PromotionPage
+from liveops_rules.models.cart import Cart
+from liveops_rules.pricing import Quote
 from liveops_rules.schedule import read_form_fields
 from liveops_rules.wire import _translate
+from liveops_rules.wire._answers import ANSWER_LOADERS, dump_answer
 from liveops_rules.wire._cart import dump_cart, load_cart
 from liveops_rules.wire._converter import structure
 from liveops_rules.wire._dump import dump_model
-from liveops_rules.wire._forms import FIELDS, Form
+from liveops_rules.wire._forms import FIELDS, PATH_ID_FIELD, Form
 from liveops_rules.wire._json import parse_json
 from liveops_rules.wire._payloads import (
     BonusPayload,
@@ -33,17 +37,21 @@ from liveops_rules.wire._payloads import (
     UniqueCatalogOfferPayload,
     UserPayload,
 )
+from liveops_rules.wire._produce import code_rewards, code_verification, redeemed_cart
 from liveops_rules.wire._requests import REQUEST_LOADERS, dump_request
 
 __all__ = [
     "CATALOG_SECTIONS",
     "PAYLOAD_KINDS",
     "Form",
+    "code_rewards",
+    "code_verification",
     "dump_cart",
     "dump_catalog",
     "dump_payload",
     "dump_promotion",
     "dump_stored_promotion",
+    "dump_user",
     "load_cart",
     "load_catalog",
     "load_catalog_codes",
@@ -51,9 +59,11 @@ __all__ = [
     "load_payload",
     "load_promotion",
     "load_stored_promotion",
+    "load_update",
     "load_user",
     "parse_json",
     "read_json_file",
+    "redeemed_cart",
 ]
 
 _LOADERS: dict[PromotionKind, tuple[type, Callable[[Any, str], Promotion]]] = {
@@ -86,36 +96,38 @@ _ID_FIELD = {
 
 
 def _form_problems(kind: PromotionKind, data: object, path: str, form: Form) -> list[Problem]:
-    """Fields that belong to the other form of the payload (unknown ones are found later)."""
+    """Fields that belong to another form of the payload (unknown ones are found later)."""
     if not isinstance(data, dict):
         return []
-    other = Form.RESPONSE if form is Form.REQUEST else Form.REQUEST
-    own, theirs = FIELDS[kind][form], FIELDS[kind][other]
+    own = FIELDS[kind][form]
     problems = [
-        Problem(f"{path}.{key}", f"a field of a {kind.value} {form.value}", f"a {other} field")
+        Problem(f"{path}.{key}", f"a field of a {kind.value} {form.value}", "another form's field")
         for key in data
-        if key in theirs and key not in own
+        if key not in own and any(key in FIELDS[kind][other] for other in Form)
     ]
+    written = form is not Form.RESPONSE
     limits = data.get("limits")
     if isinstance(limits, dict):
         per_user = limits.get("per_user")
-        if form is Form.REQUEST and isinstance(per_user, dict):
+        if written and isinstance(per_user, dict):
             problems.append(
                 Problem(
                     f"{path}.limits.per_user", "an integer or null (the write form)", "an object"
                 )
             )
-        if form is Form.RESPONSE and type(per_user) is int:
+        if not written and per_user is not None and not isinstance(per_user, dict):
             problems.append(
-                Problem(f"{path}.limits.per_user", "{total} or null (the read form)", "an integer")
+                Problem(
+                    f"{path}.limits.per_user", "{total} or null (the read form)", describe(per_user)
+                )
             )
-        if form is Form.REQUEST and "per_item" in limits:
+        if written and "per_item" in limits:
             problems.append(
                 Problem(f"{path}.limits.per_item", "a field of the write form", "a response field")
             )
         recurrent = limits.get("recurrent_schedule")
         schedule = recurrent.get("per_user") if isinstance(recurrent, dict) else None
-        if form is Form.REQUEST and isinstance(schedule, dict):
+        if written and isinstance(schedule, dict):
             problems.extend(
                 Problem(
                     f"{path}.limits.recurrent_schedule.per_user.{key}",
@@ -125,7 +137,59 @@ def _form_problems(kind: PromotionKind, data: object, path: str, form: Form) -> 
                 for key in schedule
                 if key.startswith(("reset_", "displayable_"))
             )
+    if form is not Form.UPDATE:
+        problems.extend(_required_id(kind, data, path))
     return problems
+
+
+def _required_id(kind: PromotionKind, data: object, path: str) -> list[Problem]:
+    """An external id, which every body but an update's carries."""
+    if PATH_ID_FIELD[kind] != "external_id" or not isinstance(data, dict) or "external_id" in data:
+        return []
+    return [Problem(f"{path}.external_id", "a value (the field is required)", "nothing")]
+
+
+def load_update(
+    kind: PromotionKind | str,
+    key: str | int,
+    data: object,
+    path: str = "$",
+    *,
+    current: Promotion | None = None,
+) -> Promotion:
+    """The promotion an update (PUT) body makes of the one whose id is `key` (the path's
+    `external_id`, or the numeric `promotion_id` / `rule_id`).
+
+    LiveOps replaces the whole configuration: a field the body leaves out takes its default
+    (an absent `redeem_user_limit` is unlimited, an absent `attribute_conditions` none). What
+    a PUT cannot change is kept from `current` when given: `is_enabled` for the kinds LiveOps
+    switches with activate/deactivate. Raises ValidationError listing every problem.
+    """
+    kind = PromotionKind(kind)
+    field = PATH_ID_FIELD[kind]
+    numeric = field != "external_id"
+    if isinstance(key, bool) or not isinstance(key, int if numeric else str):
+        raise ValidationError.single(
+            "key", "a numeric id" if numeric else "an external id string", key
+        )
+    if current is not None and (
+        not isinstance(current, Promotion.__args__)
+        or current.kind is not kind
+        or current.key != str(key)
+    ):
+        raise ValidationError.single("current", f"the {kind.value} {key!r} being updated", current)
+    problems = _form_problems(kind, data, path, Form.UPDATE)
+    body = data
+    if isinstance(data, dict):
+        if field in data and field in FIELDS[kind][Form.UPDATE] and data[field] != key:
+            problems.append(
+                Problem(f"{path}.{field}", f"the id of the path, {key!r}", describe(data[field]))
+            )
+        body = {**data, field: key}
+    promotion = _translated(kind, body, path, problems)
+    if current is not None and "is_enabled" not in FIELDS[kind][Form.UPDATE]:
+        promotion = attrs.evolve(promotion, enabled=current.enabled)
+    return promotion
 
 
 def load_promotion(
@@ -139,8 +203,17 @@ def load_promotion(
     ValidationError listing every problem, each at its JSON path.
     """
     kind = PromotionKind(kind)
+    if form is None:
+        problems = _required_id(kind, data, path)
+    else:
+        problems = _form_problems(kind, data, path, Form(form))
+    return _translated(kind, data, path, problems)
+
+
+def _translated(kind: PromotionKind, data: object, path: str, problems: list[Problem]) -> Promotion:
+    """The promotion `data` describes; a ValidationError with `problems` (of its form) and
+    every problem of its shape and values."""
     payload_class, translate = _LOADERS[kind]
-    problems = [] if form is None else _form_problems(kind, data, path, Form(form))
     try:
         promotion = translate(structure(data, payload_class, path), path)
     except ValidationError as error:
@@ -151,7 +224,11 @@ def load_promotion(
 
 
 def dump_promotion(
-    promotion: Promotion, form: Form | str = Form.REQUEST, *, at: datetime | None = None
+    promotion: Promotion,
+    form: Form | str = Form.REQUEST,
+    *,
+    at: datetime | None = None,
+    version: int = 2,
 ) -> dict[str, Any]:
     """The LiveOps payload of `promotion` in `form` (plain JSON values).
 
@@ -162,7 +239,7 @@ def dump_promotion(
     response also carries the reset fields LiveOps computes for a recurrent per-user limit
     (`reset_next_date`, `displayable_reset_start_date`, `displayable_reset_next_date`).
     """
-    document = dump_model(promotion, Form(form))
+    document = dump_model(promotion, Form(form), version)
     schedule = getattr(getattr(promotion, "limits", None), "recurrent_schedule", None)
     if at is not None and Form(form) is Form.RESPONSE and schedule is not None:
         check_moment(at)
@@ -193,7 +270,11 @@ def dump_stored_promotion(promotion: Promotion) -> dict[str, Any]:
                 promotion.limits, recurrent_schedule=attrs.evolve(schedule, zone=None)
             )
             promotion = attrs.evolve(promotion, limits=limits)
-    document = {"kind": promotion.kind.value, "payload": dump_promotion(promotion, Form.RESPONSE)}
+    version = 3 if promotion.window.periods else 2  # v2 where it can: older readers know it
+    document = {
+        "kind": promotion.kind.value,
+        "payload": dump_promotion(promotion, Form.RESPONSE, version=version),
+    }
     if extensions:
         document[_EXTENSIONS] = extensions
     return document
@@ -280,19 +361,20 @@ _WITH_CODES = frozenset(
 )
 
 
-def load_catalog(data: object) -> list[Promotion]:
+def load_catalog(data: object, form: Form | None = None) -> list[Promotion]:
     """The promotions of a catalog object: lists `coupons`, `promocodes`, `discounts`,
-    `bonuses`, `unique_catalog_offers`, `personalized_rules` of LiveOps payloads.
+    `bonuses`, `unique_catalog_offers`, `personalized_rules` of LiveOps payloads (each in
+    `form` when given, see `load_promotion`).
 
     Every promotion needs an id (`external_id`, or `id` / `rule_id` as in GET responses), unique
     within its kind. Coupons, promo codes and unique offers may carry `codes: [...]` (see
     `load_catalog_codes`). Raises ValidationError listing every problem in the whole file.
     """
-    return load_catalog_codes(data)[0]
+    return load_catalog_codes(data, form)[0]
 
 
 def load_catalog_codes(
-    data: object,
+    data: object, form: Form | None = None
 ) -> tuple[list[Promotion], dict[tuple[PromotionKind, str], tuple[str, ...]]]:
     """A catalog's promotions and the codes its coupons, promo codes and unique offers carry
     in `codes` (each code valid and used once in the whole catalog)."""
@@ -320,7 +402,7 @@ def load_catalog_codes(
                 item = dict(item)
                 carried = item.pop("codes")
             try:
-                promotion = load_promotion(kind, item, path)
+                promotion = load_promotion(kind, item, path, form)
             except ValidationError as error:
                 problems.extend(error.problems)
                 continue
@@ -386,36 +468,140 @@ def dump_catalog(promotions: list[Promotion]) -> dict[str, list[dict[str, Any]]]
     return document
 
 
+# A page of one kind: the list's field and the counts LiveOps gives with it.
+_PAGES: dict[str, tuple[PromotionKind, str, tuple[str, ...]]] = {
+    f"{kind.value}_list": (
+        kind,
+        "promotions" if kind in (PromotionKind.ITEM_DISCOUNT, PromotionKind.BONUS) else "items",
+        ("total_items_count", "has_more")
+        if kind is PromotionKind.PERSONALIZED_RULE
+        else ("total_promotions_count", "active_promotions_count", "inactive_promotions_count"),
+    )
+    for kind in PromotionKind
+}
+_PAGE_FIELDS = {
+    "total_items_count": "total_count",
+    "total_promotions_count": "total_count",
+    "active_promotions_count": "active_count",
+    "inactive_promotions_count": "inactive_count",
+    "has_more": "has_more",
+}
+
+
+def _load_page(name: str, data: object, path: str) -> PromotionPage:
+    kind, list_field, counts = _PAGES[name]
+    if not isinstance(data, dict):
+        raise ValidationError.single(path, "an object", data)
+    problems = [
+        Problem(f"{path}.{key}", f"one of {list_field}, " + ", ".join(counts), "an unknown field")
+        for key in data
+        if key != list_field and key not in counts
+    ]
+    items = data.get(list_field)
+    promotions: list[Promotion] = []
+    if not isinstance(items, list):
+        problems.append(Problem(f"{path}.{list_field}", "a list", describe(items)))
+    else:
+        for index, item in enumerate(items):
+            try:
+                promotions.append(
+                    load_promotion(kind, item, f"{path}.{list_field}[{index}]", Form.RESPONSE)
+                )
+            except ValidationError as error:
+                problems.extend(error.problems)
+    values: dict[str, Any] = {}
+    for key in counts:
+        value = data.get(key)
+        wanted = bool if key == "has_more" else int
+        if value is not None and type(value) is not wanted:
+            problems.append(
+                Problem(
+                    f"{path}.{key}",
+                    "true or false" if wanted is bool else "an integer",
+                    describe(value),
+                )
+            )
+        values[_PAGE_FIELDS[key]] = value
+    if problems:
+        raise ValidationError(problems)
+    try:
+        return PromotionPage(kind=kind, promotions=promotions, **values)
+    except ValidationError as error:
+        raise error.prefixed(path) from None
+
+
+def _dump_page(page: PromotionPage) -> dict[str, Any]:
+    _, list_field, counts = _PAGES[f"{page.kind.value}_list"]
+    document: dict[str, Any] = {
+        list_field: [dump_promotion(p, Form.RESPONSE) for p in page.promotions]
+    }
+    for key in counts:
+        value = getattr(page, _PAGE_FIELDS[key])
+        if value is not None:
+            document[key] = value
+    return document
+
+
 PAYLOAD_KINDS: tuple[str, ...] = (
     *(kind.value for kind in PromotionKind),
     "catalog",
     "user",
+    "cart",
     *REQUEST_LOADERS,
+    *ANSWER_LOADERS,
+    *_PAGES,
 )
 """Every payload `load_payload` reads, by name."""
 
 
-def load_payload(name: str, data: object, path: str = "$") -> object:
-    """Any supported payload, by its name in PAYLOAD_KINDS (a promotion kind, `catalog`,
-    `user`, `coupon_redeem_request`, `code_request`, `user_limit_set`, ...)."""
+def load_payload(name: str, data: object, path: str = "$", form: Form | str | None = None) -> Any:
+    """Any supported payload, by its name in PAYLOAD_KINDS: a promotion kind (in `form`, see
+    `load_promotion`), `catalog`, `user`, a request (`coupon_redeem_request`,
+    `code_request`, `user_limit_set`, ...), an answer (`created`, `code_list`, `code_rewards`,
+    `promocode_redeem_response`, ...) or a page of one kind (`coupon_list`, ...)."""
     if name in REQUEST_LOADERS:
         return REQUEST_LOADERS[name](data, path)
+    if name in ANSWER_LOADERS:
+        return ANSWER_LOADERS[name](data, path)
+    if name in _PAGES:
+        return _load_page(name, data, path)
     if name == "catalog":
-        return load_catalog(data)
+        return load_catalog(data, None if form is None else Form(form))
     if name == "user":
         return load_user(data, path)
+    if name == "cart":
+        return load_cart(data)
     try:
         kind = PromotionKind(name)
     except ValueError:
         raise ValidationError.single("kind", "one of " + ", ".join(PAYLOAD_KINDS), name) from None
-    return load_promotion(kind, data, path)
+    return load_promotion(kind, data, path, form)
 
 
-def dump_payload(value: object, form: Form | str = Form.REQUEST) -> dict[str, Any]:
-    """The LiveOps payload of a promotion (in `form`) or of a request or answer model."""
-    if isinstance(value, Promotion):
+def dump_payload(value: object, form: Form | str = Form.REQUEST) -> Any:
+    """The LiveOps payload (plain JSON values) of what `load_payload` gives: a promotion (in
+    `form`), a list of promotions (a catalog), a user, a request or answer model, a page of
+    promotions; and of a `Quote`, LiveOps' answer to redeeming a promo code for that cart
+    (see `redeemed_cart` for names and dates of the promotions)."""
+    if isinstance(value, Promotion.__args__):
         return dump_promotion(value, form)
-    return dump_request(value)
+    if isinstance(value, Quote):
+        value = redeemed_cart(value)
+    if isinstance(value, PromotionPage):
+        return _dump_page(value)
+    if isinstance(value, User):
+        return dump_user(value)
+    if isinstance(value, Cart):
+        return dump_cart(value)
+    if isinstance(value, list) and all(isinstance(p, Promotion.__args__) for p in value):
+        return dump_catalog(value)
+    answer = dump_answer(value)
+    return dump_request(value) if answer is None else answer
+
+
+def dump_user(user: User) -> dict[str, Any]:
+    """The user document `load_user` reads back into an equal User."""
+    return {"id": user.id, "attributes": dict(user.attributes)}
 
 
 def read_json_file(path: str | Path) -> object:

@@ -20,6 +20,9 @@ from cattrs.gen import make_dict_structure_fn
 from liveops_rules.errors import Problem, ValidationError, describe, join_path
 from liveops_rules.wire._payloads import (
     AnyJson,
+    AttributeConditionPayload,
+    ConditionGroups,
+    Conditions,
     JsonBool,
     JsonInt,
     JsonNumber,
@@ -101,9 +104,16 @@ def _any_json(value: object, _: type) -> object:
 def _per_user(value: object, _: type) -> int | PerUserTotalPayload:
     if isinstance(value, dict):
         return _CONVERTER.structure(value, PerUserTotalPayload)
-    if type(value) is int:
-        return value
-    raise _WrongTypeError("an integer, or {total: integer} as read", value)
+    try:
+        return _int(value, int)
+    except _WrongTypeError:
+        raise _WrongTypeError("an integer, or {total: integer} as read", value) from None
+
+
+def _conditions(value: object, _: type) -> list[AttributeConditionPayload] | ConditionGroups:
+    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+        return ConditionGroups(_CONVERTER.structure(value, list[list[AttributeConditionPayload]]))
+    return _CONVERTER.structure(value, list[AttributeConditionPayload])
 
 
 def _list_factory(kind: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
@@ -169,6 +179,7 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook(JsonBool, _bool)
     converter.register_structure_hook(JsonNumber, _number)
     converter.register_structure_hook(PerUserLimit, _per_user)
+    converter.register_structure_hook(Conditions, _conditions)
     converter.register_structure_hook(AnyJson, _any_json)
     converter.register_structure_hook_factory(is_sequence, _list_factory)
     converter.register_structure_hook_factory(is_mapping, _mapping_factory)

@@ -19,12 +19,16 @@ _PROMO_CODE_ONLY = frozenset(
     )
 )
 _ALL_PROMOTIONS = tuple(kind.value for kind in PromotionKind)
+_CODE_LIMITS = frozenset(("redeem_total_limit", "redeem_user_limit", "redeem_code_limit"))
+_RULE_FIELDS = frozenset(
+    ("name", "is_enabled", "is_satisfied_for_unauth", "attribute_conditions", "items")
+)
 
 
 def _promotion_kinds(keys: set[str], data: dict[str, object]) -> tuple[str, ...]:
     if "rule_id" in keys or "is_satisfied_for_unauth" in keys or isinstance(data.get("name"), str):
         return (PromotionKind.PERSONALIZED_RULE.value,)
-    if "external_id" in keys:
+    if "external_id" in keys or keys & _CODE_LIMITS:  # an update body has no external_id
         if keys & _PROMO_CODE_ONLY:
             return (PromotionKind.PROMO_CODE.value,)
         if "items" in keys:
@@ -43,6 +47,49 @@ def _promotion_kinds(keys: set[str], data: dict[str, object]) -> tuple[str, ...]
     return _ALL_PROMOTIONS
 
 
+_ERROR_FIELDS = frozenset(
+    ("statusCode", "errorCode", "errorMessage", "transactionId", "errorMessageExtended")
+)
+_PAGE_COUNTS = frozenset(
+    ("total_promotions_count", "active_promotions_count", "inactive_promotions_count")
+)
+
+
+def _answer_kinds(keys: set[str], data: dict[str, object]) -> tuple[str, ...]:
+    """The answers and small bodies of `models.answers` whose fields `data` has."""
+    if "errorCode" in keys and keys <= _ERROR_FIELDS:
+        return ("error_response",)
+    if keys and keys <= {"external_id", "promotion_id", "rule_id"} and len(keys) == 1:
+        return ("created",)
+    if "codes" in keys and keys <= {"codes", "total_count"}:
+        return ("code_list",)
+    if "promotion_id" in keys and "items" in keys:
+        return ("code_limits",)
+    if keys == {"user"}:
+        return ("user_limit_reset",)
+    if keys == {"cart"} or not keys:
+        return ("promocode_remove_request",)
+    if {"type", "code", "rewards"} <= keys:
+        return ("code_verification",)
+    if "is_selectable" in keys:
+        return ("code_rewards",)
+    if "cart_id" in keys or ({"price", "items"} <= keys and "currency" not in keys):
+        return ("promocode_redeem_response",)
+    if "promotions" in keys:
+        return ("promotion_list", "discount_list", "bonus_list")
+    if "items" in keys and keys & _PAGE_COUNTS:
+        return ("coupon_list", "promocode_list", "unique_catalog_offer_list")
+    if "items" in keys and keys <= {"items", "total_items_count", "has_more"}:
+        items = data["items"]
+        if isinstance(items, list) and all(isinstance(i, dict) and "rule_id" in i for i in items):
+            return ("personalized_rule_list",)
+    if keys and keys <= _RULE_FIELDS and not isinstance(data.get("name"), dict):
+        if keys == _RULE_FIELDS - {"is_satisfied_for_unauth"} or keys == _RULE_FIELDS:
+            return ("personalized_rule", "personalized_rule_patch")
+        return ("personalized_rule_patch", "personalized_rule")
+    return ()
+
+
 def detect_kinds(data: object) -> tuple[str, ...]:
     """The payload kinds (names of PAYLOAD_KINDS) `data` may be, most likely first."""
     if isinstance(data, list):
@@ -52,6 +99,8 @@ def detect_kinds(data: object) -> tuple[str, ...]:
     keys = set(data)
     if keys and keys <= _SECTIONS:
         return ("catalog",)
+    if "currency" in keys and keys <= {"currency", "items"}:
+        return ("cart",)
     if "coupon_code" in keys:
         if "cart" in keys:
             return ("promocode_redeem_request",)
@@ -61,7 +110,7 @@ def detect_kinds(data: object) -> tuple[str, ...]:
     if keys == {"code"}:
         return ("code_response",)
     if keys == {"count"}:
-        return ("code_generation_request",)
+        return ("code_generation_request", "code_generation_response")
     if "user" in keys and "available" in keys:
         return ("user_limit_set", "user_limit_increase", "user_limit_decrease")
     if keys == {"per_user"}:
@@ -74,4 +123,4 @@ def detect_kinds(data: object) -> tuple[str, ...]:
         return ("redeem_response",)
     if keys and keys <= {"id", "attributes"} and "attributes" in keys:
         return ("user",)
-    return _promotion_kinds(keys, data)
+    return _answer_kinds(keys, data) or _promotion_kinds(keys, data)

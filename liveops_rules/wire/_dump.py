@@ -8,14 +8,14 @@ request form cannot carry).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import cattrs
 
-from liveops_rules.errors import ValidationError
+from liveops_rules.errors import Problem, ValidationError
 from liveops_rules.models import (
     Bonus,
     Coupon,
@@ -28,13 +28,15 @@ from liveops_rules.models import (
     Promotion,
     PromotionLimits,
     RecurrentSchedule,
+    ShownItem,
     UniqueCatalogOffer,
 )
 from liveops_rules.models.conditions import Condition
-from liveops_rules.wire._forms import FIELDS, Form
+from liveops_rules.wire._forms import FIELDS, PATH_ID_FIELD, Form
 from liveops_rules.wire._payloads import (
     AttributeConditionPayload,
     BonusPayload,
+    Conditions,
     CouponPayload,
     DiscountedItemPayload,
     DiscountPayload,
@@ -54,12 +56,16 @@ from liveops_rules.wire._payloads import (
     UniqueCatalogOfferPayload,
 )
 
-__all__ = ["decimal_text", "dump_model"]
+__all__ = ["decimal_text", "dump_conditions", "dump_model", "moment_text"]
 
 _UNSTRUCTURE = cattrs.Converter(omit_if_default=True)
 # `limits.per_user` is declared as a bare JSON value (an int, or `{total}` when read).
 _UNSTRUCTURE.register_unstructure_hook(
     PerUserLimit, lambda value: _UNSTRUCTURE.unstructure(value, unstructure_as=type(value))
+)
+_UNSTRUCTURE.register_unstructure_hook(
+    Conditions,
+    lambda value: _UNSTRUCTURE.unstructure(value, unstructure_as=list[AttributeConditionPayload]),
 )
 
 
@@ -68,7 +74,8 @@ def decimal_text(value: Decimal | int) -> str:
     return str(value) if isinstance(value, int) else format(value, "f")
 
 
-def _moment(value: datetime | None) -> str | None:
+def moment_text(value: datetime | None) -> str | None:
+    """A moment as LiveOps writes it (ISO 8601 with its offset), None as None."""
     return None if value is None else value.isoformat()
 
 
@@ -97,6 +104,12 @@ def _condition(condition: Condition) -> AttributeConditionPayload:
 
 def _conditions(promotion: Promotion) -> list[AttributeConditionPayload] | None:
     return [_condition(c) for c in promotion.conditions] or None
+
+
+def dump_conditions(conditions: Iterable[Condition]) -> list[dict[str, Any]]:
+    """`attribute_conditions` as plain JSON values."""
+    found: list[dict[str, Any]] = _UNSTRUCTURE.unstructure([_condition(c) for c in conditions])
+    return found
 
 
 def _prices(conditions: tuple[PriceCondition, ...] | None) -> list[PriceConditionPayload] | None:
@@ -145,8 +158,8 @@ def _rewards(promotion: Coupon | PromoCode | Bonus) -> list[RewardPayload] | Non
 def _common(promotion: Any, form: Form) -> dict[str, Any]:
     return {
         "name": dict(promotion.name),
-        "date_start": _moment(promotion.window.start),
-        "date_end": _moment(promotion.window.end),
+        "date_start": moment_text(promotion.window.start),
+        "date_end": moment_text(promotion.window.end),
         "is_enabled": promotion.enabled if form is Form.RESPONSE else None,
     }
 
@@ -203,7 +216,7 @@ def _item_discount(promotion: ItemDiscount, form: Form) -> ItemDiscountPayload:
         items=None
         if promotion.items is None
         else [SkuPayload(sku=JsonStr(s)) for s in promotion.items],
-        attribute_conditions=_conditions(promotion),
+        attribute_conditions=_conditions(promotion),  # type: ignore[arg-type]
         price_conditions=_prices(promotion.price_conditions),
         limits=_limits(promotion.limits, form),
         excluded_promotions=list(promotion.excluded_promotions) or None,  # type: ignore[arg-type]
@@ -233,18 +246,20 @@ def _unique_offer(promotion: UniqueCatalogOffer, form: Form) -> UniqueCatalogOff
     )
 
 
-def _rule(promotion: PersonalizedCatalogRule, _form: Form) -> PersonalizedRulePayload:
+def _shown_item(item: ShownItem, form: Form) -> ShownItemPayload:
+    # A written item is `{item_id}` or `{sku}` (LiveOps' schema: one of them), the id first.
+    sku = None if item.sku is None or (form is not Form.RESPONSE and item.item_id) else item.sku
+    return ShownItemPayload(sku=sku, item_id=item.item_id)  # type: ignore[arg-type]
+
+
+def _rule(promotion: PersonalizedCatalogRule, form: Form) -> PersonalizedRulePayload:
     return PersonalizedRulePayload(
         name=JsonStr(promotion.name),
         rule_id=promotion.promotion_id,  # type: ignore[arg-type]
         is_enabled=promotion.enabled,  # type: ignore[arg-type]
         is_satisfied_for_unauth=promotion.satisfied_for_unauth,  # type: ignore[arg-type]
         attribute_conditions=_conditions(promotion),
-        items=[
-            ShownItemPayload(sku=JsonStr(i.sku) if i.sku else None, item_id=i.item_id)  # type: ignore[arg-type]
-            for i in promotion.items
-        ]
-        or None,
+        items=[_shown_item(i, form) for i in promotion.items] or None,
     )
 
 
@@ -281,14 +296,97 @@ def _check_representable(promotion: Promotion) -> None:
         )
 
 
-def dump_model(promotion: Promotion, form: Form) -> dict[str, Any]:
-    """The payload of `promotion` in `form`, with only the fields that form defines.
+def _check_writable(promotion: Promotion) -> None:
+    """What a create or update body needs that a read one may lack."""
+    if isinstance(promotion, PersonalizedCatalogRule):
+        problems = []
+        if not promotion.conditions:
+            problems.append(
+                Problem("conditions", "1 to 100 conditions: a rule body needs them", "none")
+            )
+        if not promotion.items:
+            problems.append(
+                Problem("items", "1 to 100 items: a LiveOps rule written needs them", "none")
+            )
+        if problems:
+            raise ValidationError(problems)
+
+
+def _grouped_by_type(conditions: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Item discount bodies nest conditions as lists of one type each (LiveOps' schema): each
+    run of one type is a list, so the conditions keep their order."""
+    groups: list[list[dict[str, Any]]] = []
+    for condition in conditions:
+        if groups and groups[-1][0]["type"] == condition["type"]:
+            groups[-1].append(condition)
+        else:
+            groups.append([condition])
+    return groups
+
+
+def _write_required(promotion: Promotion, document: dict[str, Any]) -> None:
+    """The fields LiveOps' create and update schemas require, spelled out when at default."""
+    if isinstance(promotion, Bonus):
+        document.setdefault("condition", None)  # null: any purchase
+    if isinstance(promotion, ItemDiscount):
+        document.setdefault("items", [])  # no listed SKU: the price conditions choose
+        if "attribute_conditions" in document:
+            document["attribute_conditions"] = _grouped_by_type(document["attribute_conditions"])
+    if isinstance(promotion, PromoCode) and "discounted_items" in document:
+        document.setdefault("discount", {"percent": None})
+
+
+def _periods(promotion: Promotion, version: int) -> list[dict[str, Any]] | None:
+    """The window in LiveOps v3's `promotion_periods` (None: an open window, written as no
+    periods), after checking that the version can carry it."""
+    window = promotion.window
+    if version == 2:
+        if window.periods:
+            raise ValidationError.single(
+                "window.periods",
+                "one period: LiveOps v2 payloads carry one date_start/date_end (dump v3)",
+                f"{len(window.periods)} periods",
+            )
+        return None
+    if window.start is None and window.end is None:
+        return None
+    if window.start is None:
+        raise ValidationError.single(
+            "window.start", "a start: every v3 period has its date_from", None
+        )
+    return [
+        {"date_from": moment_text(start), "date_until": moment_text(end)}
+        for start, end in window.all_periods
+    ]
+
+
+def dump_model(promotion: Promotion, form: Form, version: int = 2) -> dict[str, Any]:
+    """The payload of `promotion` in `form`, with only the fields that form defines, in
+    LiveOps' v2 form (`date_start`/`date_end`) or its v3 form (`promotion_periods`).
 
     Raises ValidationError for what LiveOps' payloads cannot carry (conditions on a unique
-    catalog offer, dates on a personalized rule) rather than dropping it.
+    catalog offer, dates on a personalized rule, a rule without conditions or items in a
+    create or update body) rather than dropping it.
     """
+    if version not in (2, 3):
+        raise ValidationError.single("version", "2 or 3", version)
     _check_representable(promotion)
+    if form is not Form.RESPONSE:
+        _check_writable(promotion)
+    periods = _periods(promotion, version)
     payload = _BUILDERS[type(promotion)](promotion, form)
     document: dict[str, Any] = _UNSTRUCTURE.unstructure(payload)
+    if version == 3:
+        document.pop("date_start", None)
+        document.pop("date_end", None)
+        if periods is not None:
+            document["promotion_periods"] = periods
     allowed = FIELDS[promotion.kind][form]
-    return {key: value for key, value in document.items() if key in allowed}
+    if form is Form.UPDATE:  # the path carries the id (a bonus body may too: never written)
+        allowed = allowed - {PATH_ID_FIELD[promotion.kind]}
+    document = {key: value for key, value in document.items() if key in allowed}
+    if form is not Form.RESPONSE:
+        _write_required(promotion, document)
+    elif isinstance(promotion, PromoCode) and "discounted_items" in document:
+        document.setdefault("discount", {"percent": None})
+    return document

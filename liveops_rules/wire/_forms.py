@@ -6,17 +6,19 @@ import enum
 
 from liveops_rules.models import PromotionKind
 
-__all__ = ["FIELDS", "Form"]
+__all__ = ["FIELDS", "PATH_ID_FIELD", "Form"]
 
 
 class Form(enum.StrEnum):
-    """A payload's form: as sent to create or update (`request`) or as read back (`response`)."""
+    """A payload's form: as sent to create (`request`), as sent to update (`update`, a PUT body:
+    the id is in the path, not the body) or as read back (`response`)."""
 
     REQUEST = "request"
+    UPDATE = "update"
     RESPONSE = "response"
 
 
-_WINDOW = ("date_start", "date_end")
+_WINDOW = ("date_start", "date_end", "promotion_periods")  # v2 dates, or v3 periods
 _CODE_LIMITS = ("redeem_total_limit", "redeem_user_limit", "redeem_code_limit")
 _CART_RULES = ("price_conditions", "excluded_promotions")
 
@@ -148,3 +150,17 @@ FIELDS: dict[PromotionKind, dict[Form, frozenset[str]]] = {
     },
 }
 """For each kind and form, the top-level fields LiveOps defines."""
+
+for _forms in FIELDS.values():
+    # A PUT body is the create body without the id its path carries.
+    _forms[Form.UPDATE] = _forms[Form.REQUEST] - {"external_id"}
+
+PATH_ID_FIELD: dict[PromotionKind, str] = {
+    PromotionKind.COUPON: "external_id",
+    PromotionKind.PROMO_CODE: "external_id",
+    PromotionKind.UNIQUE_CATALOG_OFFER: "external_id",
+    PromotionKind.ITEM_DISCOUNT: "id",
+    PromotionKind.BONUS: "id",
+    PromotionKind.PERSONALIZED_RULE: "rule_id",
+}
+"""The payload field holding the id an update's path names, for each kind."""

@@ -19,6 +19,8 @@ JsonNumber = NewType("JsonNumber", Decimal)
 """An int or a Decimal from JSON (never a bool)."""
 AnyJson = NewType("AnyJson", object)
 """Any JSON value, kept as it is (for fields the library reads past)."""
+Conditions = NewType("Conditions", object)
+"""`attribute_conditions`: a list of conditions, or (item discounts) a list of such lists."""
 PerUserLimit = NewType("PerUserLimit", object)
 """`limits.per_user`: an int when written, `PerUserTotalPayload` (`{total}`) when read."""
 
@@ -34,12 +36,20 @@ class AttributeConditionPayload:
     can_be_missing: JsonBool | None = None
 
 
+@attrs.frozen
+class ConditionGroups:
+    """`attribute_conditions` written as a list of lists, as LiveOps' item discount schema has
+    it (each inner list of one condition type); all of them must hold."""
+
+    groups: list[list[AttributeConditionPayload]]
+
+
 @attrs.frozen(kw_only=True)
 class RewardPayload:
-    """`{sku, quantity}`: an item granted."""
+    """`{sku, quantity}`: an item granted; LiveOps' default quantity is 1."""
 
     sku: JsonStr
-    quantity: JsonNumber
+    quantity: JsonNumber | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -118,16 +128,25 @@ class LimitStatePayload:
 
 
 @attrs.frozen(kw_only=True)
+class PeriodPayload:
+    """One of LiveOps v3 `promotion_periods`: `{date_from, date_until}`."""
+
+    date_from: JsonStr
+    date_until: JsonStr | None = None
+
+
+@attrs.frozen(kw_only=True)
 class _Common:
     name: dict[JsonStr, JsonStr]
     date_start: JsonStr | None = None
     date_end: JsonStr | None = None
+    promotion_periods: list[PeriodPayload] | None = None
     is_enabled: JsonBool | None = None
 
 
 @attrs.frozen(kw_only=True)
 class _CodePromotion(_Common):
-    external_id: JsonStr
+    external_id: JsonStr | None = None  # required except in an update body (it is in the path)
     redeem_total_limit: JsonInt | None = None
     redeem_user_limit: JsonInt | None = None
     redeem_code_limit: JsonInt | None = None
@@ -162,7 +181,7 @@ class ItemDiscountPayload(_Common):
     discount: DiscountPayload
     id: JsonInt | None = None
     items: list[SkuPayload] | None = None
-    attribute_conditions: list[AttributeConditionPayload] | None = None
+    attribute_conditions: Conditions | None = None
     price_conditions: list[PriceConditionPayload] | None = None
     limits: LimitsPayload | None = None
     excluded_promotions: list[JsonInt] | None = None
@@ -190,10 +209,14 @@ class UniqueCatalogOfferPayload(_CodePromotion):
 
 @attrs.frozen(kw_only=True)
 class ShownItemPayload:
-    """An item of a personalized rule: `{sku}` or `{item_id}`."""
+    """An item of a personalized rule: `{sku}`, `{item_id}` or, as read, both with the item's
+    catalog description (`name`, `type`, `bundle_type`), which the library reads past."""
 
     sku: JsonStr | None = None
     item_id: JsonInt | None = None
+    name: AnyJson | None = None
+    type: AnyJson | None = None
+    bundle_type: AnyJson | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -71,16 +71,6 @@ class _RedeemResult:
 
 
 @attrs.frozen(kw_only=True)
-class _CodeRequest:
-    coupon_code: JsonStr
-
-
-@attrs.frozen(kw_only=True)
-class _CodeResponse:
-    code: JsonStr
-
-
-@attrs.frozen(kw_only=True)
 class _CodeGeneration:
     count: JsonInt
 
@@ -195,14 +185,6 @@ def _codes(data: object, path: str) -> tuple[str, ...]:
     return tuple(data)
 
 
-def _code_request(data: object, path: str) -> str:
-    return validate_code(structure(data, _CodeRequest, path).coupon_code, f"{path}.coupon_code")
-
-
-def _code_response(data: object, path: str) -> str:
-    return validate_code(structure(data, _CodeResponse, path).code, f"{path}.code")
-
-
 def _code_generation(data: object, path: str) -> CodeGenerationRequest:
     payload = structure(data, _CodeGeneration, path)
     problems = Problems()
@@ -246,8 +228,6 @@ REQUEST_LOADERS: dict[str, Callable[[object, str], Any]] = {
     "coupon_redeem_request": _coupon_redeem,
     "promocode_redeem_request": _promo_code_redeem,
     "redeem_response": _redeem_result,
-    "code_request": _code_request,
-    "code_response": _code_response,
     "codes": _codes,
     "code_generation_request": _code_generation,
     "user_limit_increase": _user_limit(1),
@@ -258,8 +238,10 @@ REQUEST_LOADERS: dict[str, Callable[[object, str], Any]] = {
 """Loaders of the non-promotion payloads, by name: each takes (data, path)."""
 
 
-def dump_request(value: object) -> dict[str, Any]:
-    """The LiveOps payload of a request or answer model."""
+def dump_request(value: object) -> Any:
+    """The LiveOps payload of a request or answer model (a list for a tuple of codes)."""
+    if isinstance(value, tuple) and all(isinstance(code, str) for code in value):
+        return list(value)
     if isinstance(value, CouponRedeemRequest):
         return {"coupon_code": value.code, "selected_unit_items": dict(value.selected_unit_items)}
     if isinstance(value, PromoCodeRedeemRequest):

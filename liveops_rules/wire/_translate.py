@@ -8,6 +8,7 @@ back to JSON paths.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from liveops_rules.models import (
     DiscountedItem,
     ItemDiscount,
     NumberCondition,
+    Period,
     PersonalizedCatalogRule,
     PriceCondition,
     PromoCode,
@@ -40,9 +42,11 @@ from liveops_rules.models.conditions import read_date
 from liveops_rules.wire._payloads import (
     AttributeConditionPayload,
     BonusPayload,
+    ConditionGroups,
     CouponPayload,
     ItemDiscountPayload,
     LimitsPayload,
+    PeriodPayload,
     PersonalizedRulePayload,
     PriceConditionPayload,
     PromoCodePayload,
@@ -120,10 +124,71 @@ def moment(text: str, path: str, problems: Problems) -> datetime | None:
     return None
 
 
-def window(
-    start: str | None, end: str | None, path: str, problems: Problems
+def periods(
+    payloads: Sequence[PeriodPayload], path: str, problems: Problems
 ) -> ValidityWindow | None:
-    """`date_start` and `date_end` as a ValidityWindow."""
+    """LiveOps v3 `promotion_periods`: one or more periods, not overlapping; with more than
+    one, each has its `date_until`."""
+    if not payloads:
+        problems.add(path, "one period or more", [])
+        return None
+    found: list[Period | None] = []
+    for index, payload in enumerate(payloads):
+        at = f"{path}[{index}]"
+        start = moment(payload.date_from, f"{at}.date_from", problems)
+        end = (
+            None
+            if payload.date_until is None
+            else moment(payload.date_until, f"{at}.date_until", problems)
+        )
+        if start is None or (payload.date_until is not None and end is None):
+            found.append(None)
+            continue
+        if end is None and len(payloads) > 1:
+            problems.add(f"{at}.date_until", "an end: with several periods each has one", None)
+            found.append(None)
+            continue
+        found.append(
+            problems.build(
+                Period,
+                {"start": start, "end": end},
+                at,
+                {"start": "date_from", "end": "date_until"},
+            )
+        )
+    built = [p for p in found if p is not None]
+    if len(built) < len(found):
+        return None
+    ordered = sorted(range(len(built)), key=lambda i: built[i].start)
+    for before, after in itertools.pairwise(ordered):
+        end = built[before].end
+        if end is not None and built[after].start < end:
+            problems.add(
+                f"{path}[{after}].date_from",
+                f"a start after the end of {path}[{before}] (periods may not overlap)",
+                payloads[after].date_from,
+            )
+            return None
+    return ValidityWindow.of_periods(built)
+
+
+def window(
+    start: str | None,
+    end: str | None,
+    path: str,
+    problems: Problems,
+    v3: Sequence[PeriodPayload] | None = None,
+) -> ValidityWindow | None:
+    """`date_start` and `date_end` (v2), or `promotion_periods` (v3), as a ValidityWindow."""
+    if v3 is not None:
+        if start is not None or end is not None:
+            problems.add(
+                f"{path}.promotion_periods",
+                "either date_start/date_end (v2) or promotion_periods (v3), not both",
+                "both",
+            )
+            return None
+        return periods(v3, f"{path}.promotion_periods", problems)
     start_at = None if start is None else moment(start, f"{path}.date_start", problems)
     end_at = None if end is None else moment(end, f"{path}.date_end", problems)
     if (start is not None and start_at is None) or (end is not None and end_at is None):
@@ -171,14 +236,25 @@ def condition(
 
 
 def conditions(
-    payloads: Sequence[AttributeConditionPayload] | None, path: str, problems: Problems
+    payloads: Sequence[AttributeConditionPayload] | ConditionGroups | None,
+    path: str,
+    problems: Problems,
 ) -> tuple[Any, ...]:
-    """`attribute_conditions`: absent or 1..100 conditions."""
+    """`attribute_conditions`: absent or 1..100 conditions, as one list or (item discounts)
+    as a list of lists, all of which must hold."""
     if payloads is None:
         return ()
-    if not 1 <= len(payloads) <= MAX_CONDITIONS:
-        problems.add(path, f"1 to {MAX_CONDITIONS} conditions (or no list)", list(payloads))
-    return tuple(condition(p, f"{path}[{i}]", problems) for i, p in enumerate(payloads))
+    if isinstance(payloads, ConditionGroups):
+        located = [
+            (p, f"{path}[{i}][{j}]")
+            for i, group in enumerate(payloads.groups)
+            for j, p in enumerate(group)
+        ]
+    else:
+        located = [(p, f"{path}[{i}]") for i, p in enumerate(payloads)]
+    if not 1 <= len(located) <= MAX_CONDITIONS:
+        problems.add(path, f"1 to {MAX_CONDITIONS} conditions (or no list)", len(located))
+    return tuple(condition(p, at, problems) for p, at in located)
 
 
 def _each(
@@ -195,7 +271,10 @@ def rewards(payloads: Sequence[RewardPayload] | None, path: str, problems: Probl
         payloads,
         path,
         lambda p, at: problems.build(
-            RewardItem, {"sku": p.sku, "quantity": _integral(p.quantity)}, at, {}
+            RewardItem,
+            {"sku": p.sku, "quantity": 1 if p.quantity is None else _integral(p.quantity)},
+            at,
+            {},
         ),
     )
 
@@ -269,7 +348,9 @@ _COMMON_NAMES = {"enabled": "is_enabled", "conditions": "attribute_conditions"}
 def _common(payload: Any, path: str, problems: Problems) -> dict[str, Any]:
     return {
         "name": payload.name,
-        "window": window(payload.date_start, payload.date_end, path, problems),
+        "window": window(
+            payload.date_start, payload.date_end, path, problems, payload.promotion_periods
+        ),
         "enabled": bool(payload.is_enabled),
         "conditions": conditions(
             getattr(payload, "attribute_conditions", None), f"{path}.attribute_conditions", problems
