@@ -120,21 +120,28 @@ class ChainView:
 
 @attrs.frozen
 class _Stored:
-    """A chain as kept: the model, and the highest step id it ever had (never reused)."""
+    """A chain as kept: the model, the highest step id it ever had (never reused) and its
+    generation (an admin reset starts the next one)."""
 
     chain: RewardChain
     last_step_id: int
+    generation: int = 0
+
+    @property
+    def scope(self) -> str:
+        """What its counters are keyed by now."""
+        assert self.chain.chain_id is not None
+        return rules.scope(self.chain.chain_id, self.generation)
 
 
 def _dump_stored(stored: _Stored) -> str:
-    return (
-        '{"last_step_id":' + str(stored.last_step_id) + ',"chain":' + dump_chain(stored.chain) + "}"
-    )
+    head = {"generation": stored.generation, "last_step_id": stored.last_step_id}
+    return json.dumps(head, sort_keys=True)[:-1] + ',"chain":' + dump_chain(stored.chain) + "}"
 
 
 def _load_stored(document: str) -> _Stored:
     data = json.loads(document)
-    return _Stored(load_chain(json.dumps(data["chain"])), data["last_step_id"])
+    return _Stored(load_chain(json.dumps(data["chain"])), data["last_step_id"], data["generation"])
 
 
 def _earn_identity(sku: str, user_id: str) -> str:
@@ -306,7 +313,9 @@ class RewardChains(Progress):
                 else:
                     steps.append(step)
             updated = attrs.evolve(chain, steps=tuple(steps))
-            if self._chains.swap(chain.chain_id, version, _Stored(updated, last)):
+            if self._chains.swap(
+                chain.chain_id, version, _Stored(updated, last, stored.generation)
+            ):
                 return updated
         raise StoreError(f"reward chain {chain.chain_id} kept changing")
 
@@ -330,16 +339,23 @@ class RewardChains(Progress):
 
     def reset_chain(self, chain_id: int, at: datetime) -> int:
         """Start every player's and clan's balance and claims of the chain anew (LiveOps'
-        admin reset); returns how many counters changed."""
+        admin reset), at once and in one write: the chain's next generation counts from
+        nothing (the old counters stay, for audit). Returns the new generation."""
         check_stored_moment(at)
-        self._stored(chain_id)
-        ref = rules.chain_ref(chain_id)
-        return sum(self.store.reset(f"{kind}|{ref}|", at) for kind in ("v", "k", "s"))
+        for _ in range(_SWAP_TRIES):
+            stored, version = self._stored(chain_id)
+            renewed = attrs.evolve(stored, generation=stored.generation + 1)
+            if self._chains.swap(chain_id, version, renewed):
+                return renewed.generation
+        raise StoreError(f"reward chain {chain_id} kept changing")
 
     def chain(self, chain_id: int) -> RewardChain | None:
         """The chain with this id, or None."""
         kept = self._chains.get(check_count(chain_id, "chain_id"))
         return None if kept is None else kept[0].chain
+
+    def _all_stored(self) -> dict[int, _Stored]:
+        return {stored.chain.chain_id or 0: stored for stored in self._chains.all()}
 
     def chains(self) -> list[RewardChain]:
         """Every chain, by id."""
@@ -390,7 +406,8 @@ class RewardChains(Progress):
         if clan is not None:
             check_text(clan, "clan")
         lines = self._lines(items)
-        visible = rules.visible_chains(self.chains(), user, at)
+        stored = self._all_stored()
+        visible = rules.visible_chains([s.chain for s in stored.values()], user, at)
         earned: dict[str, int] = {}
         credited: dict[str, tuple[int, ...]] = {}
         replayed = False
@@ -402,20 +419,13 @@ class RewardChains(Progress):
             chains = [c for c in visible if c.value_point == point.sku]
             counters: list[CounterSpec] = []
             for chain in chains:
-                assert chain.chain_id is not None
+                at_scope = stored[chain.chain_id or 0].scope
                 at_period = rules.period(chain, at)
-                counters.append(
-                    CounterSpec(rules.balance_key(chain.chain_id, user_id, at_period), None)
-                )
+                counters.append(CounterSpec(rules.balance_key(at_scope, user_id, at_period), None))
                 if point.is_clan and clan is not None:
-                    counters.append(
-                        CounterSpec(rules.clan_balance_key(chain.chain_id, clan, at_period), None)
-                    )
-                    counters.append(
-                        CounterSpec(
-                            rules.contribution_key(chain.chain_id, clan, user_id, at_period), None
-                        )
-                    )
+                    clan_key = rules.clan_balance_key(at_scope, clan, at_period)
+                    mine = rules.contribution_key(at_scope, clan, user_id, at_period)
+                    counters += [CounterSpec(clan_key, None), CounterSpec(mine, None)]
             if not counters:
                 continue
             outcome = self.count(
@@ -501,7 +511,8 @@ class RewardChains(Progress):
     ) -> Outcome | None:
         ref = rules.chain_ref(chain_id)
         kept = self._chains.get(chain_id)
-        visible = [] if kept is None else rules.visible_chains(self.chains(), user, at)
+        every = self._all_stored() if kept is not None else {}
+        visible = rules.visible_chains([s.chain for s in every.values()], user, at)
         if kept is None or not any(c.chain_id == chain_id for c in visible):
             reasons = (
                 ()
@@ -527,17 +538,18 @@ class RewardChains(Progress):
                     ref,
                     refusal=Refusal("no_clan", "Join a clan to claim a clan chain's rewards."),
                 )
-            balance = rules.clan_balance_key(chain_id, clan, at_period)
+            balance = rules.clan_balance_key(stored.scope, clan, at_period)
         else:
-            balance = rules.balance_key(chain_id, user_id, at_period)
-        claimed = CounterSpec(rules.claim_key(chain_id, step_id, user_id, at_period), 1)
+            balance = rules.balance_key(stored.scope, user_id, at_period)
+        claimed = CounterSpec(rules.claim_key(stored.scope, step_id, user_id, at_period), 1)
+        price = step.price
 
         def refusal(result: CountResult) -> Refusal:
             # LiveOps names an earlier claim first, then the balance (the store checks the
             # balance first: a refusal for it looks at the claim too).
             if result.unmet is not None and not self.store.counter(claimed.key, at).used:
                 have = 0 if result.state is None else result.state.used
-                return Refusal("not_enough_value_points", f"{have} of {step.price} value points")
+                return Refusal("not_enough_value_points", f"{have} of {price} value points")
             return Refusal("already_claimed", "Reward already claimed.")
 
         return self.count(
@@ -547,7 +559,7 @@ class RewardChains(Progress):
             at,
             [claimed],
             version=version,
-            requires=[Requirement(balance, step.price)],
+            requires=[Requirement(balance, price)],
             items=rules.step_rewards(step, user),
             idempotency_key=key,
             refusal=refusal,
@@ -560,18 +572,15 @@ class RewardChains(Progress):
         for a clan chain (0 without a clan)."""
         check_stored_moment(at)
         stored, _ = self._stored(chain_id)
-        return self._balance(stored.chain, self.check_user_id(user.id), at, clan)
+        key = self._balance_key(stored, self.check_user_id(user.id), at, clan)
+        return 0 if key is None else self.store.counter(key, at).used
 
-    def _balance(self, chain: RewardChain, user_id: str, at: datetime, clan: str | None) -> int:
-        assert chain.chain_id is not None
-        at_period = rules.period(chain, at)
-        if chain.clan is not None:
-            if clan is None:
-                return 0
-            key = rules.clan_balance_key(chain.chain_id, clan, at_period)
-        else:
-            key = rules.balance_key(chain.chain_id, user_id, at_period)
-        return self.store.counter(key, at).used
+    @staticmethod
+    def _balance_key(stored: _Stored, user_id: str, at: datetime, clan: str | None) -> str | None:
+        at_period = rules.period(stored.chain, at)
+        if stored.chain.clan is not None:
+            return None if clan is None else rules.clan_balance_key(stored.scope, clan, at_period)
+        return rules.balance_key(stored.scope, user_id, at_period)
 
     def player_chains(
         self,
@@ -583,28 +592,50 @@ class RewardChains(Progress):
         offset: int = 0,
     ) -> tuple[list[ChainView], int]:
         """The chains `user` sees at `at`, `limit` (at most 50) from `offset`, each with its
-        balance and the steps claimed this period; and how many there are in all."""
+        balance and the steps claimed this period; and how many there are in all. Three range
+        reads of the store, however many chains."""
         check_stored_moment(at)
         check_count(limit, "limit", 1, _MAX_PAGE)
         check_count(offset, "offset", 0)
         user_id = self.check_user_id(user.id)
-        visible = rules.visible_chains(self.chains(), user, at)
+        if clan is not None:
+            check_text(clan, "clan")
+        every = self._all_stored()
+        visible = rules.visible_chains([s.chain for s in every.values()], user, at)
+        page = visible[offset : offset + limit]
+        if not page:
+            return [], len(visible)
+        balances = {
+            key: state.used
+            for key, state in self.store.counters_with_prefix(
+                rules.balances_prefix(user_id)
+            ).items()
+        }
+        if clan is not None:
+            clan_prefix = rules.clan_balances_prefix(clan)
+            balances.update(
+                (key, state.used)
+                for key, state in self.store.counters_with_prefix(clan_prefix).items()
+            )
+        claims: set[tuple[str, str, int]] = {
+            rules.claim_of(key)
+            for key, state in self.store.counters_with_prefix(rules.claims_prefix(user_id)).items()
+            if state.used
+        }
         views = []
-        for chain in visible[offset : offset + limit]:
-            assert chain.chain_id is not None
+        for chain in page:
+            stored = every[chain.chain_id or 0]
             at_period = rules.period(chain, at)
+            key = self._balance_key(stored, user_id, at, clan)
             claimed = frozenset(
                 step.step_id
                 for step in chain.steps
-                if step.step_id is not None
-                and self.store.counter(
-                    rules.claim_key(chain.chain_id, step.step_id, user_id, at_period), at
-                ).used
+                if step.step_id is not None and (stored.scope, at_period, step.step_id) in claims
             )
             views.append(
                 ChainView(
                     chain,
-                    self._balance(chain, user_id, at, clan),
+                    0 if key is None else balances.get(key, 0),
                     claimed,
                     rules.next_reset(chain, at),
                     clan is not None or chain.clan is None,
@@ -623,9 +654,8 @@ class RewardChains(Progress):
         stored, _ = self._stored(chain_id)
         at_period = rules.period(stored.chain, at)
         found = []
-        for key, state in self.store.counters_with_prefix(
-            rules.contribution_prefix(chain_id, clan)
-        ).items():
+        prefix = rules.contribution_prefix(stored.scope, clan)
+        for key, state in self.store.counters_with_prefix(prefix).items():
             user_id, key_period = rules.contributor_of(key)
             if key_period == at_period and state.used > 0:
                 found.append((user_id, state.used))

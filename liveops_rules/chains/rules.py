@@ -1,12 +1,13 @@
 """Reward chains' rules that need no store: who sees a chain, whether it runs, which period a
 moment is in, which rewards of a step a player gets, and the counter keys of their progress.
 
-Counter keys (one store counter each; a period is the start of the recurrent period, empty
-when the chain never resets):
-- `v|reward_chain:ID|u|USER|PERIOD`: a player's balance in the chain;
-- `v|reward_chain:ID|c|CLAN|PERIOD`: a clan's balance (clan chains);
-- `k|reward_chain:ID|CLAN|USER|PERIOD`: what a player contributed to the clan's balance;
-- `s|reward_chain:ID|STEP|USER|PERIOD`: a step claimed by a player (limit 1).
+Counter keys (one store counter each; SCOPE is `reward_chain:ID@GENERATION`, a new generation
+with each admin reset; PERIOD is the start of the recurrent period, empty when the chain never
+resets). A player's keys start with the player, so one range read finds them all:
+- `v|u|USER|SCOPE|PERIOD`: a player's balance in the chain;
+- `v|c|CLAN|SCOPE|PERIOD`: a clan's balance (clan chains);
+- `k|SCOPE|CLAN|USER|PERIOD`: what a player contributed to the clan's balance;
+- `s|USER|SCOPE|PERIOD|STEP`: a step claimed by a player (limit 1).
 """
 
 from __future__ import annotations
@@ -62,24 +63,40 @@ def next_reset(chain: RewardChain, at: datetime) -> datetime | None:
     return None if schedule is None else period_of(schedule, at)[1]
 
 
-def balance_key(chain_id: int, user_id: str, at_period: str) -> str:
+def scope(chain_id: int, generation: int) -> str:
+    """What a chain's counters are keyed by: its ref and its generation (an admin reset starts
+    a new generation, leaving every counter of the old one behind, forgiven)."""
+    return f"{chain_ref(chain_id)}@{generation}"
+
+
+def balance_key(at_scope: str, user_id: str, at_period: str) -> str:
     """A player's balance counter."""
-    return f"v|{chain_ref(chain_id)}|u|{_part(user_id)}|{at_period}"
+    return f"v|u|{_part(user_id)}|{at_scope}|{at_period}"
 
 
-def clan_balance_key(chain_id: int, clan_id: str, at_period: str) -> str:
+def clan_balance_key(at_scope: str, clan_id: str, at_period: str) -> str:
     """A clan's balance counter."""
-    return f"v|{chain_ref(chain_id)}|c|{_part(clan_id)}|{at_period}"
+    return f"v|c|{_part(clan_id)}|{at_scope}|{at_period}"
 
 
-def contribution_key(chain_id: int, clan_id: str, user_id: str, at_period: str) -> str:
+def balances_prefix(user_id: str) -> str:
+    """The prefix of every balance counter of a player, in every chain."""
+    return f"v|u|{_part(user_id)}|"
+
+
+def clan_balances_prefix(clan_id: str) -> str:
+    """The prefix of every balance counter of a clan, in every chain."""
+    return f"v|c|{_part(clan_id)}|"
+
+
+def contribution_key(at_scope: str, clan_id: str, user_id: str, at_period: str) -> str:
     """A player's contribution to a clan's balance."""
-    return f"k|{chain_ref(chain_id)}|{_part(clan_id)}|{_part(user_id)}|{at_period}"
+    return f"k|{at_scope}|{_part(clan_id)}|{_part(user_id)}|{at_period}"
 
 
-def contribution_prefix(chain_id: int, clan_id: str) -> str:
+def contribution_prefix(at_scope: str, clan_id: str) -> str:
     """The prefix of every contribution counter of a clan in a chain."""
-    return f"k|{chain_ref(chain_id)}|{_part(clan_id)}|"
+    return f"k|{at_scope}|{_part(clan_id)}|"
 
 
 def contributor_of(key: str) -> tuple[str, str]:
@@ -88,9 +105,26 @@ def contributor_of(key: str) -> tuple[str, str]:
     return user.replace("%7C", "|").replace("%25", "%"), at_period
 
 
-def claim_key(chain_id: int, step_id: int, user_id: str, at_period: str) -> str:
+def claim_key(at_scope: str, step_id: int, user_id: str, at_period: str) -> str:
     """A player's claim of a step (limit 1 a period)."""
-    return f"s|{chain_ref(chain_id)}|{step_id}|{_part(user_id)}|{at_period}"
+    return f"s|{_part(user_id)}|{at_scope}|{at_period}|{step_id}"
+
+
+def claims_prefix(user_id: str) -> str:
+    """The prefix of every claim counter of a player, in every chain."""
+    return f"s|{_part(user_id)}|"
+
+
+def claim_of(key: str) -> tuple[str, str, int]:
+    """The (scope, period, step id) of a claim counter's key."""
+    _, _, at_scope, at_period, step = key.split("|")
+    return at_scope, at_period, int(step)
+
+
+def balance_of(key: str) -> tuple[str, str]:
+    """The (scope, period) of a balance counter's key."""
+    _, _, _, at_scope, at_period = key.split("|")
+    return at_scope, at_period
 
 
 def running(chain: RewardChain, at: datetime) -> bool:
