@@ -63,6 +63,18 @@ class Documents(Generic[T]):
             cached = self._loaded[ref] = (document, self._load(document))
         return cached[1], document_version(document)
 
+    def last(self, key: str | int) -> tuple[T, str] | None:
+        """The value loaded last for `key` and its version, without reading the store (the
+        first time, it is read): for counts, which check the version themselves."""
+        cached = self._loaded.get(self.ref(key))
+        if cached is None:
+            return self.get(key)
+        return cached[1], document_version(cached[0])
+
+    def forget(self, key: str | int) -> None:
+        """Drop what was loaded for `key` (the store keeps another version)."""
+        self._loaded.pop(self.ref(key), None)
+
     def raw(self, key: str | int) -> str | None:
         """The document kept under `key`, tombstones included."""
         return self.store.promotion(self.ref(key))
@@ -70,15 +82,18 @@ class Documents(Generic[T]):
     def ids(self) -> list[str]:
         """The keys of every value of this kind the store keeps (deleted ones included)."""
         head = self.prefix + ":"
-        return [ref[len(head) :] for ref in self.store.promotion_refs() if ref.startswith(head)]
+        return [ref[len(head) :] for ref in self.store.promotion_refs(head)]
 
     def all(self) -> list[T]:
-        """Every value of this kind the store keeps (not deleted)."""
+        """Every value of this kind the store keeps (not deleted), by key: one read."""
         found = []
-        for key in self.ids():
-            kept = self.get(key)
-            if kept is not None:
-                found.append(kept[0])
+        for ref, document in sorted(self.store.promotion_documents(self.prefix + ":").items()):
+            if tombstone_moment(document) is not None:
+                continue
+            cached = self._loaded.get(ref)
+            if cached is None or cached[0] != document:
+                cached = self._loaded[ref] = (document, self._load(document))
+            found.append(cached[1])
         return found
 
     def swap(self, key: str | int, expected: str | None, value: T) -> bool:
@@ -139,9 +154,6 @@ class Progress:
         if idempotency_key is not None:
             check_text(idempotency_key, "idempotency_key")
             fingerprint = identity or json.dumps([operation, ref, user_id, quantity])
-            kept = self._recall(idempotency_key, fingerprint)
-            if kept is not None:
-                return kept
         operation_id = self._new_id()
         success = Outcome(True, ref, operation_id, items)
         request = CountRequest(

@@ -510,10 +510,10 @@ class RewardChains(Progress):
         key: str | None,
     ) -> Outcome | None:
         ref = rules.chain_ref(chain_id)
-        kept = self._chains.get(chain_id)
-        every = self._all_stored() if kept is not None else {}
-        visible = rules.visible_chains([s.chain for s in every.values()], user, at)
-        if kept is None or not any(c.chain_id == chain_id for c in visible):
+        kept = self._chains.last(chain_id)  # the count checks it is still the current version
+        if kept is not None and not rules.sees(kept[0].chain, user, at, self.chains):
+            kept = self._chains.get(chain_id)  # refused by an old copy? decide on the current one
+        if kept is None or not rules.sees(kept[0].chain, user, at, self.chains):
             reasons = (
                 ()
                 if kept is None
@@ -552,7 +552,7 @@ class RewardChains(Progress):
                 return Refusal("not_enough_value_points", f"{have} of {price} value points")
             return Refusal("already_claimed", "Reward already claimed.")
 
-        return self.count(
+        outcome = self.count(
             "claim",
             ref,
             user_id,
@@ -564,6 +564,9 @@ class RewardChains(Progress):
             idempotency_key=key,
             refusal=refusal,
         )
+        if outcome is None:
+            self._chains.forget(chain_id)
+        return outcome
 
     # -- reading ------------------------------------------------------------------------------
 

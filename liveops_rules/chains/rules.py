@@ -12,7 +12,7 @@ resets). A player's keys start with the player, so one range read finds them all
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from liveops_rules.evaluate import condition_reasons
@@ -34,6 +34,7 @@ __all__ = [
     "next_reset",
     "period",
     "running",
+    "sees",
     "step_rewards",
     "visible_chains",
 ]
@@ -170,6 +171,20 @@ def visible_chains(chains: Sequence[RewardChain], user: User, at: datetime) -> l
     fallback = [] if personal else [c for c in live if not c.conditions and not c.always_visible]
     shown = [*personal, *everyone, *fallback]
     return sorted(shown, key=lambda c: (c.order if c.order is not None else 0, c.chain_id or 0))
+
+
+def sees(
+    chain: RewardChain, user: User, at: datetime, others: Callable[[], Sequence[RewardChain]]
+) -> bool:
+    """Whether `user` sees `chain` at `at` (as `visible_chains` decides); `others` (every
+    chain) is asked for only when it matters: for a fallback chain."""
+    if not running(chain, at):
+        return False
+    if chain.conditions:
+        return user.id is not None and not condition_reasons(chain.conditions, user.attributes)
+    if chain.always_visible:
+        return True
+    return any(c.chain_id == chain.chain_id for c in visible_chains(others(), user, at))
 
 
 def step_rewards(step: RewardChainStep, user: User) -> tuple[RewardItem, ...]:

@@ -312,6 +312,7 @@ PUT_PROMOTIONS = r"""
 for i = 2, #ARGV, 3 do
   redis.call('HSET', B .. 'promotions', ARGV[i], ARGV[i + 1])
   redis.call('HSET', B .. 'versions', ARGV[i], ARGV[i + 2])
+  redis.call('ZADD', B .. 'refs', 0, ARGV[i])
 end
 return 1
 """
@@ -327,6 +328,7 @@ if (expected == '' and kept) or (expected ~= '' and kept ~= string.sub(expected,
 end
 redis.call('HSET', B .. 'promotions', ref, ARGV[5])
 redis.call('HSET', B .. 'versions', ref, ARGV[6])
+redis.call('ZADD', B .. 'refs', 0, ref)
 return finish(token, '1')
 """
 
@@ -454,6 +456,9 @@ for i = 2, #ARGV, 3 do
   redis.call('ZREM', B .. 'h:' .. key, id)
   redis.call('ZADD', B .. 'h:' .. key, 0, stamp .. ':' .. id)
   redis.call('HSET', B .. 'o:' .. id, 'e', stamp)
+end
+for _, ref in ipairs(redis.call('HKEYS', B .. 'promotions')) do
+  redis.call('ZADD', B .. 'refs', 0, ref)
 end
 redis.call('SET', B .. 'schema', '2')
 return 1

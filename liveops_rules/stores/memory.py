@@ -488,15 +488,17 @@ class InMemoryStore:
         """See `PromotionStore.promotion`."""
         return self._promotions.get(ref)
 
-    def promotion_refs(self) -> list[str]:
+    def promotion_refs(self, prefix: str = "") -> list[str]:
         """See `PromotionStore.promotion_refs`."""
         with self._lock:
-            return sorted(self._promotions)
+            return sorted(ref for ref in self._promotions if ref.startswith(prefix))
 
-    def promotion_documents(self) -> dict[str, str]:
+    def promotion_documents(self, prefix: str = "") -> dict[str, str]:
         """See `PromotionStore.promotion_documents`."""
         with self._lock:
-            return dict(self._promotions)
+            if not prefix:
+                return dict(self._promotions)
+            return {ref: doc for ref, doc in self._promotions.items() if ref.startswith(prefix)}
 
     def add_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
         """See `CodeStore.add_codes`."""

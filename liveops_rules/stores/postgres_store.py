@@ -870,20 +870,20 @@ class PostgresStore:
         row = self._transact(lambda cur: _one(cur, self._sql.promotion, (ref,)), read=True)
         return None if row is None else str(row[0])
 
-    def promotion_refs(self) -> list[str]:
+    def promotion_refs(self, prefix: str = "") -> list[str]:
         """See `PromotionStore.promotion_refs`."""
 
         def work(cur: psycopg.Cursor[Any]) -> list[str]:
-            cur.execute(self._sql.promotion_refs)
+            cur.execute(self._sql.promotion_refs, (prefix,))
             return [row[0] for row in cur.fetchall()]
 
         return self._transact(work, read=True)
 
-    def promotion_documents(self) -> dict[str, str]:
+    def promotion_documents(self, prefix: str = "") -> dict[str, str]:
         """See `PromotionStore.promotion_documents`."""
 
         def work(cur: psycopg.Cursor[Any]) -> dict[str, str]:
-            cur.execute(self._sql.promotion_documents)
+            cur.execute(self._sql.promotion_documents, (prefix,))
             return {row[0]: row[1] for row in cur.fetchall()}
 
         return self._transact(work, read=True)
@@ -1065,7 +1065,9 @@ class _Statements:
             " ON CONFLICT (ref) DO NOTHING"
         )
         self.lock_version = f"SELECT version FROM {s}.promotions WHERE ref = %s FOR UPDATE"
-        self.promotion_documents = f"SELECT ref, document FROM {s}.promotions"
+        self.promotion_documents = (
+            f"SELECT ref, document FROM {s}.promotions WHERE starts_with(ref, %s)"
+        )
         self.put_promotion = (
             f"INSERT INTO {s}.promotions (ref, document, version) VALUES (%s, %s, %s)"
             " ON CONFLICT (ref) DO UPDATE SET document = excluded.document,"
@@ -1073,4 +1075,6 @@ class _Statements:
         )
         self.version_of = f"SELECT version FROM {s}.promotions WHERE ref = %s"
         self.promotion = f"SELECT document FROM {s}.promotions WHERE ref = %s"
-        self.promotion_refs = f"SELECT ref FROM {s}.promotions ORDER BY ref"
+        self.promotion_refs = (
+            f"SELECT ref FROM {s}.promotions WHERE starts_with(ref, %s) ORDER BY ref"
+        )

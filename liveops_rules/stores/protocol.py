@@ -335,12 +335,12 @@ class PromotionStore(Protocol):
         """The promotion document kept under `ref`."""
         ...
 
-    def promotion_refs(self) -> list[str]:
-        """Every promotion ref kept, sorted."""
+    def promotion_refs(self, prefix: str = "") -> list[str]:
+        """Every document ref kept that starts with `prefix`, sorted."""
         ...
 
-    def promotion_documents(self) -> dict[str, str]:
-        """Every promotion document kept, by ref."""
+    def promotion_documents(self, prefix: str = "") -> dict[str, str]:
+        """Every document kept whose ref starts with `prefix`, by ref."""
         ...
 
 

@@ -522,13 +522,23 @@ class RedisStore:
         document = self._call(lambda: self._client.hget(self._base + "promotions", ref))
         return None if document is None else str(document)
 
-    def promotion_refs(self) -> list[str]:
-        """See `PromotionStore.promotion_refs`."""
-        return sorted(self._call(lambda: self._client.hkeys(self._base + "promotions")))
+    def promotion_refs(self, prefix: str = "") -> list[str]:
+        """See `PromotionStore.promotion_refs` (a lexical range of the refs' sorted set)."""
+        low, high = ("-", "+") if not prefix else ("[" + prefix, "(" + prefix + "\U0010ffff")
+        found = self._call(lambda: self._client.zrangebylex(self._base + "refs", low, high))
+        return [ref for ref in found if ref.startswith(prefix)]
 
-    def promotion_documents(self) -> dict[str, str]:
+    def promotion_documents(self, prefix: str = "") -> dict[str, str]:
         """See `PromotionStore.promotion_documents`."""
-        return dict(self._call(lambda: self._client.hgetall(self._base + "promotions")))
+        if not prefix:
+            return dict(self._call(lambda: self._client.hgetall(self._base + "promotions")))
+        refs = self.promotion_refs(prefix)
+        documents: dict[str, str] = {}
+        for start in range(0, len(refs), 1000):
+            chunk = refs[start : start + 1000]
+            found = self._call(lambda c=chunk: self._client.hmget(self._base + "promotions", c))
+            documents.update((r, d) for r, d in zip(chunk, found, strict=True) if d is not None)
+        return documents
 
     def close(self) -> None:
         """Close this store's connections."""

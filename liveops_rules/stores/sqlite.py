@@ -740,17 +740,23 @@ class SQLiteStore:
             row = db.execute("SELECT document FROM promotions WHERE ref = ?", (ref,)).fetchone()
         return None if row is None else str(row[0])
 
-    def promotion_refs(self) -> list[str]:
-        """See `PromotionStore.promotion_refs`."""
+    def promotion_refs(self, prefix: str = "") -> list[str]:
+        """See `PromotionStore.promotion_refs` (a range of the key's index)."""
         with self._reading() as db:
-            rows = db.execute("SELECT ref FROM promotions ORDER BY ref").fetchall()
-        return [row[0] for row in rows]
+            rows = db.execute(
+                "SELECT ref FROM promotions WHERE ref >= ? AND ref < ? ORDER BY ref",
+                (prefix, prefix + "\U0010ffff"),
+            ).fetchall()
+        return [row[0] for row in rows if row[0].startswith(prefix)]
 
-    def promotion_documents(self) -> dict[str, str]:
+    def promotion_documents(self, prefix: str = "") -> dict[str, str]:
         """See `PromotionStore.promotion_documents`."""
         with self._reading() as db:
-            rows = db.execute("SELECT ref, document FROM promotions").fetchall()
-        return {row[0]: row[1] for row in rows}
+            rows = db.execute(
+                "SELECT ref, document FROM promotions WHERE ref >= ? AND ref < ?",
+                (prefix, prefix + "\U0010ffff"),
+            ).fetchall()
+        return {row[0]: row[1] for row in rows if row[0].startswith(prefix)}
 
     def add_codes(self, ref: str, codes: Sequence[str]) -> tuple[str, ...]:
         """See `CodeStore.add_codes`."""

@@ -252,3 +252,23 @@ def test_racing_claims_of_one_step_grant_it_once(store_factory):
         thread.join()
     assert sorted(outcomes) == [False] * 7 + [True]
     assert check_ledger(store_factory()) == []
+
+
+def test_a_change_made_on_one_machine_holds_at_the_next_claim_on_another(store_factory):
+    admin, client = RewardChains(store_factory()), RewardChains(store_factory())
+    admin.put_value_point(ValuePoint(sku="snow", name={"en": "Snowflakes"}))
+    admin.set_value_point_rewards("snow", [ValuePointReward("shield", 50)])
+    ladder = admin.create_chain(chain(steps=[step(100), step(150), step(120)]))
+    client.earn("o1", PLAYER, [("shield", 3)], AT)
+    assert client.claim(ladder.chain_id, 1, PLAYER, AT).ok  # the client has loaded the chain
+    raised = attrs.evolve(ladder, steps=[ladder.steps[0], attrs.evolve(ladder.steps[1], price=500)])
+    admin.update_chain(attrs.evolve(raised, steps=[*raised.steps, ladder.steps[2]]))
+    assert client.claim(ladder.chain_id, 2, PLAYER, AT).refusal.code == "not_enough_value_points"
+    admin.toggle_chain(ladder.chain_id)
+    refused = client.claim(ladder.chain_id, 3, PLAYER, AT)
+    assert refused.refusal.reasons[0]["code"] == "disabled"
+    admin.toggle_chain(ladder.chain_id)
+    assert client.claim(ladder.chain_id, 3, PLAYER, AT).ok
+    admin.reset_chain(ladder.chain_id, AT)
+    assert client.balance(ladder.chain_id, PLAYER, AT) == 0
+    assert client.claim(ladder.chain_id, 1, PLAYER, AT).refusal.code == "not_enough_value_points"
