@@ -161,6 +161,13 @@ def view_time(store: RedemptionStore) -> float:
     return best
 
 
+def report(store: str, label: str, mine: float, raw: float) -> None:
+    print(
+        f"{store} {label:5s}: library {mine:9,.0f}/s  raw floor {raw:9,.0f}/s"
+        f"  ratio {mine / raw:5.0%}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=5_000)
@@ -170,9 +177,7 @@ def main() -> None:
     for label, library, claim in (("earn", library_earns, False), ("claim", library_claims, True)):
         mine = max(library(InMemoryStore(), args.count) for _ in range(args.rounds))
         raw = max(raw_memory(args.count, claim) for _ in range(args.rounds))
-        print(
-            f"memory {label:5s}: library {mine:9,.0f}/s  raw floor {raw:9,.0f}/s  ratio {mine / raw:5.0%}"
-        )
+        report("memory", label, mine, raw)
         mines, raws = [], []
         for _ in range(args.rounds):
             with tempfile.TemporaryDirectory() as directory:
@@ -183,9 +188,7 @@ def main() -> None:
                     store.close()
                 raws.append(raw_sqlite(Path(directory) / "raw.db", args.count, claim))
         mine, raw = max(mines), max(raws)
-        print(
-            f"sqlite {label:5s}: library {mine:9,.0f}/s  raw floor {raw:9,.0f}/s  ratio {mine / raw:5.0%}"
-        )
+        report("sqlite", label, mine, raw)
     print(f"memory view, 20 chains x 31 steps: {view_time(InMemoryStore()) * 1e6:8.0f} µs")
     with tempfile.TemporaryDirectory() as directory:
         store = SQLiteStore(Path(directory) / "view.db", synchronous="NORMAL")
