@@ -64,9 +64,9 @@ WAIT_SECONDS = 120.0  # for a worker's next line: only a hung worker gets near i
 class Worker:
     """A worker process whose output lines a thread collects, so that every wait is bounded."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, script: str = WORKER) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-c", WORKER, *args],
+            [sys.executable, "-c", script, *args],
             stdout=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -81,7 +81,7 @@ class Worker:
             self._lines.put(line)
         self._lines.put(None)
 
-    def lines_until(self, prefix: str) -> list[str]:
+    def lines_until(self, prefix: str | tuple[str, ...]) -> list[str]:
         """The complete lines up to the first that starts with `prefix`."""
         lines: list[str] = []
         deadline = time.monotonic() + WAIT_SECONDS
@@ -89,7 +89,9 @@ class Worker:
             try:
                 line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise AssertionError(f"no {prefix!r} within {WAIT_SECONDS:g} s: {lines}") from None
+                raise AssertionError(
+                    f"no {prefix!r} within {WAIT_SECONDS:g} s; last lines: {lines[-20:]}"
+                ) from None
             if line is None:
                 raise AssertionError(f"the worker ended before {prefix!r}: {lines}")
             lines.append(line)

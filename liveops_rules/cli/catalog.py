@@ -95,7 +95,8 @@ class _Verdict:
         if self.kind is None:
             head = f"{self.path}: invalid JSON"
         elif self.valid:
-            head = f"{self.path}: valid {self.kind}" + (f" ({form})" if form else "")
+            shown = form if form and _has_forms(self.kind) else None
+            head = f"{self.path}: valid {self.kind}" + (f" ({shown})" if shown else "")
         else:
             guess = f" (read as {self.kind}; pass --kind if it is another kind)"
             head = f"{self.path}: invalid {self.kind}" + (guess if self.guessed else "")
