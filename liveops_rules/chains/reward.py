@@ -35,9 +35,11 @@ from liveops_rules.chains.documents import (
     load_value_point,
 )
 from liveops_rules.chains.progress import Documents, Progress
+from liveops_rules.checkout import Checkout
 from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.models import User
 from liveops_rules.models.chains import RewardChain, RewardChainStep, ValuePoint, ValuePointReward
+from liveops_rules.pricing import Quote
 from liveops_rules.stores import CounterSpec, CountResult, RedemptionStore, SettleAction
 from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text
 from liveops_rules.stores.protocol import Requirement
@@ -446,6 +448,23 @@ class RewardChains(Progress):
             earned[point.sku] = amount
             credited[point.sku] = tuple(c.chain_id for c in chains if c.chain_id is not None)
         return EarnReport(earned, credited, replayed)
+
+    def earn_quote(
+        self,
+        order_id: str,
+        paid: Quote | Checkout,
+        user: User,
+        at: datetime,
+        *,
+        clan: str | None = None,
+    ) -> EarnReport:
+        """`earn` for a paid cart: its quote's lines and the items its promotions gave for free
+        (LiveOps credits value points for free items too). Call it when the order is paid,
+        with the checkout just committed; a retry with the same order id earns nothing more."""
+        quote = paid.quote if isinstance(paid, Checkout) else paid
+        lines = [(line.sku, line.quantity) for line in quote.lines]
+        lines += [(item.sku, item.quantity) for item in quote.bonus_items]
+        return self.earn(order_id, user, lines, at, clan=clan)
 
     def refund(self, order_id: str, user: User, at: datetime) -> int:
         """Take back what `user`'s order earned (a refund): every balance it credited loses

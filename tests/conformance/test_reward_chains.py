@@ -9,8 +9,14 @@ import attrs
 import pytest
 
 from liveops_rules import (
+    Accounting,
+    Bonus,
+    Cart,
+    CartLine,
     IntervalType,
+    Pricing,
     RecurrentSchedule,
+    RewardItem,
     StringCondition,
     User,
     ValidationError,
@@ -272,3 +278,20 @@ def test_a_change_made_on_one_machine_holds_at_the_next_claim_on_another(store_f
     admin.reset_chain(ladder.chain_id, AT)
     assert client.balance(ladder.chain_id, PLAYER, AT) == 0
     assert client.claim(ladder.chain_id, 1, PLAYER, AT).refusal.code == "not_enough_value_points"
+
+
+def test_a_paid_checkout_earns_for_its_lines_and_the_items_given_free(chains, store):
+    ladder = chains.create_chain(chain())
+    gift = Bonus(promotion_id=2, bonus=[RewardItem("shield", 2)], enabled=True)
+    accounting = Accounting(store)
+    accounting.import_catalog([gift], {})
+    cart = Cart(currency="USD", lines=[CartLine(sku="sword", price="10.00", quantity=3)])
+    checkout = Pricing([gift]).checkout(
+        accounting, cart, PLAYER, AT, hold=timedelta(minutes=5), order_id="order-9"
+    )
+    checkout.commit(accounting, AT)
+    report = chains.earn_quote("order-9", checkout, PLAYER, AT)
+    assert report.earned == {"snow": 3 * 30 + 2 * 50}
+    assert chains.earn_quote("order-9", checkout.quote, PLAYER, AT).replayed
+    assert chains.balance(ladder.chain_id, PLAYER, AT) == 190
+    assert check_ledger(store) == []
