@@ -10,12 +10,28 @@ from typing import TextIO
 
 from liveops_rules.accounting import Accounting, Outcome, check_ledger
 from liveops_rules.catalog import Catalog
+from liveops_rules.chains.reward import RewardChains
+from liveops_rules.checkout import Checkout
 from liveops_rules.errors import ValidationError
 from liveops_rules.evaluate import evaluate
-from liveops_rules.models import Promotion, PromotionKind, User
+from liveops_rules.models import (
+    IntervalType,
+    Promotion,
+    PromotionKind,
+    RecurrentSchedule,
+    User,
+    ValidityWindow,
+)
 from liveops_rules.models.cart import Cart
+from liveops_rules.models.chains import (
+    ChainReward,
+    RewardChain,
+    RewardChainStep,
+    ValuePoint,
+    ValuePointReward,
+)
 from liveops_rules.pricing import Pricing, promo_codes_of
-from liveops_rules.stores import SQLiteStore
+from liveops_rules.stores import RedemptionStore, SQLiteStore
 from liveops_rules.wire import (
     load_cart,
     load_catalog_codes,
@@ -177,3 +193,52 @@ def _checkout(
     checkout.commit(accounting, at + timedelta(minutes=2))
     state = accounting.user_limit("discount:102", user.id or "", at)
     say(f"   discount 102 for {user.id}: {state.available} of {state.total} units left this week")
+    say("")
+    _reward_chain(checkout, user, at, accounting.store, say)
+
+
+def _reward_chain(
+    checkout: Checkout,
+    user: User,
+    at: datetime,
+    store: RedemptionStore,
+    say: Callable[[str], None],
+) -> None:
+    say("8. A reward chain: the paid order earns value points, steps unlock at their price:")
+    chains = RewardChains(store)
+    chains.put_value_point(ValuePoint(sku="snowflake", name={"en": "Snowflakes"}))
+    chains.set_value_point_rewards(
+        "snowflake", [ValuePointReward("elven_sword", 60), ValuePointReward("elven_shield", 25)]
+    )
+    ladder = chains.create_chain(
+        RewardChain(
+            name={"en": "Winter ladder"},
+            window=ValidityWindow(at - timedelta(days=7), at + timedelta(days=30)),
+            enabled=True,
+            value_point="snowflake",
+            steps=[
+                RewardChainStep(name={"en": "Sled"}, price=100, rewards=[ChainReward("sled")]),
+                RewardChainStep(name={"en": "Crown"}, price=500, rewards=[ChainReward("crown")]),
+            ],
+            recurrent_schedule=RecurrentSchedule(IntervalType.WEEKLY, day_of_week=1, hour=0),
+        )
+    )
+    chain_id = ladder.chain_id or 0
+    report = chains.earn_quote("demo-order-1", checkout, user, at)
+    say(f"   the order earned {report.earned.get('snowflake', 0)} snowflakes")
+    for step_id in (1, 1, 2):
+        outcome = chains.claim(chain_id, step_id, user, at)
+        if outcome.ok:
+            items = ", ".join(f"{i.quantity} x {i.sku}" for i in outcome.items)
+            say(f"   claim step {step_id}: {items}")
+        else:
+            assert outcome.refusal is not None
+            refusal = outcome.refusal
+            say(f"   claim step {step_id}: refused [{int(refusal.error_code)}] {refusal.message}")
+    views, _ = chains.player_chains(user, at)
+    for view in views:
+        reset = "never" if view.reset_at is None else view.reset_at.isoformat()
+        say(
+            f"   {view.chain.name.best()}: {view.balance} snowflakes, steps claimed "
+            f"{sorted(view.claimed)}, starts anew {reset}"
+        )

@@ -102,6 +102,9 @@ def test_demo_runs_on_bundled_data():
     assert "not applied: promocode NOSUCH [9811]: no promo code 'NOSUCH'" in text
     assert "checkout holds: discount 102 x3, promocode BLACKFRIDAY x1; paid, so committed" in text
     assert "discount 102 for player-42: 0 of 3 units left this week" in text
+    assert "the order earned 110 snowflakes" in text  # 60 per sword, 25 per shield (x2)
+    assert "claim step 1: refused [9912] Reward already claimed." in text
+    assert "claim step 2: refused [9913] 110 of 500 value points" in text
 
 
 def test_the_module_runs_as_a_program():

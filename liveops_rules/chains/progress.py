@@ -135,6 +135,7 @@ class Progress:
         counters: Sequence[CounterSpec],
         *,
         version: str | None,
+        version_of: str | None = None,
         quantity: int = 1,
         requires: Sequence[Requirement] = (),
         items: tuple[RewardItem, ...] = (),
@@ -144,7 +145,8 @@ class Progress:
         refusal: Callable[[CountResult], Refusal],
     ) -> Outcome | None:
         """Count `quantity` on every counter, if every requirement holds, in one atomic step;
-        None when the configuration's version is no longer `version` (load it again). A
+        None when the configuration's version (of the document `version_of` names, by default
+        `ref`'s) is no longer `version` (load it again). A
         refusal is `refusal(result)`; an idempotency key replays the first result of the same
         request (`identity`, by default the operation, ref, user and quantity)."""
         check_stored_moment(at)
@@ -170,6 +172,7 @@ class Progress:
             "" if idempotency_key is None else json.dumps(success.to_dict()),
             version,
             requires=tuple(requires),
+            version_of=version_of,
         )
         try:
             result = self.store.count(request)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -45,6 +45,8 @@ from liveops_rules.stores.bounds import check_count, check_stored_moment, check_
 from liveops_rules.stores.protocol import Requirement
 
 __all__ = ["ChainView", "EarnReport", "RewardChains"]
+
+T = TypeVar("T")
 
 _SWAP_TRIES = 10
 _MAX_PATCH = 100
@@ -136,14 +138,62 @@ class _Stored:
         return rules.scope(self.chain.chain_id, self.generation)
 
 
-def _dump_stored(stored: _Stored) -> str:
-    head = {"generation": stored.generation, "last_step_id": stored.last_step_id}
-    return json.dumps(head, sort_keys=True)[:-1] + ',"chain":' + dump_chain(stored.chain) + "}"
+@attrs.frozen
+class _Config:
+    """Every value point, mapping and chain of a store, kept as one document: each admin
+    change replaces it in one atomic swap, and every count checks its version in the count's
+    own atomic step. So an earn or a claim reads nothing first (it counts on the
+    configuration it loaded last; a stale one is refused by the store, reloaded and counted
+    again), and no change is ever half made."""
+
+    points: Mapping[str, ValuePoint] = attrs.field(factory=dict)
+    rewards: Mapping[str, tuple[ValuePointReward, ...]] = attrs.field(factory=dict)
+    chains: Mapping[int, _Stored] = attrs.field(factory=dict)
+    last_chain_id: int = 0
+
+    def every_chain(self) -> list[RewardChain]:
+        """Every chain, by id."""
+        return [self.chains[key].chain for key in sorted(self.chains)]
 
 
-def _load_stored(document: str) -> _Stored:
+def _dump_config(config: _Config) -> str:
+    return json.dumps(
+        {
+            "last_chain_id": config.last_chain_id,
+            "points": {sku: json.loads(dump_value_point(p)) for sku, p in config.points.items()},
+            "rewards": {sku: json.loads(dump_rewards(r)) for sku, r in config.rewards.items()},
+            "chains": {
+                str(key): {
+                    "generation": kept.generation,
+                    "last_step_id": kept.last_step_id,
+                    "chain": json.loads(dump_chain(kept.chain)),
+                }
+                for key, kept in config.chains.items()
+            },
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def _load_config(document: str) -> _Config:
     data = json.loads(document)
-    return _Stored(load_chain(json.dumps(data["chain"])), data["last_step_id"], data["generation"])
+    return _Config(
+        {sku: load_value_point(json.dumps(p)) for sku, p in data["points"].items()},
+        {sku: load_rewards(json.dumps(r)) for sku, r in data["rewards"].items()},
+        {
+            int(key): _Stored(
+                load_chain(json.dumps(kept["chain"])), kept["last_step_id"], kept["generation"]
+            )
+            for key, kept in data["chains"].items()
+        },
+        data["last_chain_id"],
+    )
+
+
+_CONFIG_KEY = "config"
+_CONFIG_REF = "reward_chains:config"
+_REFUSED_BEFORE_COUNTING = frozenset({"chain_not_found", "step_not_found", "no_clan"})
 
 
 def _earn_identity(sku: str, user_id: str) -> str:
@@ -156,14 +206,40 @@ def _never(result: CountResult) -> Refusal:
     raise StoreError(f"an unlimited balance refused a count: {result}")
 
 
+def _not_found(chain_id: int) -> AccountingError:
+    return AccountingError("chain_not_found", f"Reward chain {chain_id} not found.")
+
+
 class RewardChains(Progress):
     """Value points and reward chains of one store (see the module for the rules)."""
 
     def __init__(self, store: RedemptionStore, *, new_id: Callable[[], str] | None = None) -> None:
         super().__init__(store, new_id=new_id)
-        self._points = Documents(store, "value_point", dump_value_point, load_value_point)
-        self._rewards = Documents(store, "value_point_rewards", dump_rewards, load_rewards)
-        self._chains = Documents(store, "reward_chain", _dump_stored, _load_stored)
+        self._config = Documents(store, "reward_chains", _dump_config, _load_config)
+
+    # -- the configuration --------------------------------------------------------------------
+
+    def _current(self) -> tuple[_Config, str | None]:
+        """The configuration kept now, and its version (None: nothing kept yet)."""
+        kept = self._config.get(_CONFIG_KEY)
+        return (_Config(), None) if kept is None else kept
+
+    def _last(self) -> tuple[_Config, str | None]:
+        """The configuration loaded last (read the first time): for counts, which check
+        its version themselves."""
+        kept = self._config.last(_CONFIG_KEY)
+        return (_Config(), None) if kept is None else kept
+
+    def _change(self, change: Callable[[_Config], tuple[_Config, T]]) -> T:
+        """Apply `change` to the current configuration and keep the result, as one swap
+        (again on the new current one when another change came first, boundedly); `change`
+        raises to refuse, before anything is written."""
+        for _ in range(_SWAP_TRIES):
+            config, version = self._current()
+            changed, answer = change(config)
+            if self._config.swap(_CONFIG_KEY, version, changed):
+                return answer
+        raise StoreError("the reward chains' configuration kept changing")
 
     # -- value points -------------------------------------------------------------------------
 
@@ -171,69 +247,86 @@ class RewardChains(Progress):
         """Create or replace a value point; its `is_clan` cannot change once created."""
         if not isinstance(point, ValuePoint):
             raise ValidationError.single("value_point", "a ValuePoint", point)
-        kept = self._points.get(point.sku)
-        if kept is not None and kept[0].is_clan != point.is_clan:
-            raise ValidationError.single(
-                "is_clan", f"{kept[0].is_clan} (it cannot change)", point.is_clan
-            )
-        self._points.put(point.sku, point)
-        return point
+
+        def put(config: _Config) -> tuple[_Config, ValuePoint]:
+            kept = config.points.get(point.sku)
+            if kept is not None and kept.is_clan != point.is_clan:
+                raise ValidationError.single(
+                    "is_clan", f"{kept.is_clan} (it cannot change)", point.is_clan
+                )
+            return attrs.evolve(config, points={**config.points, point.sku: point}), point
+
+        return self._change(put)
 
     def value_point(self, sku: str) -> ValuePoint | None:
         """The value point with this SKU, or None."""
-        return None if (kept := self._points.get(check_text(sku, "sku"))) is None else kept[0]
+        return self._current()[0].points.get(check_text(sku, "sku"))
 
     def value_points(self) -> list[ValuePoint]:
         """Every value point, sorted by SKU."""
-        return sorted(self._points.all(), key=lambda point: point.sku)
+        points = self._current()[0].points
+        return [points[sku] for sku in sorted(points)]
 
     def delete_value_point(self, sku: str, at: datetime) -> None:
-        """Delete a value point no chain uses (AccountingError `value_point_in_use` else)."""
+        """Delete a value point no chain uses (AccountingError `value_point_in_use` else),
+        with its item mapping."""
         check_stored_moment(at)
-        users = [c.chain_id for c in self.chains() if c.value_point == sku]
-        if users:
-            raise AccountingError(
-                "value_point_in_use", f"Value point {sku} is used by reward chains {users}."
-            )
-        kept = self._points.get(sku)
-        if kept is None:
-            raise AccountingError("not_found", f"Value point {sku} not found.")
-        self._points.retire(sku, kept[1], at)
+        check_text(sku, "sku")
+
+        def delete(config: _Config) -> tuple[_Config, None]:
+            users = [c.chain_id for c in config.every_chain() if c.value_point == sku]
+            if users:
+                raise AccountingError(
+                    "value_point_in_use", f"Value point {sku} is used by reward chains {users}."
+                )
+            if sku not in config.points:
+                raise AccountingError("not_found", f"Value point {sku} not found.")
+            points = {k: v for k, v in config.points.items() if k != sku}
+            rewards = {k: v for k, v in config.rewards.items() if k != sku}
+            return attrs.evolve(config, points=points, rewards=rewards), None
+
+        self._change(delete)
 
     def set_value_point_rewards(self, sku: str, rewards: Sequence[ValuePointReward]) -> None:
         """Replace the whole item mapping of a value point (LiveOps' PUT)."""
-        self._require_point(sku)
-        self._rewards.put(sku, self._checked_rewards(rewards, allow_zero=False))
+        mapping = self._checked_rewards(rewards, allow_zero=False)
+
+        def put(config: _Config) -> tuple[_Config, None]:
+            self._require_point(config, sku)
+            return attrs.evolve(config, rewards={**config.rewards, sku: mapping}), None
+
+        self._change(put)
 
     def patch_value_point_rewards(
         self, sku: str, rewards: Sequence[ValuePointReward | tuple[str, int]]
     ) -> None:
         """Upsert items of a value point's mapping (LiveOps' PATCH): at most 100, each SKU
         once; an amount of 0 removes the item."""
-        self._require_point(sku)
         if len(rewards) > _MAX_PATCH:
             raise ValidationError.single("rewards", f"at most {_MAX_PATCH} items", list(rewards))
         changes = self._pairs(rewards)
-        for _ in range(_SWAP_TRIES):
-            kept = self._rewards.get(sku)
-            current = {} if kept is None else {r.sku: r.amount for r in kept[0]}
+
+        def patch(config: _Config) -> tuple[_Config, None]:
+            self._require_point(config, sku)
+            current = {r.sku: r.amount for r in config.rewards.get(sku, ())}
             for item, amount in changes:
                 if amount == 0:
                     current.pop(item, None)
                 else:
                     current[item] = amount
             mapping = tuple(ValuePointReward(item, amount) for item, amount in current.items())
-            if self._rewards.swap(sku, None if kept is None else kept[1], mapping):
-                return
-        raise StoreError(f"the mapping of {sku} kept changing")
+            return attrs.evolve(config, rewards={**config.rewards, sku: mapping}), None
+
+        self._change(patch)
 
     def value_point_rewards(self, sku: str) -> tuple[ValuePointReward, ...]:
         """The item mapping of a value point, sorted by item SKU."""
-        kept = self._rewards.get(check_text(sku, "sku"))
-        return () if kept is None else kept[0]
+        mapping = self._current()[0].rewards.get(check_text(sku, "sku"), ())
+        return tuple(sorted(mapping, key=lambda reward: reward.sku))
 
-    def _require_point(self, sku: str) -> ValuePoint:
-        point = self.value_point(sku)
+    @staticmethod
+    def _require_point(config: _Config, sku: object) -> ValuePoint:
+        point = config.points.get(check_text(sku, "sku"))
         if point is None:
             raise AccountingError("not_found", f"Value point {sku} not found.")
         return point
@@ -267,38 +360,39 @@ class RewardChains(Progress):
     # -- chains -------------------------------------------------------------------------------
 
     def create_chain(self, chain: RewardChain) -> RewardChain:
-        """Keep a new chain: it is given the next chain id and its steps ids 1..N."""
+        """Keep a new chain: it is given the next chain id (never one used before) and its
+        steps ids 1..N."""
         if not isinstance(chain, RewardChain):
             raise ValidationError.single("reward_chain", "a RewardChain", chain)
-        self._check_point_of(chain)
-        for _ in range(_SWAP_TRIES):
-            taken = [int(key) for key in self._chains.ids() if key.isdigit()]
-            chain_id = max(taken, default=0) + 1
+
+        def create(config: _Config) -> tuple[_Config, RewardChain]:
+            self._check_point_of(config, chain)
+            chain_id = config.last_chain_id + 1
             steps = tuple(attrs.evolve(step, step_id=n) for n, step in enumerate(chain.steps, 1))
             created = attrs.evolve(chain, chain_id=chain_id, steps=steps)
-            if self._chains.swap(chain_id, None, _Stored(created, len(steps))):
-                return created
-        raise StoreError("others kept taking the next reward chain id")
+            chains = {**config.chains, chain_id: _Stored(created, len(steps))}
+            return attrs.evolve(config, chains=chains, last_chain_id=chain_id), created
+
+        return self._change(create)
 
     def update_chain(self, chain: RewardChain) -> RewardChain:
         """Replace a chain (LiveOps' PUT): steps carrying a `step_id` of the chain keep their
         claims, steps without one are new; an unknown `step_id` is a ValidationError."""
         if not isinstance(chain, RewardChain) or chain.chain_id is None:
             raise ValidationError.single("reward_chain", "a RewardChain with its chain_id", chain)
-        self._check_point_of(chain)
-        for _ in range(_SWAP_TRIES):
-            kept = self._chains.get(chain.chain_id)
-            if kept is None:
-                raise AccountingError(
-                    "chain_not_found", f"Reward chain {chain.chain_id} not found."
-                )
-            stored, version = kept
+        chain_id = chain.chain_id
+
+        def update(config: _Config) -> tuple[_Config, RewardChain]:
+            stored = config.chains.get(chain_id)
+            if stored is None:
+                raise _not_found(chain_id)
             if chain.value_point != stored.chain.value_point:
                 raise ValidationError.single(
                     "value_point",
                     f"{stored.chain.value_point} (it cannot change)",
                     chain.value_point,
                 )
+            self._check_point_of(config, chain)
             known = {step.step_id for step in stored.chain.steps}
             last = stored.last_step_id
             steps: list[RewardChainStep] = []
@@ -315,64 +409,74 @@ class RewardChains(Progress):
                 else:
                     steps.append(step)
             updated = attrs.evolve(chain, steps=tuple(steps))
-            if self._chains.swap(
-                chain.chain_id, version, _Stored(updated, last, stored.generation)
-            ):
-                return updated
-        raise StoreError(f"reward chain {chain.chain_id} kept changing")
+            kept = _Stored(updated, last, stored.generation)
+            return attrs.evolve(config, chains={**config.chains, chain_id: kept}), updated
+
+        return self._change(update)
+
+    def _replace(self, chain_id: int, change: Callable[[_Stored], _Stored]) -> _Stored:
+        check_count(chain_id, "chain_id")
+
+        def replace(config: _Config) -> tuple[_Config, _Stored]:
+            stored = config.chains.get(chain_id)
+            if stored is None:
+                raise _not_found(chain_id)
+            changed = change(stored)
+            return attrs.evolve(config, chains={**config.chains, chain_id: changed}), changed
+
+        return self._change(replace)
 
     def toggle_chain(self, chain_id: int) -> RewardChain:
         """Enable a disabled chain or disable an enabled one; balances and claims stay."""
-        for _ in range(_SWAP_TRIES):
-            stored, version = self._stored(chain_id)
-            flipped = attrs.evolve(stored.chain, enabled=not stored.chain.enabled)
-            if self._chains.swap(chain_id, version, attrs.evolve(stored, chain=flipped)):
-                return flipped
-        raise StoreError(f"reward chain {chain_id} kept changing")
+        return self._replace(
+            chain_id,
+            lambda kept: attrs.evolve(
+                kept, chain=attrs.evolve(kept.chain, enabled=not kept.chain.enabled)
+            ),
+        ).chain
 
     def delete_chain(self, chain_id: int, at: datetime) -> None:
-        """Delete a chain for good (its counters and ledger lines stay)."""
+        """Delete a chain for good: its id is never given again (its counters and ledger
+        lines stay)."""
         check_stored_moment(at)
-        for _ in range(_SWAP_TRIES):
-            _, version = self._stored(chain_id)
-            if self._chains.retire(chain_id, version, at):
-                return
-        raise StoreError(f"reward chain {chain_id} kept changing")
+        check_count(chain_id, "chain_id")
+
+        def delete(config: _Config) -> tuple[_Config, None]:
+            if chain_id not in config.chains:
+                raise _not_found(chain_id)
+            chains = {k: v for k, v in config.chains.items() if k != chain_id}
+            return attrs.evolve(config, chains=chains), None
+
+        self._change(delete)
 
     def reset_chain(self, chain_id: int, at: datetime) -> int:
         """Start every player's and clan's balance and claims of the chain anew (LiveOps'
         admin reset), at once and in one write: the chain's next generation counts from
         nothing (the old counters stay, for audit). Returns the new generation."""
         check_stored_moment(at)
-        for _ in range(_SWAP_TRIES):
-            stored, version = self._stored(chain_id)
-            renewed = attrs.evolve(stored, generation=stored.generation + 1)
-            if self._chains.swap(chain_id, version, renewed):
-                return renewed.generation
-        raise StoreError(f"reward chain {chain_id} kept changing")
+        renewed = self._replace(
+            chain_id, lambda kept: attrs.evolve(kept, generation=kept.generation + 1)
+        )
+        return renewed.generation
 
     def chain(self, chain_id: int) -> RewardChain | None:
         """The chain with this id, or None."""
-        kept = self._chains.get(check_count(chain_id, "chain_id"))
-        return None if kept is None else kept[0].chain
-
-    def _all_stored(self) -> dict[int, _Stored]:
-        return {stored.chain.chain_id or 0: stored for stored in self._chains.all()}
+        kept = self._current()[0].chains.get(check_count(chain_id, "chain_id"))
+        return None if kept is None else kept.chain
 
     def chains(self) -> list[RewardChain]:
         """Every chain, by id."""
-        return sorted(
-            (stored.chain for stored in self._chains.all()), key=lambda c: c.chain_id or 0
-        )
+        return self._current()[0].every_chain()
 
-    def _stored(self, chain_id: int) -> tuple[_Stored, str]:
-        kept = self._chains.get(check_count(chain_id, "chain_id"))
+    def _stored(self, chain_id: int) -> _Stored:
+        kept = self._current()[0].chains.get(check_count(chain_id, "chain_id"))
         if kept is None:
-            raise AccountingError("chain_not_found", f"Reward chain {chain_id} not found.")
+            raise _not_found(chain_id)
         return kept
 
-    def _check_point_of(self, chain: RewardChain) -> None:
-        point = self.value_point(chain.value_point)
+    @staticmethod
+    def _check_point_of(config: _Config, chain: RewardChain) -> None:
+        point = config.points.get(chain.value_point)
         if point is None:
             raise ValidationError.single(
                 "value_point.sku", "a value point of the store", chain.value_point
@@ -408,46 +512,96 @@ class RewardChains(Progress):
         if clan is not None:
             check_text(clan, "clan")
         lines = self._lines(items)
-        stored = self._all_stored()
-        visible = rules.visible_chains([s.chain for s in stored.values()], user, at)
         earned: dict[str, int] = {}
         credited: dict[str, tuple[int, ...]] = {}
         replayed = False
-        for point in self.value_points():
-            amounts = {r.sku: r.amount for r in self.value_point_rewards(point.sku)}
-            amount = sum(amounts.get(sku, 0) * quantity for sku, quantity in lines)
-            if amount == 0:
+        config, version = self._last()
+        for _ in range(_SWAP_TRIES):
+            # An earn that counts nothing checks no version: it is decided on the
+            # configuration kept now unless a count on the same one proved it current.
+            proven = False
+            for sku in sorted(config.points):
+                if sku in earned:
+                    continue
+                found = self._earn_point(
+                    config, version, sku, order_id, user, user_id, lines, at, clan
+                )
+                if found is None:  # changed since it was loaded: again, on the new one
+                    self._config.forget(_CONFIG_KEY)
+                    break
+                outcome, amount, chain_ids = found
+                if outcome is None:
+                    continue
+                if not outcome.ok:  # unlimited balances never refuse
+                    raise StoreError(f"the store did not count what order {order_id} earned")
+                proven = True
+                replayed = replayed or outcome.replayed
+                earned[sku] = amount
+                credited[sku] = chain_ids
+            else:
+                if proven:
+                    break
+                current, current_version = self._current()
+                if current_version == version:
+                    break
+                config, version = current, current_version
                 continue
-            chains = [c for c in visible if c.value_point == point.sku]
-            counters: list[CounterSpec] = []
-            for chain in chains:
-                at_scope = stored[chain.chain_id or 0].scope
-                at_period = rules.period(chain, at)
-                counters.append(CounterSpec(rules.balance_key(at_scope, user_id, at_period), None))
-                if point.is_clan and clan is not None:
-                    clan_key = rules.clan_balance_key(at_scope, clan, at_period)
-                    mine = rules.contribution_key(at_scope, clan, user_id, at_period)
-                    counters += [CounterSpec(clan_key, None), CounterSpec(mine, None)]
-            if not counters:
-                continue
-            outcome = self.count(
-                "earn",
-                f"value_point:{point.sku}",
-                user_id,
-                at,
-                counters,
-                version=None,
-                quantity=amount,
-                idempotency_key=f"earn|{order_id}|{point.sku}",
-                identity=_earn_identity(point.sku, user_id),
-                refusal=_never,
-            )
-            if outcome is None or not outcome.ok:  # unlimited balances, no version: never
-                raise StoreError(f"the store did not count what order {order_id} earned")
-            replayed = replayed or outcome.replayed
-            earned[point.sku] = amount
-            credited[point.sku] = tuple(c.chain_id for c in chains if c.chain_id is not None)
+            config, version = self._last()
+        else:
+            raise StoreError("the reward chains' configuration kept changing")
         return EarnReport(earned, credited, replayed)
+
+    def _earn_point(
+        self,
+        config: _Config,
+        version: str | None,
+        sku: str,
+        order_id: str,
+        user: User,
+        user_id: str,
+        lines: list[tuple[str, int]],
+        at: datetime,
+        clan: str | None,
+    ) -> tuple[Outcome | None, int, tuple[int, ...]] | None:
+        """Count what the order earns of one value point on `config`; None when the store
+        keeps a newer one. The outcome is None when nothing is earned."""
+        point = config.points.get(sku)
+        if point is None:
+            return None, 0, ()
+        amounts = {r.sku: r.amount for r in config.rewards.get(sku, ())}
+        amount = sum(amounts.get(item, 0) * quantity for item, quantity in lines)
+        if amount == 0:
+            return None, 0, ()
+        chains = [
+            c for c in rules.visible_chains(config.every_chain(), user, at) if c.value_point == sku
+        ]
+        counters: list[CounterSpec] = []
+        for chain in chains:
+            at_scope = config.chains[chain.chain_id or 0].scope
+            at_period = rules.period(chain, at)
+            counters.append(CounterSpec(rules.balance_key(at_scope, user_id, at_period), None))
+            if point.is_clan and clan is not None:
+                clan_key = rules.clan_balance_key(at_scope, clan, at_period)
+                mine = rules.contribution_key(at_scope, clan, user_id, at_period)
+                counters += [CounterSpec(clan_key, None), CounterSpec(mine, None)]
+        if not counters:
+            return None, 0, ()
+        outcome = self.count(
+            "earn",
+            f"value_point:{sku}",
+            user_id,
+            at,
+            counters,
+            version=version,
+            version_of=_CONFIG_REF,
+            quantity=amount,
+            idempotency_key=f"earn|{order_id}|{sku}",
+            identity=_earn_identity(sku, user_id),
+            refusal=_never,
+        )
+        if outcome is None:
+            return None
+        return outcome, amount, tuple(c.chain_id for c in chains if c.chain_id is not None)
 
     def earn_quote(
         self,
@@ -528,21 +682,41 @@ class RewardChains(Progress):
         clan: str | None,
         key: str | None,
     ) -> Outcome | None:
+        config, version = self._last()  # the count checks it is still the current one
+        outcome = self._claim_on(config, version, chain_id, step_id, user, user_id, at, clan, key)
+        refusal = None if outcome is None else outcome.refusal
+        if refusal is not None and refusal.code in _REFUSED_BEFORE_COUNTING:
+            fresh, fresh_version = self._current()  # refused by an old copy? ask the new one
+            if fresh_version != version:
+                return self._claim_on(
+                    fresh, fresh_version, chain_id, step_id, user, user_id, at, clan, key
+                )
+        return outcome
+
+    def _claim_on(
+        self,
+        config: _Config,
+        version: str | None,
+        chain_id: int,
+        step_id: int,
+        user: User,
+        user_id: str,
+        at: datetime,
+        clan: str | None,
+        key: str | None,
+    ) -> Outcome | None:
         ref = rules.chain_ref(chain_id)
-        kept = self._chains.last(chain_id)  # the count checks it is still the current version
-        if kept is not None and not rules.sees(kept[0].chain, user, at, self.chains):
-            kept = self._chains.get(chain_id)  # refused by an old copy? decide on the current one
-        if kept is None or not rules.sees(kept[0].chain, user, at, self.chains):
+        stored = config.chains.get(chain_id)
+        if stored is None or not rules.sees(stored.chain, user, at, config.every_chain):
             reasons = (
                 ()
-                if kept is None
-                else tuple(r.to_dict() for r in rules.chain_reasons(kept[0].chain, user, at))
+                if stored is None
+                else tuple(r.to_dict() for r in rules.chain_reasons(stored.chain, user, at))
             )
             message = (
                 str(reasons[0]["message"]) if reasons else f"Reward chain {chain_id} not found."
             )
             return Outcome(False, ref, refusal=Refusal("chain_not_found", message, reasons))
-        stored, version = kept
         chain = stored.chain
         step = chain.step(step_id)
         if step is None:
@@ -578,13 +752,14 @@ class RewardChains(Progress):
             at,
             [claimed],
             version=version,
+            version_of=_CONFIG_REF,
             requires=[Requirement(balance, price)],
             items=rules.step_rewards(step, user),
             idempotency_key=key,
             refusal=refusal,
         )
         if outcome is None:
-            self._chains.forget(chain_id)
+            self._config.forget(_CONFIG_KEY)
         return outcome
 
     # -- reading ------------------------------------------------------------------------------
@@ -593,7 +768,7 @@ class RewardChains(Progress):
         """The balance that counts for the chain's steps at `at`: the player's, or the clan's
         for a clan chain (0 without a clan)."""
         check_stored_moment(at)
-        stored, _ = self._stored(chain_id)
+        stored = self._stored(chain_id)
         key = self._balance_key(stored, self.check_user_id(user.id), at, clan)
         return 0 if key is None else self.store.counter(key, at).used
 
@@ -622,8 +797,8 @@ class RewardChains(Progress):
         user_id = self.check_user_id(user.id)
         if clan is not None:
             check_text(clan, "clan")
-        every = self._all_stored()
-        visible = rules.visible_chains([s.chain for s in every.values()], user, at)
+        every = self._current()[0].chains
+        visible = rules.visible_chains([every[key].chain for key in sorted(every)], user, at)
         page = visible[offset : offset + limit]
         if not page:
             return [], len(visible)
@@ -639,20 +814,21 @@ class RewardChains(Progress):
                 (key, state.used)
                 for key, state in self.store.counters_with_prefix(clan_prefix).items()
             )
-        claims: set[tuple[str, str, int]] = {
-            rules.claim_of(key)
-            for key, state in self.store.counters_with_prefix(rules.claims_prefix(user_id)).items()
-            if state.used
-        }
+        claims: dict[tuple[str, str], set[int]] = {}
+        for claim, state in self.store.counters_with_prefix(rules.claims_prefix(user_id)).items():
+            if state.used:
+                claim_scope, claim_period, step_id = rules.claim_of(claim)
+                claims.setdefault((claim_scope, claim_period), set()).add(step_id)
         views = []
         for chain in page:
             stored = every[chain.chain_id or 0]
             at_period = rules.period(chain, at)
             key = self._balance_key(stored, user_id, at, clan)
-            claimed = frozenset(
-                step.step_id
-                for step in chain.steps
-                if step.step_id is not None and (stored.scope, at_period, step.step_id) in claims
+            mine = claims.get((stored.scope, at_period))
+            claimed = (
+                frozenset(s.step_id for s in chain.steps if s.step_id in mine)
+                if mine
+                else frozenset()
             )
             views.append(
                 ChainView(
@@ -673,7 +849,7 @@ class RewardChains(Progress):
         check_stored_moment(at)
         check_text(clan, "clan")
         check_count(limit, "limit", 1, 10)
-        stored, _ = self._stored(chain_id)
+        stored = self._stored(chain_id)
         at_period = rules.period(stored.chain, at)
         found = []
         prefix = rules.contribution_prefix(stored.scope, clan)

@@ -124,7 +124,8 @@ end
 """
 
 # ARGV: base, nonce, id, idempotency key?, fingerprint, at, at_stamp, expires_stamp?, user,
-# promotion, code?, quantity, result, promotion version?, absent ok ("1"/"0"), the counter keys
+# promotion, code?, quantity, result, promotion version?, absent ok ("1"/"0") followed by the
+# ref of the document that version is of (none: the promotion's), the counter keys
 # as JSON, the ledger line, how many requirements, a key and the uses it needs per
 # requirement, then a counter key and its limit? per counter. An optional value
 # (?) is "" when absent and "=" + the value when present.
@@ -136,8 +137,9 @@ end
 local nonce, id, idem, fp, at, at_stamp = ARGV[2], ARGV[3], optional(ARGV[4]), ARGV[5],
   ARGV[6], ARGV[7]
 local expires, user, promotion, code = optional(ARGV[8]), ARGV[9], ARGV[10], optional(ARGV[11])
-local q, result, version, absent_ok = tonumber(ARGV[12]), ARGV[13], optional(ARGV[14]),
-  ARGV[15] == '1'
+local q, result, version = tonumber(ARGV[12]), ARGV[13], optional(ARGV[14])
+local absent_ok, versioned = string.sub(ARGV[15], 1, 1) == '1', string.sub(ARGV[15], 2)
+if versioned == '' then versioned = promotion end
 local keys_json, line = ARGV[16], ARGV[17]
 if idem then
   local kept = redis.call('HMGET', B .. 'i:' .. idem, 'f', 'r')
@@ -152,7 +154,7 @@ local found = redis.call('HGET', B .. 'o:' .. id, 'n')
 if found == nonce then return {'counted'} end
 if found or redis.call('EXISTS', B .. 'o:' .. id) == 1 then return {'collision'} end
 if version then
-  local kept = redis.call('HGET', B .. 'versions', promotion)
+  local kept = redis.call('HGET', B .. 'versions', versioned)
   if kept ~= version and not (kept == false and absent_ok) then return {'stale'} end
 end
 if code and redis.call('HGET', B .. 'codes', code) ~= promotion then return {'stale'} end

@@ -227,7 +227,7 @@ class InMemoryStore:
                 if replayed is not None:
                     return CountResult(ok=True, replayed=replayed)
             if request.version is not None:
-                kept = self._versions.get(request.promotion)
+                kept = self._versions.get(request.versioned)
                 if kept != request.version and not (kept is None and request.absent_ok):
                     return _STALE
             if request.code is not None and self._codes.get(request.code) != request.promotion:

@@ -413,7 +413,7 @@ class PostgresStore:
                 if owner is None or owner[0] != request.promotion:
                     raise _Stale
             if request.version is not None:
-                current = _one(cur, sql.version_of, (request.promotion,))
+                current = _one(cur, sql.version_of, (request.versioned,))
                 if (current is None and not request.absent_ok) or (
                     current is not None and current[0] != request.version
                 ):
@@ -445,9 +445,9 @@ class PostgresStore:
             version = (
                 request.version,
                 request.version,
-                request.promotion,
+                request.versioned,
                 request.absent_ok,
-                request.promotion,
+                request.versioned,
                 request.code,
                 request.code,
                 request.promotion,

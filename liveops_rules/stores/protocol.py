@@ -112,7 +112,8 @@ class CountRequest(NamedTuple):
 
     `fingerprint` and `result` matter only with an `idempotency_key`: the request's identity,
     and the JSON text to keep under the key if the operation succeeds. `version` is the
-    `document_version` of the promotion document the engine evaluated: when the store keeps
+    `document_version` of the promotion document the engine evaluated (or of the document
+    `version_of` names): when the store keeps
     another one it counts nothing and answers `stale` (None: count without that check), as it
     does when `code` is not (or no longer) a code of `promotion`. With
     `absent_ok`, a store that keeps no document for the promotion counts anyway (a promotion
@@ -134,6 +135,14 @@ class CountRequest(NamedTuple):
     absent_ok: bool = False
     requires: tuple[Requirement, ...] = ()
     """Other counters' uses this count needs, checked in the same atomic step."""
+    version_of: str | None = None
+    """The document whose version `version` is (None: `promotion`'s): a count whose
+    configuration is kept in another document than the one it is counted for."""
+
+    @property
+    def versioned(self) -> str:
+        """The ref of the document `version` is checked against."""
+        return self.promotion if self.version_of is None else self.version_of
 
 
 @attrs.frozen(kw_only=True)

@@ -315,7 +315,7 @@ class RedisStore:
             quantity,
             request.result,
             _optional(request.version),
-            "1" if request.absent_ok else "0",
+            ("1" if request.absent_ok else "0") + (request.version_of or ""),
             json.dumps(keys, separators=(",", ":")),
             line,
             len(request.requires),

@@ -383,7 +383,7 @@ class SQLiteStore:
                 return True
         if request.version is None:
             return False
-        kept = self._version(db, request.promotion)
+        kept = self._version(db, request.versioned)
         return kept != request.version and not (kept is None and request.absent_ok)
 
     def count(self, request: CountRequest) -> CountResult:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from liveops_rules.accounting import check_ledger
 from liveops_rules.stores import CounterSpec, CountRequest, Requirement, SettleAction
+from liveops_rules.stores.protocol import document_version
 
 AT = datetime(2026, 11, 22, 12, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -97,3 +98,27 @@ def test_counters_are_listed_by_prefix(store):
         "k|chain:1|clan-a|ann|": 5,
         "k|chain:1|clan-a|bob|": 7,
     }
+
+
+def test_a_count_checks_the_version_of_the_document_it_names(store):
+    first, second = '{"config": 1}', '{"config": 2}'
+    store.put_promotion("chains:config", first)
+    kept = document_version(first)
+    for expires_at in (None, AT + timedelta(minutes=5)):  # an outright count and a hold
+        counted = request((BALANCE,), quantity=3, expires_at=expires_at)
+        assert store.count(counted._replace(version=kept, version_of="chains:config")).ok
+    assert store.counter(BALANCE.key, AT).used == 3
+    assert [e.promotion for e in store.ledger()] == ["chain:1", "chain:1"]
+    store.put_promotion("chains:config", second)
+    for expires_at in (None, AT + timedelta(minutes=5)):
+        stale = request((BALANCE,), quantity=3, expires_at=expires_at)
+        assert store.count(stale._replace(version=kept, version_of="chains:config")).stale
+        missing = stale._replace(operation_id=stale.operation_id + "-m", version_of="absent:1")
+        assert store.count(missing._replace(version=kept)).stale
+    assert store.counter(BALANCE.key, AT).used == 3  # nothing counted when stale
+    assert len(store.ledger()) == 2
+    current = request((BALANCE,), quantity=1)
+    assert store.count(
+        current._replace(version=document_version(second), version_of="chains:config")
+    ).ok
+    assert check_ledger(store) == []

@@ -295,3 +295,26 @@ def test_a_paid_checkout_earns_for_its_lines_and_the_items_given_free(chains, st
     assert chains.earn_quote("order-9", checkout.quote, PLAYER, AT).replayed
     assert chains.balance(ladder.chain_id, PLAYER, AT) == 190
     assert check_ledger(store) == []
+
+
+def test_what_another_machine_adds_is_earned_and_claimed_at_once(store_factory):
+    """A client that loaded the configuration before an admin change must neither earn
+    nothing where the change earns, nor refuse a step the change added."""
+    admin, client = RewardChains(store_factory()), RewardChains(store_factory())
+    admin.put_value_point(ValuePoint(sku="snow", name={"en": "Snowflakes"}))
+    admin.set_value_point_rewards("snow", [ValuePointReward("shield", 50)])
+    assert client.earn("o1", PLAYER, [("shield", 1)], AT).earned == {}  # no chain yet: loaded
+    ladder = admin.create_chain(chain(steps=[step(100)]))
+    assert client.earn("o2", PLAYER, [("shield", 2)], AT).earned == {"snow": 100}
+    admin.put_value_point(ValuePoint(sku="ice", name={"en": "Ice"}))
+    admin.set_value_point_rewards("ice", [ValuePointReward("sword", 7)])
+    frozen = admin.create_chain(chain(value_point="ice", steps=[step(7)]))
+    assert client.earn("o3", PLAYER, [("sword", 1)], AT).earned == {"ice": 7}  # a new point
+    admin.set_value_point_rewards(
+        "snow", [ValuePointReward("shield", 50), ValuePointReward("sword", 1)]
+    )
+    assert client.earn("o4", PLAYER, [("sword", 1)], AT).earned == {"ice": 7, "snow": 1}
+    grown = admin.update_chain(attrs.evolve(ladder, steps=[*ladder.steps, step(101)]))
+    assert client.claim(ladder.chain_id, grown.steps[1].step_id, PLAYER, AT).ok  # a new step
+    assert client.claim(frozen.chain_id, 1, PLAYER, AT).ok
+    assert client.balance(ladder.chain_id, PLAYER, AT) == 101
