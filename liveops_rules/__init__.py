@@ -22,6 +22,7 @@ from liveops_rules.accounting import (
     promotion_ref,
 )
 from liveops_rules.catalog import Catalog
+from liveops_rules.chains.reward import ChainView, EarnReport, RewardChains
 from liveops_rules.checkout import Checkout, Reservation
 from liveops_rules.codes import is_valid_code, normalize_code, validate_code
 from liveops_rules.error_catalog import (
@@ -68,6 +69,16 @@ from liveops_rules.models import (
     ValidityWindow,
 )
 from liveops_rules.models.cart import Cart, CartLine, VirtualPrice
+from liveops_rules.models.chains import (
+    ChainReward,
+    ClanSettings,
+    ClanType,
+    MediaItem,
+    RewardChain,
+    RewardChainStep,
+    ValuePoint,
+    ValuePointReward,
+)
 from liveops_rules.models.requests import (
     CodeGenerationRequest,
     CouponRedeemRequest,
@@ -144,7 +155,11 @@ __all__ = [
     "Cart",
     "CartLine",
     "Catalog",
+    "ChainReward",
+    "ChainView",
     "Checkout",
+    "ClanSettings",
+    "ClanType",
     "CodeGenerationRequest",
     "CodePage",
     "Condition",
@@ -155,6 +170,7 @@ __all__ = [
     "Decision",
     "Disabled",
     "DiscountedItem",
+    "EarnReport",
     "Ended",
     "ErrorCode",
     "Excluded",
@@ -167,6 +183,7 @@ __all__ = [
     "LiveOpsError",
     "LocalizedName",
     "MalformedCode",
+    "MediaItem",
     "NaiveDatetimeError",
     "NoMatchingItem",
     "NotApplied",
@@ -197,6 +214,9 @@ __all__ = [
     "Refusal",
     "Refused",
     "Reservation",
+    "RewardChain",
+    "RewardChainStep",
+    "RewardChains",
     "RewardItem",
     "SQLiteStore",
     "ShownItem",
@@ -212,6 +232,8 @@ __all__ = [
     "UserLimitUpdate",
     "ValidationError",
     "ValidityWindow",
+    "ValuePoint",
+    "ValuePointReward",
     "Verification",
     "VirtualPrice",
     "__version__",

@@ -101,3 +101,13 @@ def test_the_readme_examples_pass_mypy_strict(tmp_path):
         env={**os.environ, "MYPYPATH": str(ROOT)},
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_readme_reward_chain_example_runs(capsys):
+    exec(compile(example("RewardChains("), str(README), "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "{'snowflake': 120}"
+    assert printed[1] == "(RewardItem(sku='sled', quantity=1),)"
+    assert printed[2] == "9912"
+    assert printed[3] == "120 of 500 value points"
+    assert printed[4] == "120"
