@@ -115,7 +115,7 @@ def test_a_player_earns_claims_and_sees_the_chain(setup):
     assert "--offset 1 for more" in text
     assert run_json("chains", "refund", "order-1", *player) == (
         0,
-        {"order_id": "order-1", "value_points_taken_back": 1},
+        {"order_id": "order-1", "value_points_taken_back": 2},  # snow and banner
     )
     assert run_json("chains", "balance", "1", *player)[1]["amount"] == 0
 
