@@ -18,15 +18,14 @@ from liveops_rules.cli.common import (
     at_option,
     format_option,
     load_file,
+    store_on,
     store_option,
     write_json,
     write_table,
 )
 from liveops_rules.cli.inputs import amount_argument, text_argument
-from liveops_rules.errors import LiveOpsError
 from liveops_rules.models import User
 from liveops_rules.models.chains import RewardChain
-from liveops_rules.stores import RedemptionStore, open_store
 from liveops_rules.wire import dump_payload, load_payload, load_user
 
 __all__ = ["register"]
@@ -36,14 +35,8 @@ _PAGE_MAX = 50
 
 @contextmanager
 def _chains_on(uri: str) -> Iterator[RewardChains]:
-    try:
-        store: RedemptionStore = open_store(uri)
-    except LiveOpsError as error:
-        raise CliError(f"--store: {error}") from None
-    try:
+    with store_on(uri) as store:
         yield RewardChains(store)
-    finally:
-        store.close()
 
 
 def _line_argument(text: str) -> tuple[str, int]:

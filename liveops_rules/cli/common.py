@@ -36,6 +36,7 @@ __all__ = [
     "load_file",
     "progress_bar",
     "promotion_ref_argument",
+    "store_on",
     "store_option",
     "write_json",
     "write_table",
@@ -83,16 +84,23 @@ def load_file(path: str, what: str, loader: Callable[[object], T]) -> T:
 
 
 @contextmanager
-def accounting_on(uri: str) -> Iterator[Accounting]:
-    """An Accounting on the store at `uri`, closed afterwards; an unusable store is exit 2."""
+def store_on(uri: str) -> Iterator[RedemptionStore]:
+    """The store at `uri`, closed afterwards; an unusable store is exit 2."""
     try:
         store: RedemptionStore = open_store(uri)
     except LiveOpsError as error:
         raise CliError(f"--store: {error}") from None
     try:
-        yield Accounting(store)
+        yield store
     finally:
         store.close()
+
+
+@contextmanager
+def accounting_on(uri: str) -> Iterator[Accounting]:
+    """An Accounting on the store at `uri`, closed afterwards; an unusable store is exit 2."""
+    with store_on(uri) as store:
+        yield Accounting(store)
 
 
 def promotion_ref_argument(text: str) -> str:
