@@ -237,7 +237,7 @@ def test_a_value_point_in_use_cannot_be_deleted(chains):
     assert chains.value_point("snow") is None
 
 
-def test_racing_claims_of_one_step_grant_it_once(store_factory):
+def test_racing_claims_of_one_step_grant_it_once_while_earns_count_exactly(store_factory):
     setup = RewardChains(store_factory())
     setup.put_value_point(ValuePoint(sku="snow", name={"en": "Snow"}))
     setup.set_value_point_rewards("snow", [ValuePointReward("sword", 100)])
@@ -246,17 +246,22 @@ def test_racing_claims_of_one_step_grant_it_once(store_factory):
     start = threading.Barrier(8)
     outcomes: list[bool] = []
 
-    def claim() -> None:
+    def claim(n: int) -> None:
         mine = RewardChains(store_factory())
         start.wait()
-        outcomes.append(mine.claim(ladder.chain_id, 1, PLAYER, AT).ok)
+        for k in range(10):  # earning meanwhile, each order sent twice (a retry)
+            mine.earn(f"t{n}-{k}", PLAYER, [("sword", 1)], AT)
+            if k == 5:
+                outcomes.append(mine.claim(ladder.chain_id, 1, PLAYER, AT).ok)
+            mine.earn(f"t{n}-{k}", PLAYER, [("sword", 1)], AT)
 
-    threads = [threading.Thread(target=claim) for _ in range(8)]
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == [False] * 7 + [True]
+    assert setup.balance(ladder.chain_id, PLAYER, AT) == 100 * (1 + 8 * 10)  # every order once
     assert check_ledger(store_factory()) == []
 
 
