@@ -43,7 +43,7 @@ class Documents(Generic[T]):
         self.prefix = prefix
         self._dump = dump
         self._load = load
-        self._loaded: dict[str, tuple[str, T]] = {}
+        self._loaded: dict[str, tuple[str, T, str]] = {}  # document, value, version
 
     def ref(self, key: str | int) -> str:
         """The document ref of `key`."""
@@ -52,6 +52,9 @@ class Documents(Generic[T]):
     def get(self, key: str | int) -> tuple[T, str] | None:
         """The value kept under `key` now and its version, or None (none, or deleted)."""
         ref = self.ref(key)
+        cached = self._loaded.get(ref)
+        if cached is not None and self.store.promotion_version(ref) == cached[2]:
+            return cached[1], cached[2]  # still current: asked for the version alone
         document = self.store.promotion(ref)
         if document is None or tombstone_moment(document) is not None:
             self._loaded.pop(ref, None)
@@ -60,8 +63,13 @@ class Documents(Generic[T]):
         if cached is None or cached[0] != document:
             if len(self._loaded) >= 10_000:
                 self._loaded.clear()
-            cached = self._loaded[ref] = (document, self._load(document))
-        return cached[1], document_version(document)
+            cached = self._keep(ref, document)
+        return cached[1], cached[2]
+
+    def _keep(self, ref: str, document: str) -> tuple[str, T, str]:
+        kept = (document, self._load(document), document_version(document))
+        self._loaded[ref] = kept
+        return kept
 
     def last(self, key: str | int) -> tuple[T, str] | None:
         """The value loaded last for `key` and its version, without reading the store (the
@@ -69,7 +77,7 @@ class Documents(Generic[T]):
         cached = self._loaded.get(self.ref(key))
         if cached is None:
             return self.get(key)
-        return cached[1], document_version(cached[0])
+        return cached[1], cached[2]
 
     def forget(self, key: str | int) -> None:
         """Drop what was loaded for `key` (the store keeps another version)."""
@@ -92,7 +100,7 @@ class Documents(Generic[T]):
                 continue
             cached = self._loaded.get(ref)
             if cached is None or cached[0] != document:
-                cached = self._loaded[ref] = (document, self._load(document))
+                cached = self._keep(ref, document)
             found.append(cached[1])
         return found
 

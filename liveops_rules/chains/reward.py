@@ -789,8 +789,9 @@ class RewardChains(Progress):
         offset: int = 0,
     ) -> tuple[list[ChainView], int]:
         """The chains `user` sees at `at`, `limit` (at most 50) from `offset`, each with its
-        balance and the steps claimed this period; and how many there are in all. Three range
-        reads of the store, however many chains."""
+        balance and the steps claimed this period; and how many there are in all. Two reads
+        of the store however many chains (three for a clan's member): the configuration's
+        version, and the player's counters as one range."""
         check_stored_moment(at)
         check_count(limit, "limit", 1, _MAX_PAGE)
         check_count(offset, "offset", 0)
@@ -802,32 +803,29 @@ class RewardChains(Progress):
         page = visible[offset : offset + limit]
         if not page:
             return [], len(visible)
-        balances = {
-            key: state.used
-            for key, state in self.store.counters_with_prefix(
-                rules.balances_prefix(user_id)
-            ).items()
-        }
+        balances: dict[str, int] = {}
+        claims: dict[tuple[str, str], set[int]] = {}
+        for mine, state in self.store.counters_with_prefix(rules.player_prefix(user_id)).items():
+            if rules.is_balance(mine):
+                balances[mine] = state.used
+            elif state.used:
+                claim_scope, claim_period, step_id = rules.claim_of(mine)
+                claims.setdefault((claim_scope, claim_period), set()).add(step_id)
         if clan is not None:
             clan_prefix = rules.clan_balances_prefix(clan)
             balances.update(
-                (key, state.used)
-                for key, state in self.store.counters_with_prefix(clan_prefix).items()
+                (ours, state.used)
+                for ours, state in self.store.counters_with_prefix(clan_prefix).items()
             )
-        claims: dict[tuple[str, str], set[int]] = {}
-        for claim, state in self.store.counters_with_prefix(rules.claims_prefix(user_id)).items():
-            if state.used:
-                claim_scope, claim_period, step_id = rules.claim_of(claim)
-                claims.setdefault((claim_scope, claim_period), set()).add(step_id)
         views = []
         for chain in page:
             stored = every[chain.chain_id or 0]
             at_period = rules.period(chain, at)
             key = self._balance_key(stored, user_id, at, clan)
-            mine = claims.get((stored.scope, at_period))
+            steps_claimed = claims.get((stored.scope, at_period))
             claimed = (
-                frozenset(s.step_id for s in chain.steps if s.step_id in mine)
-                if mine
+                frozenset(s.step_id for s in chain.steps if s.step_id in steps_claimed)
+                if steps_claimed
                 else frozenset()
             )
             views.append(

@@ -4,10 +4,10 @@ moment is in, which rewards of a step a player gets, and the counter keys of the
 Counter keys (one store counter each; SCOPE is `reward_chain:ID@GENERATION`, a new generation
 with each admin reset; PERIOD is the start of the recurrent period, empty when the chain never
 resets). A player's keys start with the player, so one range read finds them all:
-- `v|u|USER|SCOPE|PERIOD`: a player's balance in the chain;
+- `p|USER|v|SCOPE|PERIOD`: a player's balance in the chain;
+- `p|USER|s|SCOPE|PERIOD|STEP`: a step claimed by a player (limit 1);
 - `v|c|CLAN|SCOPE|PERIOD`: a clan's balance (clan chains);
-- `k|SCOPE|CLAN|USER|PERIOD`: what a player contributed to the clan's balance;
-- `s|USER|SCOPE|PERIOD|STEP`: a step claimed by a player (limit 1).
+- `k|SCOPE|CLAN|USER|PERIOD`: what a player contributed to the clan's balance.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def scope(chain_id: int, generation: int) -> str:
 
 def balance_key(at_scope: str, user_id: str, at_period: str) -> str:
     """A player's balance counter."""
-    return f"v|u|{_part(user_id)}|{at_scope}|{at_period}"
+    return f"p|{_part(user_id)}|v|{at_scope}|{at_period}"
 
 
 def clan_balance_key(at_scope: str, clan_id: str, at_period: str) -> str:
@@ -80,9 +80,14 @@ def clan_balance_key(at_scope: str, clan_id: str, at_period: str) -> str:
     return f"v|c|{_part(clan_id)}|{at_scope}|{at_period}"
 
 
-def balances_prefix(user_id: str) -> str:
-    """The prefix of every balance counter of a player, in every chain."""
-    return f"v|u|{_part(user_id)}|"
+def player_prefix(user_id: str) -> str:
+    """The prefix of every balance and claim counter of a player, in every chain."""
+    return f"p|{_part(user_id)}|"
+
+
+def is_balance(key: str) -> bool:
+    """Whether a key under `player_prefix` is a balance's (else it is a claim's)."""
+    return key.split("|", 3)[2] == "v"
 
 
 def clan_balances_prefix(clan_id: str) -> str:
@@ -108,17 +113,12 @@ def contributor_of(key: str) -> tuple[str, str]:
 
 def claim_key(at_scope: str, step_id: int, user_id: str, at_period: str) -> str:
     """A player's claim of a step (limit 1 a period)."""
-    return f"s|{_part(user_id)}|{at_scope}|{at_period}|{step_id}"
-
-
-def claims_prefix(user_id: str) -> str:
-    """The prefix of every claim counter of a player, in every chain."""
-    return f"s|{_part(user_id)}|"
+    return f"p|{_part(user_id)}|s|{at_scope}|{at_period}|{step_id}"
 
 
 def claim_of(key: str) -> tuple[str, str, int]:
     """The (scope, period, step id) of a claim counter's key."""
-    _, _, at_scope, at_period, step = key.split("|")
+    _, _, _, at_scope, at_period, step = key.split("|")
     return at_scope, at_period, int(step)
 
 

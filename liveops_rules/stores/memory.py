@@ -488,6 +488,10 @@ class InMemoryStore:
         """See `PromotionStore.promotion`."""
         return self._promotions.get(ref)
 
+    def promotion_version(self, ref: str) -> str | None:
+        """See `PromotionStore.promotion_version`."""
+        return self._versions.get(ref)
+
     def promotion_refs(self, prefix: str = "") -> list[str]:
         """See `PromotionStore.promotion_refs`."""
         with self._lock:

@@ -870,6 +870,11 @@ class PostgresStore:
         row = self._transact(lambda cur: _one(cur, self._sql.promotion, (ref,)), read=True)
         return None if row is None else str(row[0])
 
+    def promotion_version(self, ref: str) -> str | None:
+        """See `PromotionStore.promotion_version`."""
+        row = self._transact(lambda cur: _one(cur, self._sql.version_of, (ref,)), read=True)
+        return None if row is None else str(row[0])
+
     def promotion_refs(self, prefix: str = "") -> list[str]:
         """See `PromotionStore.promotion_refs`."""
 

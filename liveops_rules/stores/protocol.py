@@ -344,6 +344,11 @@ class PromotionStore(Protocol):
         """The promotion document kept under `ref`."""
         ...
 
+    def promotion_version(self, ref: str) -> str | None:
+        """The `document_version` of the document kept under `ref` (a small read: whether a
+        copy loaded earlier is still current)."""
+        ...
+
     def promotion_refs(self, prefix: str = "") -> list[str]:
         """Every document ref kept that starts with `prefix`, sorted."""
         ...

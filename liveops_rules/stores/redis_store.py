@@ -522,6 +522,11 @@ class RedisStore:
         document = self._call(lambda: self._client.hget(self._base + "promotions", ref))
         return None if document is None else str(document)
 
+    def promotion_version(self, ref: str) -> str | None:
+        """See `PromotionStore.promotion_version`."""
+        version = self._call(lambda: self._client.hget(self._base + "versions", ref))
+        return None if version is None else str(version)
+
     def promotion_refs(self, prefix: str = "") -> list[str]:
         """See `PromotionStore.promotion_refs` (a lexical range of the refs' sorted set)."""
         low, high = ("-", "+") if not prefix else ("[" + prefix, "(" + prefix + "\U0010ffff")

@@ -740,6 +740,11 @@ class SQLiteStore:
             row = db.execute("SELECT document FROM promotions WHERE ref = ?", (ref,)).fetchone()
         return None if row is None else str(row[0])
 
+    def promotion_version(self, ref: str) -> str | None:
+        """See `PromotionStore.promotion_version`."""
+        with self._reading() as db:
+            return self._version(db, ref)
+
     def promotion_refs(self, prefix: str = "") -> list[str]:
         """See `PromotionStore.promotion_refs` (a range of the key's index)."""
         with self._reading() as db:

@@ -122,3 +122,11 @@ def test_a_count_checks_the_version_of_the_document_it_names(store):
         current._replace(version=document_version(second), version_of="chains:config")
     ).ok
     assert check_ledger(store) == []
+
+
+def test_a_documents_version_is_read_alone(store):
+    assert store.promotion_version("chains:config") is None
+    store.put_promotion("chains:config", '{"config": 1}')
+    assert store.promotion_version("chains:config") == document_version('{"config": 1}')
+    assert store.swap_promotion("chains:config", document_version('{"config": 1}'), '{"config": 2}')
+    assert store.promotion_version("chains:config") == document_version('{"config": 2}')
