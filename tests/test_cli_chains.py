@@ -156,7 +156,7 @@ def test_admins_toggle_reset_and_delete(setup):
     assert run_json("chains", "balance", "1", *player)[1]["amount"] == 0
     assert run_json("chains", "delete", "1", "--store", uri, *WHEN)[1]["deleted"] is True
     status, _, err = run("chains", "show", "1", "--store", uri)
-    assert (status, err.strip()) == (2, "liveops-rules: no reward chain 1 in the store")
+    assert (status, err.strip()) == (1, "liveops-rules: Reward chain 1 not found. [4001]")
     status, refused = run_json("chains", "claim", "1", "1", *player)
     assert (status, refused["error_code"]) == (1, 4001)
 

@@ -829,6 +829,36 @@ def _battery(tmp: Path, store: str) -> dict[str, tuple[list[object], set[int]]]:
             )
             for action in ("commit", "release", "cancel")
         },
+        **{
+            f"chains-{action}": (
+                ["chains", action, *arguments, "--user", user, "--store", db, "--at", at],
+                statuses,
+            )
+            for action, arguments, statuses in [
+                ("earn", [("text", "o-1"), "sword:2"], {0}),
+                ("refund", [("text", "o-1")], {0}),
+                ("view", ["--limit", ("number", "5")], {0}),
+                ("balance", [("number", "1")], {1}),  # the store has no chains: 4001
+                ("claim", [("number", "1"), ("number", "1")], {1}),
+            ]
+        },
+        **{
+            f"chains-{action}": (
+                ["chains", action, ("number", "1"), "--store", db, *moment],
+                {1},  # no such chain: 4001
+            )
+            for action, moment in [
+                ("show", []),
+                ("toggle", []),
+                ("reset", ["--at", at]),
+                ("delete", ["--at", at]),
+            ]
+        },
+        "chains-top": (
+            ["chains", "top", ("number", "1"), "--clan", ("text", "c"), "--store", db, "--at", at],
+            {1},
+        ),
+        "chains-list": (["chains", "list", "--store", db, "--format", "json"], {0}),
         "demo": (["demo"], {0}),
         "no-verb": ([], {2}),
         "unknown-verb": (["frobnicate"], {2}),
@@ -939,7 +969,7 @@ def test_the_battery_runs_every_verb_the_help_lists(cli):
     listed = _listed_commands(str(cli(["--help"])["stdout"]))
     assert listed == {
         "check", "validate", "import", "redeem", "codes", "limits", "quote", "demo",
-        "promotions", "verify", "holds",
+        "promotions", "verify", "holds", "chains",
     }  # fmt: skip
     assert listed <= first_words
     actions = {str(command[1]) for command, _ in battery.values() if command[:1] == ["limits"]}

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from liveops_rules.accounting import AccountingError
 from liveops_rules.chains.reward import ChainView, RewardChains
 from liveops_rules.cli.common import (
     EXIT_OK,
@@ -110,7 +111,7 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
 def _found(engine: RewardChains, chain_id: int) -> RewardChain:
     chain = engine.chain(chain_id)
     if chain is None:
-        raise CliError(f"no reward chain {chain_id} in the store")
+        raise AccountingError("chain_not_found", f"Reward chain {chain_id} not found.")
     return chain
 
 
