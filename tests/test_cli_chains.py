@@ -189,3 +189,66 @@ def test_an_unusable_store_is_exit_2(tmp_path, setup):
     status, _, err = run("chains", "balance", "1", "--user", user, "--store", "nosuch://x", *WHEN)
     assert status == 2
     assert err.startswith("liveops-rules: --store:")
+
+
+CHAIN_CATALOG = {
+    "value_points": [
+        {"sku": "snow", "name": {"en": "Snow"}, "rewards": [{"sku": "sword", "amount": 30}]}
+    ],
+    "reward_chains": [
+        {
+            "name": {"en": "Ladder"},
+            "date_start": "2026-11-01T00:00:00+00:00",
+            "date_end": None,
+            "is_enabled": True,
+            "value_point": {"sku": "snow"},
+            "steps": [
+                {
+                    "name": {"en": name},
+                    "price": {"amount": price},
+                    "reward": [{"sku": sku, "quantity": 1}],
+                }
+                for name, price, sku in (("Sled", 50, "sled"), ("Crown", 90, "crown"))
+            ],
+        }
+    ],
+}
+
+
+def test_a_catalog_file_is_imported_listed_shown_and_played(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'imported.db'}"
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(CHAIN_CATALOG))
+    assert run_json("chains", "import", str(path), "--store", uri) == (
+        0,
+        {"value_points": ["snow"], "reward_chains": [1]},
+    )
+    status, listed = run_json("chains", "list", "--store", uri)
+    assert status == 0
+    assert [(c["reward_chain_id"], c["name"]) for c in listed] == [(1, {"en": "Ladder"})]
+    assert "steps" not in listed[0]  # the admin list omits them, as LiveOps' does
+    status, shown = run_json("chains", "show", "1", "--store", uri)
+    assert status == 0
+    assert [(s["step_id"], s["price"]) for s in shown["steps"]] == [
+        (1, {"amount": 50}),
+        (2, {"amount": 90}),
+    ]
+    status, text, _ = run("chains", "show", "1", "--store", uri)
+    assert text.splitlines()[3].split() == ["1", "50", "1", "x", "sled", "Sled"]
+    user = tmp_path / "user.json"
+    user.write_text('{"id": "p1"}')
+    player = ("--user", str(user), "--store", uri, *WHEN)
+    assert run_json("chains", "earn", "o1", "sword:2", *player)[1]["earned"] == {"snow": 60}
+    assert run_json("chains", "claim", "1", "1", *player)[1]["ok"] is True
+    shown["steps"] = [{**shown["steps"][0], "price": {"amount": 40}}]  # step 2 dropped
+    path.write_text(json.dumps({**CHAIN_CATALOG, "reward_chains": [shown]}))
+    assert run_json("chains", "import", str(path), "--store", uri)[1]["reward_chains"] == [1]
+    status, claimed = run_json("chains", "claim", "1", "1", *player)
+    assert (status, claimed["error_code"]) == (1, 9912)  # step 1 kept its claim
+    broken = tmp_path / "broken.json"
+    broken.write_text(
+        json.dumps({"reward_chains": [{**CHAIN_CATALOG["reward_chains"][0], "steps": []}]})
+    )
+    status, _, err = run("chains", "import", str(broken), "--store", uri)
+    assert status == 2
+    assert "$.reward_chains[0]" in err

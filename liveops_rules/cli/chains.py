@@ -26,8 +26,8 @@ from liveops_rules.cli.common import (
 )
 from liveops_rules.cli.inputs import amount_argument, text_argument
 from liveops_rules.models import User
-from liveops_rules.models.chains import RewardChain
-from liveops_rules.wire import dump_payload, load_payload, load_user
+from liveops_rules.models.chains import RewardChain, RewardChainSummary
+from liveops_rules.wire import dump_payload, load_chain_catalog, load_user
 
 __all__ = ["register"]
 
@@ -62,28 +62,25 @@ def _window(chain: RewardChain) -> str:
 
 
 def _import(args: argparse.Namespace, out: TextIO) -> int:
-    catalog = load_file(args.file, "catalog", lambda data: load_payload("catalog", data))
-    points = tuple(getattr(catalog, "value_points", ()))
-    mappings = dict(getattr(catalog, "value_point_rewards", {}) or {})
-    chains = tuple(getattr(catalog, "reward_chains", ()))
-    if not points and not chains and not mappings:
+    catalog = load_file(args.file, "catalog", load_chain_catalog)
+    if not catalog.value_points and not catalog.reward_chains:
         raise CliError(f"{args.file}: no value_points or reward_chains to import")
-    created: list[int] = []
+    kept: list[int] = []
     with _chains_on(args.store) as engine:
-        for point in points:
+        for point in catalog.value_points:
             engine.put_value_point(point)
-        for sku, rewards in mappings.items():
-            engine.set_value_point_rewards(sku, rewards)
-        for chain in chains:
-            kept = None if chain.chain_id is None else engine.chain(chain.chain_id)
-            made = engine.update_chain(chain) if kept is not None else engine.create_chain(chain)
-            created.append(made.chain_id or 0)
-    document = {"value_points": [p.sku for p in points], "reward_chains": created}
+            if point.sku in catalog.rewards:
+                engine.set_value_point_rewards(point.sku, catalog.rewards[point.sku])
+        for chain in catalog.reward_chains:
+            known = chain.chain_id is not None and engine.chain(chain.chain_id) is not None
+            made = engine.update_chain(chain) if known else engine.create_chain(chain)
+            kept.append(made.chain_id or 0)
+    points = [p.sku for p in catalog.value_points]
     if args.format == "json":
-        write_json(out, document)
+        write_json(out, {"value_points": points, "reward_chains": kept})
     else:
-        out.write(f"imported {len(points)} value points and {len(created)} reward chains")
-        out.write(f" ({', '.join(map(str, created))})\n" if created else "\n")
+        out.write(f"imported {len(points)} value points and {len(kept)} reward chains")
+        out.write(f" ({', '.join(map(str, kept))})\n" if kept else "\n")
     return EXIT_OK
 
 
@@ -91,7 +88,7 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     with _chains_on(args.store) as engine:
         every = engine.chains()
     if args.format == "json":
-        write_json(out, [dump_payload(chain, "list") for chain in every])
+        write_json(out, [dump_payload(RewardChainSummary.of(chain)) for chain in every])
         return EXIT_OK
     rows = [
         [

@@ -38,6 +38,8 @@ __all__ = [
     "MediaItem",
     "RewardChain",
     "RewardChainStep",
+    "RewardChainSummary",
+    "RewardChainUpdate",
     "ValuePoint",
     "ValuePointReward",
 ]
@@ -271,3 +273,96 @@ class RewardChain:
     def step(self, step_id: int) -> RewardChainStep | None:
         """The step with this id, or None."""
         return next((s for s in self.steps if s.step_id == step_id), None)
+
+
+def _needs_start(window: ValidityWindow) -> None:
+    if window.start is None:
+        raise ValidationError.single("date_start", "a start (reward chains need one)", None)
+
+
+@attrs.frozen(kw_only=True)
+class RewardChainSummary:
+    """A reward chain as LiveOps' admin list shows it: every field but its steps."""
+
+    chain_id: int | None = attrs.field(default=None, validator=optional(int_in(1)))
+    name: LocalizedName = attrs.field(converter=_to_name, validator=_required_text)
+    description: LocalizedName = attrs.field(factory=_no_text, converter=_to_name, validator=_text)
+    long_description: LocalizedName = attrs.field(
+        factory=_no_text, converter=_to_name, validator=_text
+    )
+    image_url: str | None = None
+    order: int | None = attrs.field(default=None, validator=optional(int_in(0)))
+    window: ValidityWindow = attrs.field(validator=instance_of(ValidityWindow, "a ValidityWindow"))
+    enabled: bool = attrs.field(default=False, validator=is_bool)
+    value_point: str = attrs.field(validator=_sku)
+    recurrent_schedule: RecurrentSchedule | None = attrs.field(default=None, validator=_schedule)
+    conditions: tuple[StringCondition | NumberCondition | DateCondition, ...] = attrs.field(
+        default=(), converter=_tuple, validator=each(_condition, max_items=MAX_CONDITIONS)
+    )
+    always_visible: bool = attrs.field(default=True, validator=is_bool)
+    clan: ClanSettings | None = attrs.field(
+        default=None, validator=optional(instance_of(ClanSettings, "a ClanSettings"))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        _needs_start(self.window)
+
+    @classmethod
+    def of(cls, chain: RewardChain) -> RewardChainSummary:
+        """The summary of `chain`."""
+        return cls(**{f.name: getattr(chain, f.name) for f in attrs.fields(cls)})
+
+
+@attrs.frozen(kw_only=True)
+class RewardChainUpdate:
+    """A reward chain's PUT body: the whole new configuration of the chain its path names.
+
+    It carries no chain id (the path has it) and its `value_point` only when the body repeats
+    it (LiveOps' clan schema does): a chain's value point cannot change. Steps with a
+    `step_id` keep their progress, steps without one are new (see `RewardChains.update_chain`).
+    """
+
+    name: LocalizedName = attrs.field(converter=_to_name, validator=_required_text)
+    description: LocalizedName = attrs.field(factory=_no_text, converter=_to_name, validator=_text)
+    long_description: LocalizedName = attrs.field(
+        factory=_no_text, converter=_to_name, validator=_text
+    )
+    image_url: str | None = None
+    order: int | None = attrs.field(default=None, validator=optional(int_in(0)))
+    window: ValidityWindow = attrs.field(validator=instance_of(ValidityWindow, "a ValidityWindow"))
+    enabled: bool = attrs.field(default=False, validator=is_bool)
+    value_point: str | None = attrs.field(default=None, validator=optional(_sku))
+    steps: tuple[RewardChainStep, ...] = attrs.field(converter=_tuple, validator=_steps)
+    recurrent_schedule: RecurrentSchedule | None = attrs.field(default=None, validator=_schedule)
+    conditions: tuple[StringCondition | NumberCondition | DateCondition, ...] = attrs.field(
+        default=(), converter=_tuple, validator=each(_condition, max_items=MAX_CONDITIONS)
+    )
+    always_visible: bool = attrs.field(default=True, validator=is_bool)
+    clan: ClanSettings | None = attrs.field(
+        default=None, validator=optional(instance_of(ClanSettings, "a ClanSettings"))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        _needs_start(self.window)
+
+    @classmethod
+    def of(cls, chain: RewardChain) -> RewardChainUpdate:
+        """The PUT body that keeps `chain` as it is (its value point repeated for a clan
+        chain, as LiveOps' clan update schema requires it)."""
+        fields = {f.name: getattr(chain, f.name) for f in attrs.fields(cls)}
+        if chain.clan is None:
+            fields["value_point"] = None
+        return cls(**fields)
+
+    def apply(self, current: RewardChain) -> RewardChain:
+        """The chain `current` becomes: its id and value point, everything else from here.
+        Raises ValidationError if the body names another value point."""
+        if not isinstance(current, RewardChain):
+            raise ValidationError.single("current", "a RewardChain", current)
+        if self.value_point is not None and self.value_point != current.value_point:
+            raise ValidationError.single(
+                "value_point", f"{current.value_point} (it cannot change)", self.value_point
+            )
+        fields = {f.name: getattr(self, f.name) for f in attrs.fields(RewardChainUpdate)}
+        fields.update(chain_id=current.chain_id, value_point=current.value_point)
+        return RewardChain(**fields)

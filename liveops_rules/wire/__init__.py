@@ -24,6 +24,23 @@ from liveops_rules.schedule import read_form_fields
 from liveops_rules.wire import _translate
 from liveops_rules.wire._answers import ANSWER_LOADERS, dump_answer
 from liveops_rules.wire._cart import dump_cart, load_cart
+from liveops_rules.wire._chains import (
+    CHAIN_CATALOG_SECTIONS,
+    CHAIN_LOADERS,
+    ChainCatalog,
+    chain_sections,
+    dump_chain_payload,
+    dump_chain_sections,
+    dump_reward_chain,
+    dump_value_point,
+    load_reward_chain,
+    load_reward_chain_update,
+    load_value_point,
+    load_value_point_rewards,
+    load_value_point_rewards_patch,
+    player_chain,
+    player_chain_page,
+)
 from liveops_rules.wire._converter import structure
 from liveops_rules.wire._dump import dump_model
 from liveops_rules.wire._forms import FIELDS, PATH_ID_FIELD, Form
@@ -42,7 +59,9 @@ from liveops_rules.wire._requests import REQUEST_LOADERS, dump_request
 
 __all__ = [
     "CATALOG_SECTIONS",
+    "CHAIN_CATALOG_SECTIONS",
     "PAYLOAD_KINDS",
+    "ChainCatalog",
     "Form",
     "code_rewards",
     "code_verification",
@@ -50,18 +69,29 @@ __all__ = [
     "dump_catalog",
     "dump_payload",
     "dump_promotion",
+    "dump_reward_chain",
     "dump_stored_promotion",
     "dump_user",
+    "dump_value_point",
     "load_cart",
     "load_catalog",
     "load_catalog_codes",
     "load_catalog_file",
+    "load_chain_catalog",
+    "load_chain_catalog_file",
     "load_payload",
     "load_promotion",
+    "load_reward_chain",
+    "load_reward_chain_update",
     "load_stored_promotion",
     "load_update",
     "load_user",
+    "load_value_point",
+    "load_value_point_rewards",
+    "load_value_point_rewards_patch",
     "parse_json",
+    "player_chain",
+    "player_chain_page",
     "read_json_file",
     "redeemed_cart",
 ]
@@ -86,7 +116,8 @@ CATALOG_SECTIONS: dict[str, PromotionKind] = {
     "unique_catalog_offers": PromotionKind.UNIQUE_CATALOG_OFFER,
     "personalized_rules": PromotionKind.PERSONALIZED_RULE,
 }
-"""A catalog file's lists and the kind of promotion each holds."""
+"""A catalog file's promotion lists and the kind of promotion each holds (a catalog may also
+hold the lists of CHAIN_CATALOG_SECTIONS: see `load_chain_catalog`)."""
 
 _ID_FIELD = {
     PromotionKind.ITEM_DISCOUNT: "id",
@@ -385,11 +416,15 @@ def load_catalog_codes(
     codes: dict[tuple[PromotionKind, str], tuple[str, ...]] = {}
     code_paths: dict[str, str] = {}
     seen: dict[tuple[PromotionKind, str], str] = {}
+    chain_sections(data, problems)  # checked here too: a catalog is valid as a whole
     for section, items in data.items():
+        if section in CHAIN_CATALOG_SECTIONS:
+            continue
         kind = CATALOG_SECTIONS.get(section)
         if kind is None:
+            known = (*CATALOG_SECTIONS, *CHAIN_CATALOG_SECTIONS)
             problems.append(
-                Problem(f"$.{section}", "one of " + ", ".join(CATALOG_SECTIONS), "an unknown list")
+                Problem(f"$.{section}", "one of " + ", ".join(known), "an unknown list")
             )
             continue
         if not isinstance(items, list):
@@ -457,10 +492,35 @@ def _catalog_codes(
     return tuple(found)
 
 
-def dump_catalog(promotions: list[Promotion]) -> dict[str, list[dict[str, Any]]]:
-    """A catalog object of promotions, each in its response form (with ids and is_enabled)."""
+def load_chain_catalog(data: object) -> ChainCatalog:
+    """The value points (with the item mappings they carry in `rewards`) and reward chains of
+    a catalog object's `value_points` and `reward_chains` lists (either form each; empty when
+    absent). The whole catalog is checked, its promotion lists too (see `load_catalog`): each
+    chain names a value point of the catalog, a clan chain a clan point. Raises
+    ValidationError listing every problem in the whole file."""
+    load_catalog_codes(data)
+    assert isinstance(data, dict)
+    problems: list[Problem] = []
+    catalog = chain_sections(data, problems)
+    if problems:
+        raise ValidationError(problems)
+    return catalog
+
+
+def load_chain_catalog_file(path: str | Path) -> ChainCatalog:
+    """The value points and reward chains of a catalog JSON file (see `load_chain_catalog`)."""
+    return load_chain_catalog(read_json_file(path))
+
+
+def dump_catalog(
+    promotions: list[Promotion], chains: ChainCatalog | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """A catalog object of promotions, each in its response form (with ids and is_enabled),
+    and of the value points and reward chains of `chains` when given."""
     sections = {kind: name for name, kind in CATALOG_SECTIONS.items()}
     document: dict[str, list[dict[str, Any]]] = {}
+    if chains is not None:
+        document.update(dump_chain_sections(chains))
     for promotion in promotions:
         document.setdefault(sections[promotion.kind], []).append(
             dump_promotion(promotion, Form.RESPONSE)
@@ -550,6 +610,9 @@ PAYLOAD_KINDS: tuple[str, ...] = (
     *REQUEST_LOADERS,
     *ANSWER_LOADERS,
     *_PAGES,
+    "value_point",
+    "reward_chain",
+    *CHAIN_LOADERS,
 )
 """Every payload `load_payload` reads, by name."""
 
@@ -558,13 +621,29 @@ def load_payload(name: str, data: object, path: str = "$", form: Form | str | No
     """Any supported payload, by its name in PAYLOAD_KINDS: a promotion kind (in `form`, see
     `load_promotion`), `catalog`, `user`, a request (`coupon_redeem_request`,
     `code_request`, `user_limit_set`, ...), an answer (`created`, `code_list`, `code_rewards`,
-    `promocode_redeem_response`, ...) or a page of one kind (`coupon_list`, ...)."""
+    `promocode_redeem_response`, ...), a page of one kind (`coupon_list`, ...), or a value
+    point or reward chain payload: `value_point` and `reward_chain` (in `form`; a
+    `reward_chain` update is a RewardChainUpdate), `value_point_rewards` (the PUT mapping; in
+    the `update` form the PATCH), `value_point_rewards_patch`, `value_point_list`,
+    `value_point_reward_list`, `value_point_created`, `reward_chain_list` (the admin list,
+    no steps), `reward_chain_created`, `user_reward_chain_list` (a player's chains),
+    `reward_chain_balance`, `clan_top_contributors`, `clan_update_response`."""
     if name in REQUEST_LOADERS:
         return REQUEST_LOADERS[name](data, path)
     if name in ANSWER_LOADERS:
         return ANSWER_LOADERS[name](data, path)
     if name in _PAGES:
         return _load_page(name, data, path)
+    if name in CHAIN_LOADERS:
+        if name == "value_point_rewards" and form is not None and Form(form) is Form.UPDATE:
+            return load_value_point_rewards_patch(data, path)  # the PATCH body
+        return CHAIN_LOADERS[name](data, path)
+    if name == "value_point":
+        return load_value_point(data, path, form)
+    if name == "reward_chain":
+        if form is not None and Form(form) is Form.UPDATE:
+            return load_reward_chain_update(data, path)
+        return load_reward_chain(data, path, form)
     if name == "catalog":
         return load_catalog(data, None if form is None else Form(form))
     if name == "user":
@@ -582,7 +661,14 @@ def dump_payload(value: object, form: Form | str = Form.REQUEST) -> Any:
     """The LiveOps payload (plain JSON values) of what `load_payload` gives: a promotion (in
     `form`), a list of promotions (a catalog), a user, a request or answer model, a page of
     promotions; and of a `Quote`, LiveOps' answer to redeeming a promo code for that cart
-    (see `redeemed_cart` for names and dates of the promotions)."""
+    (see `redeemed_cart` for names and dates of the promotions); of value points, reward
+    chains and their answers (see `dump_value_point`, `dump_reward_chain`; a ChainCatalog
+    dumps as a catalog of its lists)."""
+    chained = dump_chain_payload(value, form)
+    if chained is not NotImplemented:
+        return chained
+    if isinstance(value, ChainCatalog):
+        return dump_catalog([], value)
     if isinstance(value, Promotion.__args__):
         return dump_promotion(value, form)
     if isinstance(value, Quote):

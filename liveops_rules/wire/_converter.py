@@ -27,6 +27,7 @@ from liveops_rules.wire._payloads import (
     JsonInt,
     JsonNumber,
     JsonStr,
+    LocaleTexts,
     PerUserLimit,
     PerUserTotalPayload,
 )
@@ -99,6 +100,19 @@ def _any_json(value: object, _: type) -> object:
     if value is None or isinstance(value, str | int | float | Decimal | list | dict):
         return value
     raise _WrongTypeError("a JSON value", value)
+
+
+def _locale_texts(value: object, _: type) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise _WrongTypeError("an object of locale to text", value)
+    problems = [
+        Problem(f".{key}", "a text or null", describe(text))
+        for key, text in value.items()
+        if text is not None and not isinstance(text, str)
+    ]
+    if problems:
+        raise _NestedError(problems)
+    return {key: text for key, text in value.items() if text is not None}
 
 
 def _per_user(value: object, _: type) -> int | PerUserTotalPayload:
@@ -179,6 +193,7 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook(JsonBool, _bool)
     converter.register_structure_hook(JsonNumber, _number)
     converter.register_structure_hook(PerUserLimit, _per_user)
+    converter.register_structure_hook(LocaleTexts, _locale_texts)
     converter.register_structure_hook(Conditions, _conditions)
     converter.register_structure_hook(AnyJson, _any_json)
     converter.register_structure_hook_factory(is_sequence, _list_factory)

@@ -7,7 +7,16 @@ from liveops_rules.models import PromotionKind
 __all__ = ["detect_kinds"]
 
 _SECTIONS = frozenset(
-    ("coupons", "promocodes", "discounts", "bonuses", "unique_catalog_offers", "personalized_rules")
+    (
+        "coupons",
+        "promocodes",
+        "discounts",
+        "bonuses",
+        "unique_catalog_offers",
+        "personalized_rules",
+        "value_points",
+        "reward_chains",
+    )
 )
 _PROMO_CODE_ONLY = frozenset(
     (

@@ -133,6 +133,13 @@ def _schedule(schedule: RecurrentSchedule) -> SchedulePayload:
     )
 
 
+def dump_schedule(schedule: RecurrentSchedule) -> dict[str, Any]:
+    """A recurrent schedule's write form (`{interval_type, day_of_week | day_of_month, time}`)
+    as plain JSON values."""
+    found: dict[str, Any] = _UNSTRUCTURE.unstructure(_schedule(schedule))
+    return found
+
+
 def _limits(limits: PromotionLimits | None, form: Form) -> LimitsPayload | None:
     if limits is None:
         return None

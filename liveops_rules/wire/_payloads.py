@@ -21,6 +21,8 @@ AnyJson = NewType("AnyJson", object)
 """Any JSON value, kept as it is (for fields the library reads past)."""
 Conditions = NewType("Conditions", object)
 """`attribute_conditions`: a list of conditions, or (item discounts) a list of such lists."""
+LocaleTexts = NewType("LocaleTexts", object)
+"""A LocaleMap: an object of locale to text, a text may be null (read as absent)."""
 PerUserLimit = NewType("PerUserLimit", object)
 """`limits.per_user`: an int when written, `PerUserTotalPayload` (`{total}`) when read."""
 

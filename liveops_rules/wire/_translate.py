@@ -51,6 +51,7 @@ from liveops_rules.wire._payloads import (
     PriceConditionPayload,
     PromoCodePayload,
     RewardPayload,
+    SchedulePayload,
     UniqueCatalogOfferPayload,
     UserPayload,
 )
@@ -307,6 +308,31 @@ def percent(text: str | None, path: str, problems: Problems) -> Decimal | None:
     return Decimal(text)
 
 
+def recurrent_schedule(
+    spec: SchedulePayload, at: str, problems: Problems
+) -> RecurrentSchedule | None:
+    """A recurrent schedule (`{interval_type, day_of_week | day_of_month, time}`, read-only
+    `reset_*` fields dropped) at JSON path `at`."""
+    match = _TIME.fullmatch(spec.time)
+    if match is None:
+        problems.add(f"{at}.time", "an hour with an offset, like 02:00:00+03:00", spec.time)
+        return None
+    hour, sign, offset_hours, offset_minutes = match.groups()
+    offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes))
+    return problems.build(
+        RecurrentSchedule,
+        {
+            "interval": spec.interval_type,
+            "hour": int(hour),
+            "utc_offset": -offset if sign == "-" else offset,
+            "day_of_week": spec.day_of_week,
+            "day_of_month": spec.day_of_month,
+        },
+        at,
+        {"interval": "interval_type"},
+    )
+
+
 def limits(payload: LimitsPayload | None, path: str, problems: Problems) -> PromotionLimits | None:
     """`limits`, in its write form or its read form (read-only fields are dropped)."""
     if payload is None:
@@ -317,26 +343,9 @@ def limits(payload: LimitsPayload | None, path: str, problems: Problems) -> Prom
     schedule = None
     recurrent = payload.recurrent_schedule
     if recurrent is not None and recurrent.per_user is not None:
-        at = f"{path}.recurrent_schedule.per_user"
-        spec = recurrent.per_user
-        match = _TIME.fullmatch(spec.time)
-        if match is None:
-            problems.add(f"{at}.time", "an hour with an offset, like 02:00:00+03:00", spec.time)
-        else:
-            hour, sign, offset_hours, offset_minutes = match.groups()
-            offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes))
-            schedule = problems.build(
-                RecurrentSchedule,
-                {
-                    "interval": spec.interval_type,
-                    "hour": int(hour),
-                    "utc_offset": -offset if sign == "-" else offset,
-                    "day_of_week": spec.day_of_week,
-                    "day_of_month": spec.day_of_month,
-                },
-                at,
-                {"interval": "interval_type"},
-            )
+        schedule = recurrent_schedule(
+            recurrent.per_user, f"{path}.recurrent_schedule.per_user", problems
+        )
     return problems.build(
         PromotionLimits, {"per_user": per_user, "recurrent_schedule": schedule}, path, {}
     )
