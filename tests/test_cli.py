@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import json
 import subprocess
@@ -246,6 +247,12 @@ def test_limits_and_codes_commands(tmp_path, capsys):
     document = json.loads(text)
     assert document["promotion"] == "coupon:winter_gift"
     assert len(set(document["codes"]) - set(codes)) == 2
+    status, text = run(
+        "codes", "list", "winter_gift", "--limit", "100", "--store", uri, "--format", "json"
+    )
+    listed = json.loads(text)
+    assert status == 0
+    assert set(codes) | set(document["codes"]) <= set(listed["codes"])  # every generated one
     assert run("codes", "generate", "nosuch", "--count", "1", "--store", uri)[0] == 1
     assert "Promotion coupon:nosuch not found" in capsys.readouterr().err
 
@@ -388,3 +395,16 @@ def test_validate_checks_the_form_of_a_catalogs_promotions(tmp_path):
     status, text = run("validate", "--form", "response", str(catalog))
     assert (status, text.strip()) == (0, f"{catalog}: valid catalog (response)")
     assert run("validate", "--form", "request", USER)[1].strip() == f"{USER}: valid user"
+
+
+def test_the_version_is_the_packages():
+    from liveops_rules import __version__
+
+    done = subprocess.run(
+        [sys.executable, "-m", "liveops_rules.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, f"liveops-rules {__version__}")
+    assert __version__ == importlib.metadata.version("liveops-rules")
