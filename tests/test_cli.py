@@ -408,3 +408,29 @@ def test_the_version_is_the_packages():
     )
     assert (done.returncode, done.stdout.strip()) == (0, f"liveops-rules {__version__}")
     assert __version__ == importlib.metadata.version("liveops-rules")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_shows_only_for_work_past_a_second(monkeypatch):
+    from liveops_rules.cli import common
+
+    now = [100.0]
+    monkeypatch.setattr(common.time, "monotonic", lambda: now[0])
+    quick, slow = _Terminal(), _Terminal()
+    show = common.progress_bar(10, quick)
+    assert show is not None
+    show(5)
+    show(10)
+    assert quick.getvalue() == ""  # done within the second: no bar
+    show = common.progress_bar(10, slow)
+    assert show is not None
+    show(2)
+    now[0] += 1.5
+    show(4)
+    show(10)
+    assert slow.getvalue() == "\r[############..................] 4/10\r[" + "#" * 30 + "] 10/10\n"
+    assert common.progress_bar(10, io.StringIO()) is None  # not a terminal

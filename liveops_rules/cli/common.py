@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn, TextIO, TypeAlias, TypeVar
@@ -147,12 +148,19 @@ def at_option(parser: argparse.ArgumentParser, *, required: bool = True) -> None
 
 
 def progress_bar(total: int, stream: TextIO | None = None) -> Callable[[int], None] | None:
-    """A progress bar on a terminal (None elsewhere): call it with how much is done."""
+    """A progress bar on a terminal (None elsewhere) for work that takes over a second:
+    call it with how much is done."""
     stream = sys.stderr if stream is None else stream
     if not stream.isatty() or total <= 0:
         return None
+    started = time.monotonic()
+    drawn = [False]
 
     def show(done: int) -> None:
+        # Drawn once the work has taken a second: a quick command prints no bar at all.
+        if not drawn[0] and time.monotonic() - started < 1.0:
+            return
+        drawn[0] = True
         width = 30
         filled = width * min(done, total) // total
         stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
