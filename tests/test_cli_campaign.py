@@ -87,3 +87,22 @@ def test_a_campaign_from_creation_to_deletion(store_uri, tmp_path):
     status, found = run("codes", "lookup", "CAMP1", *store)
     assert (status, found["promotion"]) == (0, "coupon:another")
     assert run("promotions", "show", "campaign", *store)[0] == 1  # 9802: deleted
+
+
+def test_verify_answers_as_liveops_does(tmp_path):
+    store = ("--store", f"sqlite:///{tmp_path / 'verify.db'}")
+    request = tmp_path / "coupon.json"
+    request.write_text(json.dumps(REQUEST))
+    user = tmp_path / "user.json"
+    user.write_text(json.dumps(USER))
+    assert run("promotions", "create", "coupon", str(request), *store)[0] == 0
+    assert run("promotions", "activate", "campaign", *store)[0] == 0
+    assert run("codes", "add", "campaign", "CAMP1", *store)[0] == 0
+    assert run("verify", "CAMP1", "--user", str(user), *store, "--at", AT) == (
+        0,
+        {
+            "type": "coupon",
+            "code": "CAMP1",
+            "rewards": {"bonus": [{"item": {"sku": "gem"}, "quantity": 3}], "is_selectable": False},
+        },
+    )

@@ -25,11 +25,14 @@ class Verification:
 
     kind: PromotionKind
     code: str
-    promotion: Promotion
+    promotion: Coupon | PromoCode
     rewards: tuple[RewardItem, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        """LiveOps' verify answer: `{type, code, rewards}` (rewards as bonus items)."""
+        """A summary: `{type, code, rewards}` with the bonus items as `{sku, quantity}`.
+        LiveOps' own verify answer (rewards as its rewards call gives them) is
+        `wire.code_verification(v.promotion, v.code)`, and `wire.code_rewards(v.promotion)`
+        previews what a code gives."""
         return {
             "type": "promocode" if self.kind is PromotionKind.PROMO_CODE else "coupon",
             "code": self.code,

@@ -20,7 +20,7 @@ from liveops_rules.cli.common import (
     write_json,
 )
 from liveops_rules.cli.inputs import amount_argument, text_argument
-from liveops_rules.wire import load_catalog_codes, load_user
+from liveops_rules.wire import code_verification, dump_payload, load_catalog_codes, load_user
 
 __all__ = ["register"]
 
@@ -67,8 +67,8 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
         else:
             _print_refusal(found, out)
         return EXIT_REFUSED
-    if args.format == "json":
-        write_json(out, found.to_dict())
+    if args.format == "json":  # LiveOps' verify answer, rewards as its rewards call gives them
+        write_json(out, dump_payload(code_verification(found.promotion, found.code)))
     else:
         rewards = ", ".join(f"{i.quantity} x {i.sku}" for i in found.rewards) or "no items"
         out.write(f"{found.code}: valid {found.to_dict()['type']} ({rewards})\n")
