@@ -97,7 +97,7 @@ def test_the_naive_store_over_applies_a_code_under_the_same_race():
     setup = Accounting(store)
     code = PromoCode(external_id="race", discount_percent="10", redeem_total_limit=10, enabled=True)
     setup.import_catalog([code], {(PromotionKind.PROMO_CODE, "race"): ["RACE"]})
-    start = threading.Barrier(8)
+    start = threading.Barrier(8, timeout=120)
     applied: list[bool] = []
 
     def shop(worker: int) -> None:

@@ -37,7 +37,7 @@ def hammer(
     pick: Callable[[int, int], tuple[str, str]],
 ) -> int:
     """Run `threads` threads, each redeeming `per_thread` times; returns how many succeeded."""
-    start = threading.Barrier(threads)
+    start = threading.Barrier(threads, timeout=120)
     successes = [0] * threads
 
     def work(worker: int) -> None:
@@ -144,7 +144,7 @@ def test_per_code_limit_10_under_32_threads(kind, new_store):
 def test_concurrent_duplicates_with_one_idempotency_key_count_once(kind, new_store):
     store = new_store(kind)
     accounting = prepare(store, ["RACE1"], redeem_total_limit=100)
-    start = threading.Barrier(8)
+    start = threading.Barrier(8, timeout=120)
     outcomes = []
 
     def work() -> None:

@@ -161,7 +161,7 @@ def test_concurrent_checkouts_hold_a_code_exactly_as_often_as_its_limit(store_fa
     )
     setup.import_catalog([limited], {(PromotionKind.PROMO_CODE, "race"): ["RACE"]})
     pricing = Pricing([])
-    start = threading.Barrier(8)
+    start = threading.Barrier(8, timeout=120)
     applied: list[bool] = []
 
     def shop(worker: int) -> None:

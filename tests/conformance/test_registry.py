@@ -110,7 +110,7 @@ def test_activate_and_deactivate_take_effect_on_every_machine(accounting, store)
 def test_concurrent_changes_of_one_promotion_are_never_lost(store_factory):
     first = Accounting(store_factory())
     first.create_promotion(coupon(redeem_total_limit=1))
-    start = threading.Barrier(2)
+    start = threading.Barrier(2, timeout=120)
     errors: list[BaseException] = []
 
     def change(work) -> None:

@@ -70,7 +70,7 @@ def test_every_requirement_must_hold(store):
 def test_racing_claims_on_one_step_count_exactly_once(store_factory):
     store = store_factory()
     assert store.count(request((BALANCE,), quantity=100)).ok
-    start = threading.Barrier(6)
+    start = threading.Barrier(6, timeout=120)
     outcomes: list[bool] = []
 
     def claim() -> None:

@@ -243,7 +243,7 @@ def test_racing_claims_of_one_step_grant_it_once_while_earns_count_exactly(store
     setup.set_value_point_rewards("snow", [ValuePointReward("sword", 100)])
     ladder = setup.create_chain(chain())
     setup.earn("o1", PLAYER, [("sword", 1)], AT)
-    start = threading.Barrier(8)
+    start = threading.Barrier(8, timeout=120)
     outcomes: list[bool] = []
 
     def claim(n: int) -> None:

@@ -340,11 +340,12 @@ def test_two_imports_racing_for_the_same_codes_leave_one_owner_and_tell_the_othe
     second = coupon(external_id="second")
     for trial in range(5):
         batch = [f"T{trial}{code}" for code in codes]
-        start = threading.Barrier(2)
+        start = threading.Barrier(2, timeout=120)  # bounded: a thread that failed ends it
         outcomes: dict[str, object] = {}
+        accountings = {p.key: Accounting(store_factory()) for p in (first, second)}
 
         def load(promotion, batch=batch, start=start, outcomes=outcomes):
-            accounting = Accounting(store_factory())
+            accounting = accountings[promotion.key]
             start.wait()
             try:
                 report = accounting.import_catalog(
