@@ -38,6 +38,7 @@ from liveops_rules.models.chains import (
     MAX_STEP_REWARDS,
     ChainReward,
     ClanSettings,
+    ClanType,
     MediaItem,
     RewardChain,
     RewardChainStep,
@@ -339,6 +340,7 @@ _CHAIN_REQUIRED: dict[Form, tuple[str, ...]] = {
     Form.RESPONSE: ("value_point", "steps"),
 }
 _SUMMARY = "summary"  # the admin list's item: a response without steps
+_CLAN_TYPES = tuple(t.value for t in ClanType)
 _READ_SCHEDULE = ("reset_next_date", "displayable_reset_start_date", "displayable_reset_next_date")
 
 
@@ -381,6 +383,10 @@ def _structured(data: object, cls: type[T], path: str, found: list[Problem]) -> 
 def _point(payload: _ValuePoint, path: str, problems: Problems) -> ValuePoint | None:
     if payload.type is not None and payload.type != "value_point":
         problems.add(f"{path}.type", "value_point", payload.type)
+    for index, item in enumerate(payload.media_list or ()):
+        if item.type not in ("image", "video"):
+            problems.add(f"{path}.media_list[{index}].type", "image or video", item.type)
+            return None
     media = [
         problems.build(MediaItem, {"type": m.type, "url": m.url}, f"{path}.media_list[{i}]", {})
         for i, m in enumerate(payload.media_list or ())
@@ -606,6 +612,11 @@ def _clan(payload: _Chain, path: str, problems: Problems) -> ClanSettings | None
                     None,
                 )
         return None
+    if payload.clan_type is not None and payload.clan_type not in _CLAN_TYPES:
+        problems.add(
+            f"{path}.clan_type", "a clan type (" + ", ".join(_CLAN_TYPES) + ")", payload.clan_type
+        )
+        return None
     return problems.build(
         ClanSettings,
         {
@@ -664,7 +675,8 @@ def _steps(
 ) -> list[RewardChainStep] | None:
     steps = payload.steps or []
     if not 1 <= len(steps) <= MAX_CHAIN_STEPS:
-        problems.add(f"{path}.steps", f"1 to {MAX_CHAIN_STEPS} steps", len(steps))
+        if f"{path}.steps" not in {p.path for p in problems.found}:  # not reported missing
+            problems.add(f"{path}.steps", f"1 to {MAX_CHAIN_STEPS} steps", len(steps))
         return None
     raw = data.get("steps") if isinstance(data, dict) else None
     built = [
@@ -717,7 +729,7 @@ def load_reward_chain(data: object, path: str = "$", form: Form | str | None = N
     which = None if form is None else Form(form)
     values = _chain_fields(payload, path, problems, which)
     steps = _steps(payload, data, path, problems, Form.REQUEST if which is Form.REQUEST else None)
-    if values is None or steps is None:
+    if values is None or steps is None or problems.found:
         problems.raise_if_any()
     chain = problems.build(
         RewardChain,
@@ -735,7 +747,7 @@ def load_reward_chain_update(data: object, path: str = "$") -> RewardChainUpdate
     payload, problems = _chain_payload(data, path, Form.UPDATE)
     values = _chain_fields(payload, path, problems, Form.UPDATE)
     steps = _steps(payload, data, path, problems, Form.UPDATE)
-    if values is None or steps is None:
+    if values is None or steps is None or problems.found:
         problems.raise_if_any()
     update = problems.build(
         RewardChainUpdate,
@@ -751,7 +763,7 @@ def _summary(data: object, path: str) -> RewardChainSummary:
     if payload.value_point is None:
         problems.add(f"{path}.value_point", "a value (the field is required)", None)
     values = _chain_fields(payload, path, problems, Form.RESPONSE)
-    if values is None:
+    if values is None or problems.found:
         problems.raise_if_any()
     summary = problems.build(
         RewardChainSummary,

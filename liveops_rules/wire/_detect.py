@@ -99,10 +99,57 @@ def _answer_kinds(keys: set[str], data: dict[str, object]) -> tuple[str, ...]:
     return ()
 
 
+def _dicts(value: object) -> list[dict[str, object]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _chain_list_kinds(data: list[object]) -> tuple[str, ...]:
+    """The value point and reward chain payloads that are lists."""
+    entries = _dicts(data)
+    if not entries or len(entries) != len(data):
+        return ()
+    if all("contributed_amount" in e for e in entries):
+        return ("clan_top_contributors",)
+    if all("amount" in e and "sku" in e for e in entries):
+        if any(e.get("amount") == 0 for e in entries):
+            return ("value_point_rewards_patch", "value_point_rewards")
+        return ("value_point_rewards", "value_point_rewards_patch")
+    return ()
+
+
+def _chain_kinds(keys: set[str], data: dict[str, object]) -> tuple[str, ...]:
+    """The value point and reward chain payloads whose fields `data` has."""
+    if keys == {"reward_chain_id"}:
+        return ("reward_chain_created",)
+    if keys == {"sku", "item_id"}:
+        return ("value_point_created",)
+    if keys == {"reward"}:
+        return ("clan_update_response",)
+    if "sku" in keys and "amount" in keys:
+        return ("reward_chain_balance",)
+    if "date_start" in keys and keys & {"steps", "value_point", "popup_header"}:
+        return ("reward_chain",)
+    if "sku" in keys and keys & {"is_clan", "media_list", "long_description", "can_delete"}:
+        return ("value_point",)
+    items = _dicts(data.get("items"))
+    if "items" in keys and items and keys <= {"items", "has_more", "total_items_count"}:
+        if any(any("is_claimed" in s for s in _dicts(i.get("steps"))) for i in items):
+            return ("user_reward_chain_list",)
+        if all("reward_chain_id" in i and "steps" not in i for i in items):
+            return ("reward_chain_list",)
+        if all("amount" in i and "sku" in i for i in items):
+            return ("value_point_reward_list",)
+        if all("sku" in i and isinstance(i.get("name"), dict) for i in items):
+            return ("value_point_list",)
+    return ()
+
+
 def detect_kinds(data: object) -> tuple[str, ...]:
     """The payload kinds (names of PAYLOAD_KINDS) `data` may be, most likely first."""
     if isinstance(data, list):
-        return ("codes",)
+        if not data:
+            return ("codes", "clan_top_contributors")
+        return _chain_list_kinds(data) or ("codes",)
     if not isinstance(data, dict):
         return _ALL_PROMOTIONS
     keys = set(data)
@@ -132,4 +179,4 @@ def detect_kinds(data: object) -> tuple[str, ...]:
         return ("redeem_response",)
     if keys and keys <= {"id", "attributes"} and "attributes" in keys:
         return ("user",)
-    return _answer_kinds(keys, data) or _promotion_kinds(keys, data)
+    return _chain_kinds(keys, data) or _answer_kinds(keys, data) or _promotion_kinds(keys, data)
