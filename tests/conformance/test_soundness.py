@@ -344,8 +344,8 @@ def test_two_imports_racing_for_the_same_codes_leave_one_owner_and_tell_the_othe
         outcomes: dict[str, object] = {}
         accountings = {p.key: Accounting(store_factory()) for p in (first, second)}
 
-        def load(promotion, batch=batch, start=start, outcomes=outcomes):
-            accounting = accountings[promotion.key]
+        def load(promotion, batch=batch, start=start, outcomes=outcomes, mine=accountings):
+            accounting = mine[promotion.key]
             start.wait()
             try:
                 report = accounting.import_catalog(
