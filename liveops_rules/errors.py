@@ -9,6 +9,7 @@ from decimal import Decimal
 import attrs
 
 __all__ = [
+    "ChainConfigError",
     "LiveOpsError",
     "NaiveDatetimeError",
     "OutcomeUnknownError",
@@ -123,3 +124,32 @@ class TransactionConflictError(StoreError):
     """The caller's own database transaction (a store on the caller's connection) deadlocked
     or failed to serialize against another: nothing more can be done inside it. Roll the
     transaction back and run it again."""
+
+
+class ChainConfigError(ValidationError):
+    """A daily or offer chain's configuration breaks one of LiveOps' chain rules: `error_code`
+    is LiveOps' code for it (6203 too many steps, 6204 a bad period, 6205 an id mismatch,
+    6206/6207 step ids unknown/duplicated, 6301 too many items, 6302 step numbers not 1..N),
+    `extended` the `errorMessageExtended` object LiveOps answers with."""
+
+    def __init__(
+        self, error_code: int, problems: Iterable[Problem], extended: dict[str, object]
+    ) -> None:
+        super().__init__(problems)
+        self.error_code = error_code
+        self.extended = extended
+
+    @classmethod
+    def of(
+        cls, error_code: int, path: str, expected: str, found: object, extended: dict[str, object]
+    ) -> ChainConfigError:
+        """One problem, LiveOps' code and its extended payload."""
+        return cls(error_code, [Problem(path, expected, describe(found))], extended)
+
+    def prefixed(self, prefix: str) -> ChainConfigError:
+        """The same problems, code and payload, with `prefix` put before each path."""
+        return ChainConfigError(
+            self.error_code,
+            (attrs.evolve(p, path=join_path(prefix, p.path)) for p in self.problems),
+            self.extended,
+        )

@@ -24,7 +24,7 @@ from liveops_rules.errors import ValidationError
 from liveops_rules.evaluate import check_moment
 from liveops_rules.models.limits import IntervalType, RecurrentSchedule
 
-__all__ = ["next_reset", "period_of", "period_start", "read_form_fields"]
+__all__ = ["first_moment_showing", "next_reset", "period_of", "period_start", "read_form_fields"]
 
 # Wall-clock resets looked at either side of a moment: a period plus the longest clock change
 # (a day), so the one before and the one after are always among them.
@@ -80,7 +80,7 @@ def _wall_clock(moment: datetime, zone: tzinfo) -> datetime:
     return moment.astimezone(zone).replace(tzinfo=None)
 
 
-def _first_moment_showing(wall_clock: datetime, zone: tzinfo) -> datetime:
+def first_moment_showing(wall_clock: datetime, zone: tzinfo) -> datetime:
     """The first moment (in UTC) at which `zone`'s clock shows `wall_clock` or later: the
     earlier of two moments when that time repeats, the end of the gap when it is skipped."""
     if isinstance(zone, timezone):
@@ -121,7 +121,7 @@ def _resets_around(schedule: RecurrentSchedule, at: datetime) -> list[datetime]:
     if schedule.interval is IntervalType.MONTHLY:
         first = first.replace(day=1)
     wall_clock = _rule(schedule, first).between(first, local + span, inc=True)
-    return sorted({_first_moment_showing(naive, zone) for naive in wall_clock})
+    return sorted({first_moment_showing(naive, zone) for naive in wall_clock})
 
 
 def period_start(schedule: RecurrentSchedule, at: datetime) -> datetime:

@@ -23,8 +23,15 @@ from liveops_rules.models._validate import (
     pattern,
     to_tuple,
 )
+from liveops_rules.models.chain_fields import (
+    chain_schedule,
+    no_text,
+    required_text,
+    text,
+    to_name,
+)
 from liveops_rules.models.conditions import DateCondition, NumberCondition, StringCondition
-from liveops_rules.models.limits import IntervalType, RecurrentSchedule
+from liveops_rules.models.limits import RecurrentSchedule
 from liveops_rules.models.promotions import MAX_CONDITIONS
 from liveops_rules.models.values import SKU_PATTERN, LocalizedName
 from liveops_rules.models.window import ValidityWindow
@@ -61,26 +68,6 @@ def _tuple(value: Iterable[Any] | None) -> tuple[Any, ...]:
     return to_tuple(value)
 
 
-def _to_name(value: object) -> object:
-    return LocalizedName(value) if isinstance(value, dict) else value
-
-
-def _text(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, LocalizedName):
-        raise ValidationError.single(attribute.name, "a mapping of locale to text", value)
-
-
-def _required_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _text(instance, attribute, value)
-    assert isinstance(value, LocalizedName)
-    if not any(text for _, text in value.pairs):
-        raise ValidationError.single(attribute.name, "a text in at least one locale", "none")
-
-
-def _no_text() -> LocalizedName:
-    return LocalizedName({})
-
-
 def _to_clan_type(value: object) -> object:
     return ClanType(value) if isinstance(value, str) else value
 
@@ -106,10 +93,10 @@ class ValuePoint:
     buyer's clan as well, and feed clan chains; it cannot change once created."""
 
     sku: str = attrs.field(validator=_sku)
-    name: LocalizedName = attrs.field(converter=_to_name, validator=_required_text)
-    description: LocalizedName = attrs.field(factory=_no_text, converter=_to_name, validator=_text)
+    name: LocalizedName = attrs.field(converter=to_name, validator=required_text)
+    description: LocalizedName = attrs.field(factory=no_text, converter=to_name, validator=text)
     long_description: LocalizedName = attrs.field(
-        factory=_no_text, converter=_to_name, validator=_text
+        factory=no_text, converter=to_name, validator=text
     )
     image_url: str | None = None
     media_list: tuple[MediaItem, ...] = attrs.field(
@@ -145,7 +132,7 @@ class RewardChainStep:
     is a step not yet stored (the store gives it one)."""
 
     step_id: int | None = attrs.field(default=None, validator=optional(int_in(1)))
-    name: LocalizedName = attrs.field(converter=_to_name, validator=_required_text)
+    name: LocalizedName = attrs.field(converter=to_name, validator=required_text)
     price: int = attrs.field(validator=int_in(1))
     image_url: str | None = None
     rewards: tuple[ChainReward, ...] = attrs.field(
@@ -205,25 +192,12 @@ def _popup(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
 class ClanSettings:
     """What a clan chain shows a player asked to join a clan."""
 
-    popup_header: LocalizedName = attrs.field(
-        converter=_to_name, validator=[_required_text, _popup]
-    )
+    popup_header: LocalizedName = attrs.field(converter=to_name, validator=[required_text, _popup])
     popup_instruction: LocalizedName = attrs.field(
-        converter=_to_name, validator=[_required_text, _popup]
+        converter=to_name, validator=[required_text, _popup]
     )
     popup_image_url: str | None = None
     clan_type: ClanType | None = attrs.field(default=None, converter=_to_clan_type)
-
-
-def _schedule(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if not isinstance(value, RecurrentSchedule):
-        raise ValidationError.single(attribute.name, "a RecurrentSchedule", value)
-    if value.interval is IntervalType.DAILY:
-        raise ValidationError.single(
-            f"{attribute.name}.interval_type", "weekly or monthly", "daily"
-        )
 
 
 def _steps(instance: RewardChain, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -246,10 +220,10 @@ class RewardChain:
     """
 
     chain_id: int | None = attrs.field(default=None, validator=optional(int_in(1)))
-    name: LocalizedName = attrs.field(converter=_to_name, validator=_required_text)
-    description: LocalizedName = attrs.field(factory=_no_text, converter=_to_name, validator=_text)
+    name: LocalizedName = attrs.field(converter=to_name, validator=required_text)
+    description: LocalizedName = attrs.field(factory=no_text, converter=to_name, validator=text)
     long_description: LocalizedName = attrs.field(
-        factory=_no_text, converter=_to_name, validator=_text
+        factory=no_text, converter=to_name, validator=text
     )
     image_url: str | None = None
     order: int | None = attrs.field(default=None, validator=optional(int_in(0)))
@@ -257,7 +231,9 @@ class RewardChain:
     enabled: bool = attrs.field(default=False, validator=is_bool)
     value_point: str = attrs.field(validator=_sku)
     steps: tuple[RewardChainStep, ...] = attrs.field(converter=_tuple, validator=_steps)
-    recurrent_schedule: RecurrentSchedule | None = attrs.field(default=None, validator=_schedule)
+    recurrent_schedule: RecurrentSchedule | None = attrs.field(
+        default=None, validator=chain_schedule
+    )
     conditions: tuple[StringCondition | NumberCondition | DateCondition, ...] = attrs.field(
         default=(), converter=_tuple, validator=each(_condition, max_items=MAX_CONDITIONS)
     )
@@ -285,17 +261,19 @@ class RewardChainSummary:
     """A reward chain as LiveOps' admin list shows it: every field but its steps."""
 
     chain_id: int | None = attrs.field(default=None, validator=optional(int_in(1)))
-    name: LocalizedName = attrs.field(converter=_to_name, validator=_required_text)
-    description: LocalizedName = attrs.field(factory=_no_text, converter=_to_name, validator=_text)
+    name: LocalizedName = attrs.field(converter=to_name, validator=required_text)
+    description: LocalizedName = attrs.field(factory=no_text, converter=to_name, validator=text)
     long_description: LocalizedName = attrs.field(
-        factory=_no_text, converter=_to_name, validator=_text
+        factory=no_text, converter=to_name, validator=text
     )
     image_url: str | None = None
     order: int | None = attrs.field(default=None, validator=optional(int_in(0)))
     window: ValidityWindow = attrs.field(validator=instance_of(ValidityWindow, "a ValidityWindow"))
     enabled: bool = attrs.field(default=False, validator=is_bool)
     value_point: str = attrs.field(validator=_sku)
-    recurrent_schedule: RecurrentSchedule | None = attrs.field(default=None, validator=_schedule)
+    recurrent_schedule: RecurrentSchedule | None = attrs.field(
+        default=None, validator=chain_schedule
+    )
     conditions: tuple[StringCondition | NumberCondition | DateCondition, ...] = attrs.field(
         default=(), converter=_tuple, validator=each(_condition, max_items=MAX_CONDITIONS)
     )
@@ -322,10 +300,10 @@ class RewardChainUpdate:
     `step_id` keep their progress, steps without one are new (see `RewardChains.update_chain`).
     """
 
-    name: LocalizedName = attrs.field(converter=_to_name, validator=_required_text)
-    description: LocalizedName = attrs.field(factory=_no_text, converter=_to_name, validator=_text)
+    name: LocalizedName = attrs.field(converter=to_name, validator=required_text)
+    description: LocalizedName = attrs.field(factory=no_text, converter=to_name, validator=text)
     long_description: LocalizedName = attrs.field(
-        factory=_no_text, converter=_to_name, validator=_text
+        factory=no_text, converter=to_name, validator=text
     )
     image_url: str | None = None
     order: int | None = attrs.field(default=None, validator=optional(int_in(0)))
@@ -333,7 +311,9 @@ class RewardChainUpdate:
     enabled: bool = attrs.field(default=False, validator=is_bool)
     value_point: str | None = attrs.field(default=None, validator=optional(_sku))
     steps: tuple[RewardChainStep, ...] = attrs.field(converter=_tuple, validator=_steps)
-    recurrent_schedule: RecurrentSchedule | None = attrs.field(default=None, validator=_schedule)
+    recurrent_schedule: RecurrentSchedule | None = attrs.field(
+        default=None, validator=chain_schedule
+    )
     conditions: tuple[StringCondition | NumberCondition | DateCondition, ...] = attrs.field(
         default=(), converter=_tuple, validator=each(_condition, max_items=MAX_CONDITIONS)
     )
