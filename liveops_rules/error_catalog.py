@@ -9,11 +9,18 @@ from __future__ import annotations
 import enum
 from typing import Protocol
 
-from liveops_rules.errors import ValidationError
+from liveops_rules.errors import ChainConfigError, ValidationError
 from liveops_rules.models import PromotionKind
 from liveops_rules.reasons import PricingReason
 
-__all__ = ["ErrorCode", "HasCode", "error_code_for", "error_envelope", "validation_envelope"]
+__all__ = [
+    "ErrorCode",
+    "HasCode",
+    "chain_config_envelope",
+    "error_code_for",
+    "error_envelope",
+    "validation_envelope",
+]
 
 
 class ErrorCode(enum.IntEnum):
@@ -33,6 +40,19 @@ class ErrorCode(enum.IntEnum):
     STEP_NOT_FOUND = 9911
     ALREADY_CLAIMED = 9912
     NOT_ENOUGH_VALUE_POINTS = 9913
+    OFFER_CHAIN_NOT_FOUND = 6201
+    TOO_MANY_STEPS = 6203
+    INVALID_PERIOD = 6204
+    CHAIN_ID_MISMATCH = 6205
+    STEP_IDS_NOT_FOUND = 6206
+    STEP_IDS_DUPLICATED = 6207
+    ACTIVE_DAILY_CHAIN = 6209
+    TOO_MANY_ITEMS = 6301
+    INCORRECT_STEP_NUMBERS = 6302
+    INVALID_ITEMS = 6303
+    CHAIN_STEP_NOT_FOUND = 6304
+    STEP_NOT_CLAIMABLE = 6306
+    ACTIVE_CHAIN = 6307
 
     @property
     def status(self) -> int:
@@ -52,6 +72,9 @@ _NOT_FOUND = frozenset(
         ErrorCode.CODE_NOT_FOUND,
         ErrorCode.CHAIN_NOT_FOUND,
         ErrorCode.STEP_NOT_FOUND,
+        ErrorCode.OFFER_CHAIN_NOT_FOUND,
+        ErrorCode.STEP_IDS_NOT_FOUND,
+        ErrorCode.CHAIN_STEP_NOT_FOUND,
     }
 )
 _CAPITAL = {"coupon": "Coupon", "promo": "Promocode"}
@@ -70,6 +93,19 @@ _MESSAGES = {
     ErrorCode.STEP_NOT_FOUND: "Step not found.",
     ErrorCode.ALREADY_CLAIMED: "Reward already claimed.",
     ErrorCode.NOT_ENOUGH_VALUE_POINTS: "Not enough value points.",
+    ErrorCode.OFFER_CHAIN_NOT_FOUND: "Chain not found.",
+    ErrorCode.TOO_MANY_STEPS: "Too many steps in the chain.",
+    ErrorCode.INVALID_PERIOD: "Invalid chain period.",
+    ErrorCode.CHAIN_ID_MISMATCH: "Chain ID in the URL does not match the chain ID in the body.",
+    ErrorCode.STEP_IDS_NOT_FOUND: "Chain steps not found.",
+    ErrorCode.STEP_IDS_DUPLICATED: "Chain step IDs are duplicated.",
+    ErrorCode.ACTIVE_DAILY_CHAIN: "Active chain cannot be updated. Please deactivate it first",
+    ErrorCode.TOO_MANY_ITEMS: "Too many items in a chain step.",
+    ErrorCode.INCORRECT_STEP_NUMBERS: "Incorrect step numbers.",
+    ErrorCode.INVALID_ITEMS: "Invalid items in the chain.",
+    ErrorCode.CHAIN_STEP_NOT_FOUND: "Step not found.",
+    ErrorCode.STEP_NOT_CLAIMABLE: "Step can't be claimed.",
+    ErrorCode.ACTIVE_CHAIN: "Active chain cannot be updated. Please deactivate it first",
 }
 
 # Refusals by their stable `code`: the evaluator's reasons and the accounting's refusals.
@@ -106,6 +142,24 @@ _BY_REASON: dict[str, ErrorCode] = {
     "already_claimed": ErrorCode.ALREADY_CLAIMED,
     "no_clan": ErrorCode.ALREADY_CLAIMED,  # LiveOps answers 9912 when a clan chain has no clan
     "not_enough_value_points": ErrorCode.NOT_ENOUGH_VALUE_POINTS,
+    # Daily chains and offer chains.
+    "daily_chain_not_found": ErrorCode.OFFER_CHAIN_NOT_FOUND,
+    "offer_chain_not_found": ErrorCode.OFFER_CHAIN_NOT_FOUND,
+    "chain_step_not_found": ErrorCode.CHAIN_STEP_NOT_FOUND,
+    "step_not_claimable": ErrorCode.STEP_NOT_CLAIMABLE,
+    "claimed_today": ErrorCode.STEP_NOT_CLAIMABLE,
+    "not_next_step": ErrorCode.STEP_NOT_CLAIMABLE,
+    "step_claimed": ErrorCode.STEP_NOT_CLAIMABLE,
+    "step_missed": ErrorCode.STEP_NOT_CLAIMABLE,
+    "step_in_future": ErrorCode.STEP_NOT_CLAIMABLE,
+    "chain_ended": ErrorCode.STEP_NOT_CLAIMABLE,
+    "chain_completed": ErrorCode.STEP_NOT_CLAIMABLE,
+    "wrong_endpoint": ErrorCode.STEP_NOT_CLAIMABLE,
+    "step_in_payment": ErrorCode.STEP_NOT_CLAIMABLE,
+    "chain_active": ErrorCode.ACTIVE_CHAIN,
+    "daily_chain_active": ErrorCode.ACTIVE_DAILY_CHAIN,
+    "chain_id_mismatch": ErrorCode.CHAIN_ID_MISMATCH,
+    "step_ids_not_found": ErrorCode.STEP_IDS_NOT_FOUND,
 }
 REASON_CODES = frozenset(_BY_REASON)
 """Every refusal code the table knows."""
@@ -167,4 +221,15 @@ def validation_envelope(
     envelope["errorMessageExtended"] = [
         {"path": p.path, "expected": p.expected, "found": p.found} for p in error.problems
     ]
+    return envelope
+
+
+def chain_config_envelope(
+    error: ChainConfigError, *, transaction_id: str | None = None
+) -> dict[str, object]:
+    """LiveOps' answer for a chain configuration it refuses with its own code (6203, 6204,
+    6205, 6206, 6207, 6301, 6302, 6303): the code's wording, and the details LiveOps gives in
+    `errorMessageExtended`."""
+    envelope = error_envelope(ErrorCode(error.error_code), transaction_id=transaction_id)
+    envelope["errorMessageExtended"] = dict(error.extended)
     return envelope
