@@ -26,12 +26,19 @@ from liveops_rules.models.chains import (
     ValuePoint,
     ValuePointReward,
 )
+from liveops_rules.models.daily import DailyChain, DailyChainStep
+from liveops_rules.models.offer import OfferChain, OfferChainStep, OfferItem
+from liveops_rules.models.values import RewardItem
 
 __all__ = [
     "dump_chain",
+    "dump_daily_chain",
+    "dump_offer_chain",
     "dump_rewards",
     "dump_value_point",
     "load_chain",
+    "load_daily_chain",
+    "load_offer_chain",
     "load_rewards",
     "load_value_point",
 ]
@@ -234,4 +241,110 @@ def load_chain(document: str) -> RewardChain:
         conditions=tuple(_read_condition(c) for c in data["conditions"]),
         always_visible=data["always_visible"],
         clan=None if clan is None else ClanSettings(**clan),
+    )
+
+
+def _window(chain: DailyChain | OfferChain) -> dict[str, Any]:
+    return {"date_start": _moment(chain.window.start), "date_end": _moment(chain.window.end)}
+
+
+def _read_window(data: dict[str, Any]) -> ValidityWindow:
+    return ValidityWindow(_read_moment(data["date_start"]), _read_moment(data["date_end"]))
+
+
+def dump_daily_chain(chain: DailyChain) -> dict[str, Any]:
+    """A daily chain's part of its kind's configuration document."""
+    return {
+        "chain_id": chain.chain_id,
+        "name": _text(chain.name),
+        "description": _text(chain.description),
+        "order": chain.order,
+        **_window(chain),
+        "enabled": chain.enabled,
+        "type": chain.type.value,
+        "recurrent": chain.recurrent,
+        "day_zone": chain.day_zone,
+        "steps": [
+            {
+                "step_id": step.step_id,
+                "step_number": step.step_number,
+                "items": [{"sku": i.sku, "quantity": i.quantity} for i in step.items],
+            }
+            for step in chain.steps
+        ],
+    }
+
+
+def load_daily_chain(data: dict[str, Any]) -> DailyChain:
+    """The daily chain `dump_daily_chain` wrote."""
+    return DailyChain(
+        chain_id=data["chain_id"],
+        name=data["name"],
+        description=data["description"],
+        order=data["order"],
+        window=_read_window(data),
+        enabled=data["enabled"],
+        type=data["type"],
+        recurrent=data["recurrent"],
+        day_zone=data["day_zone"],
+        steps=tuple(
+            DailyChainStep(
+                step_id=step["step_id"],
+                step_number=step["step_number"],
+                items=tuple(RewardItem(i["sku"], i["quantity"]) for i in step["items"]),
+            )
+            for step in data["steps"]
+        ),
+    )
+
+
+def dump_offer_chain(chain: OfferChain) -> dict[str, Any]:
+    """An offer chain's part of its kind's configuration document."""
+    return {
+        "chain_id": chain.chain_id,
+        "name": _text(chain.name),
+        "description": _text(chain.description),
+        "order": chain.order,
+        **_window(chain),
+        "enabled": chain.enabled,
+        "recurrent_schedule": _schedule(chain.recurrent_schedule),
+        "always_visible": chain.always_visible,
+        "reset_on_completion": chain.reset_on_completion,
+        "conditions": [_condition(c) for c in chain.conditions],
+        "steps": [
+            {
+                "step_id": step.step_id,
+                "step_number": step.step_number,
+                "is_free": step.is_free,
+                "items": [
+                    {"sku": i.sku, "quantity": i.quantity, "order": i.order} for i in step.items
+                ],
+            }
+            for step in chain.steps
+        ],
+    }
+
+
+def load_offer_chain(data: dict[str, Any]) -> OfferChain:
+    """The offer chain `dump_offer_chain` wrote."""
+    return OfferChain(
+        chain_id=data["chain_id"],
+        name=data["name"],
+        description=data["description"],
+        order=data["order"],
+        window=_read_window(data),
+        enabled=data["enabled"],
+        recurrent_schedule=_read_schedule(data["recurrent_schedule"]),
+        always_visible=data["always_visible"],
+        reset_on_completion=data["reset_on_completion"],
+        conditions=[_read_condition(c) for c in data["conditions"]],
+        steps=tuple(
+            OfferChainStep(
+                step_id=step["step_id"],
+                step_number=step["step_number"],
+                is_free=step["is_free"],
+                items=[OfferItem(i["sku"], i["quantity"], i["order"]) for i in step["items"]],
+            )
+            for step in data["steps"]
+        ),
     )

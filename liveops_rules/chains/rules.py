@@ -14,15 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 from liveops_rules.evaluate import condition_reasons
-from liveops_rules.models import User
+from liveops_rules.models import User, ValidityWindow
 from liveops_rules.models.chains import RewardChain, RewardChainStep
+from liveops_rules.models.conditions import DateCondition, NumberCondition, StringCondition
 from liveops_rules.models.values import RewardItem
 from liveops_rules.reasons import AnonymousUser, Disabled, Ended, NotStarted, Reason
 from liveops_rules.schedule import period_of, period_start
 
 __all__ = [
+    "Runs",
+    "Shown",
     "balance_key",
     "chain_reasons",
     "chain_ref",
@@ -38,6 +42,47 @@ __all__ = [
     "step_rewards",
     "visible_chains",
 ]
+
+
+class Runs(Protocol):
+    """A chain that runs in a window while enabled (every kind of chain)."""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether it is enabled."""
+        ...
+
+    @property
+    def window(self) -> ValidityWindow:
+        """When it runs."""
+        ...
+
+
+class Shown(Runs, Protocol):
+    """A chain shown to the players who meet its conditions (reward and offer chains)."""
+
+    @property
+    def chain_id(self) -> int | None:
+        """Its id."""
+        ...
+
+    @property
+    def order(self) -> int | None:
+        """Where it is listed."""
+        ...
+
+    @property
+    def conditions(self) -> tuple[StringCondition | NumberCondition | DateCondition, ...]:
+        """Who sees it (everyone without conditions)."""
+        ...
+
+    @property
+    def always_visible(self) -> bool:
+        """Whether a chain without conditions is shown even when a personalized one fits."""
+        ...
+
+
+S = TypeVar("S", bound=Shown)
 
 
 def chain_ref(chain_id: int) -> str:
@@ -128,12 +173,12 @@ def balance_of(key: str) -> tuple[str, str]:
     return at_scope, at_period
 
 
-def running(chain: RewardChain, at: datetime) -> bool:
+def running(chain: Runs, at: datetime) -> bool:
     """Whether the chain is enabled and `at` is inside its window."""
     return chain.enabled and chain.window.contains(at)
 
 
-def chain_reasons(chain: RewardChain, user: User, at: datetime) -> list[Reason]:
+def chain_reasons(chain: Shown, user: User, at: datetime) -> list[Reason]:
     """Why the chain is not open to `user` at `at` (disabled, not started, ended, unmet
     conditions, not signed in); [] when it is."""
     reasons: list[Reason] = []
@@ -154,7 +199,7 @@ def chain_reasons(chain: RewardChain, user: User, at: datetime) -> list[Reason]:
     return reasons
 
 
-def visible_chains(chains: Sequence[RewardChain], user: User, at: datetime) -> list[RewardChain]:
+def visible_chains(chains: Sequence[S], user: User, at: datetime) -> list[S]:
     """The running chains `user` sees, sorted by `order` then id: every personalized chain
     whose conditions the (signed-in) player meets, every chain without conditions that is
     always visible, and the chains without conditions that are not always visible only when
@@ -173,9 +218,7 @@ def visible_chains(chains: Sequence[RewardChain], user: User, at: datetime) -> l
     return sorted(shown, key=lambda c: (c.order if c.order is not None else 0, c.chain_id or 0))
 
 
-def sees(
-    chain: RewardChain, user: User, at: datetime, others: Callable[[], Sequence[RewardChain]]
-) -> bool:
+def sees(chain: S, user: User, at: datetime, others: Callable[[], Sequence[S]]) -> bool:
     """Whether `user` sees `chain` at `at` (as `visible_chains` decides); `others` (every
     chain) is asked for only when it matters: for a fallback chain."""
     if not running(chain, at):

@@ -11,6 +11,7 @@ time in that zone (23 or 25 hours long across daylight saving changes).
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -68,6 +69,11 @@ def _to_type(value: object) -> object:
     return value
 
 
+def _tuple(value: Iterable[Any] | None) -> tuple[Any, ...]:
+    """A list or tuple given to a model, as a tuple (None: empty)."""
+    return to_tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class DailyChainStep:
     """A step of a daily chain: its number (1..N) and the items it grants. `step_id` None is
@@ -76,7 +82,7 @@ class DailyChainStep:
     step_id: int | None = attrs.field(default=None, validator=optional(int_in(1)))
     step_number: int = attrs.field(validator=int_in(1))
     items: tuple[RewardItem, ...] = attrs.field(
-        converter=to_tuple,
+        converter=_tuple,
         validator=each(instance_of(RewardItem, "a RewardItem"), min_items=1),
     )
 

@@ -3,6 +3,7 @@ or paid (bought as an order), reset by a recurrent schedule or, optionally, on c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -50,6 +51,11 @@ _condition = instance_of(
 )
 
 
+def _tuple(value: Iterable[Any] | None) -> tuple[Any, ...]:
+    """A list or tuple given to a model, as a tuple (None: empty)."""
+    return to_tuple(value)
+
+
 @attrs.frozen
 class OfferItem:
     """An item an offer chain step sells (or gives, on a free step): SKU, quantity, and the
@@ -69,7 +75,7 @@ class OfferChainStep:
     step_number: int = attrs.field(validator=int_in(1))
     is_free: bool = attrs.field(validator=is_bool)
     items: tuple[OfferItem, ...] = attrs.field(
-        converter=to_tuple, validator=each(instance_of(OfferItem, "an OfferItem"), min_items=1)
+        converter=_tuple, validator=each(instance_of(OfferItem, "an OfferItem"), min_items=1)
     )
 
 
@@ -125,7 +131,7 @@ class OfferChain:
     always_visible: bool = attrs.field(default=True, validator=is_bool)
     reset_on_completion: bool = attrs.field(default=False, validator=is_bool)
     conditions: tuple[StringCondition | NumberCondition | DateCondition, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=each(_condition, max_items=MAX_CONDITIONS)
+        default=(), converter=_tuple, validator=each(_condition, max_items=MAX_CONDITIONS)
     )
 
     def __attrs_post_init__(self) -> None:
