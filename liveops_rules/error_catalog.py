@@ -153,6 +153,8 @@ _BY_REASON: dict[str, ErrorCode] = {
     "step_missed": ErrorCode.STEP_NOT_CLAIMABLE,
     "step_in_future": ErrorCode.STEP_NOT_CLAIMABLE,
     "chain_ended": ErrorCode.STEP_NOT_CLAIMABLE,
+    "chain_not_started": ErrorCode.STEP_NOT_CLAIMABLE,
+    "reset_not_rolling": ErrorCode.VALIDATION_ERROR,
     "chain_completed": ErrorCode.STEP_NOT_CLAIMABLE,
     "wrong_endpoint": ErrorCode.STEP_NOT_CLAIMABLE,
     "step_in_payment": ErrorCode.STEP_NOT_CLAIMABLE,

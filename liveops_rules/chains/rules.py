@@ -35,6 +35,7 @@ __all__ = [
     "contribution_key",
     "contribution_prefix",
     "contributor_of",
+    "key_part",
     "next_reset",
     "period",
     "running",
@@ -90,7 +91,7 @@ def chain_ref(chain_id: int) -> str:
     return f"reward_chain:{chain_id}"
 
 
-def _part(text: str) -> str:
+def key_part(text: str) -> str:
     """An id made safe inside a counter key (`|` separates the key's parts)."""
     if "|" not in text and "%" not in text:
         return text
@@ -117,17 +118,17 @@ def scope(chain_id: int, generation: int) -> str:
 
 def balance_key(at_scope: str, user_id: str, at_period: str) -> str:
     """A player's balance counter."""
-    return f"p|{_part(user_id)}|v|{at_scope}|{at_period}"
+    return f"p|{key_part(user_id)}|v|{at_scope}|{at_period}"
 
 
 def clan_balance_key(at_scope: str, clan_id: str, at_period: str) -> str:
     """A clan's balance counter."""
-    return f"v|c|{_part(clan_id)}|{at_scope}|{at_period}"
+    return f"v|c|{key_part(clan_id)}|{at_scope}|{at_period}"
 
 
 def player_prefix(user_id: str) -> str:
     """The prefix of every balance and claim counter of a player, in every chain."""
-    return f"p|{_part(user_id)}|"
+    return f"p|{key_part(user_id)}|"
 
 
 def is_balance(key: str) -> bool:
@@ -137,17 +138,17 @@ def is_balance(key: str) -> bool:
 
 def clan_balances_prefix(clan_id: str) -> str:
     """The prefix of every balance counter of a clan, in every chain."""
-    return f"v|c|{_part(clan_id)}|"
+    return f"v|c|{key_part(clan_id)}|"
 
 
 def contribution_key(at_scope: str, clan_id: str, user_id: str, at_period: str) -> str:
     """A player's contribution to a clan's balance."""
-    return f"k|{at_scope}|{_part(clan_id)}|{_part(user_id)}|{at_period}"
+    return f"k|{at_scope}|{key_part(clan_id)}|{key_part(user_id)}|{at_period}"
 
 
 def contribution_prefix(at_scope: str, clan_id: str) -> str:
     """The prefix of every contribution counter of a clan in a chain."""
-    return f"k|{at_scope}|{_part(clan_id)}|"
+    return f"k|{at_scope}|{key_part(clan_id)}|"
 
 
 def contributor_of(key: str) -> tuple[str, str]:
@@ -158,7 +159,7 @@ def contributor_of(key: str) -> tuple[str, str]:
 
 def claim_key(at_scope: str, step_id: int, user_id: str, at_period: str) -> str:
     """A player's claim of a step (limit 1 a period)."""
-    return f"p|{_part(user_id)}|s|{at_scope}|{at_period}|{step_id}"
+    return f"p|{key_part(user_id)}|s|{at_scope}|{at_period}|{step_id}"
 
 
 def claim_of(key: str) -> tuple[str, str, int]:
