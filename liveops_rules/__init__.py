@@ -22,16 +22,21 @@ from liveops_rules.accounting import (
     promotion_ref,
 )
 from liveops_rules.catalog import Catalog
+from liveops_rules.chains.daily import DailyChains, DailyChainView
+from liveops_rules.chains.days import DayGrid, StepState, StepStatus
+from liveops_rules.chains.offer import OfferChains, OfferChainView, OfferOrder, OfferProgress
 from liveops_rules.chains.reward import ChainView, EarnReport, RewardChains
 from liveops_rules.checkout import Checkout, Reservation
 from liveops_rules.codes import is_valid_code, normalize_code, validate_code
 from liveops_rules.error_catalog import (
     ErrorCode,
+    chain_config_envelope,
     error_code_for,
     error_envelope,
     validation_envelope,
 )
 from liveops_rules.errors import (
+    ChainConfigError,
     LiveOpsError,
     NaiveDatetimeError,
     OutcomeUnknownError,
@@ -79,6 +84,8 @@ from liveops_rules.models.chains import (
     ValuePoint,
     ValuePointReward,
 )
+from liveops_rules.models.daily import DailyChain, DailyChainStep, DailyChainType
+from liveops_rules.models.offer import OfferChain, OfferChainStep, OfferItem
 from liveops_rules.models.requests import (
     CodeGenerationRequest,
     CouponRedeemRequest,
@@ -165,6 +172,7 @@ __all__ = [
     "CartLine",
     "Catalog",
     "ChainCatalog",
+    "ChainConfigError",
     "ChainReward",
     "ChainView",
     "Checkout",
@@ -176,7 +184,13 @@ __all__ = [
     "ConditionFailed",
     "Coupon",
     "CouponRedeemRequest",
+    "DailyChain",
+    "DailyChainStep",
+    "DailyChainType",
+    "DailyChainView",
+    "DailyChains",
     "DateCondition",
+    "DayGrid",
     "Decision",
     "Disabled",
     "DiscountedItem",
@@ -199,6 +213,13 @@ __all__ = [
     "NotApplied",
     "NotStarted",
     "NumberCondition",
+    "OfferChain",
+    "OfferChainStep",
+    "OfferChainView",
+    "OfferChains",
+    "OfferItem",
+    "OfferOrder",
+    "OfferProgress",
     "Operator",
     "Outcome",
     "OutcomeUnknownError",
@@ -231,6 +252,8 @@ __all__ = [
     "SQLiteStore",
     "ShownItem",
     "SignInRequired",
+    "StepState",
+    "StepStatus",
     "StoreError",
     "StringCondition",
     "TransactionConflictError",
@@ -247,6 +270,7 @@ __all__ = [
     "Verification",
     "VirtualPrice",
     "__version__",
+    "chain_config_envelope",
     "check_ledger",
     "code_rewards",
     "code_verification",

@@ -1,0 +1,668 @@
+"""Offer chains on a store: their configuration and each player's climb, step by step.
+
+The rules (LiveOps' where it says, `reference/chains.md`'s defaults where it does not):
+- a step can be taken when the chain is open to the player (running, and shown to them as a
+  reward chain would be), every lower step is done in this iteration and the step is not;
+  else 6306 (6304 for an unknown step, 6201 for a chain not open);
+- a free step (`is_free`, or an item without a real price in the caller's catalog) is
+  claimed; a paid one is ordered: its items are priced as a cart (at the caller's catalog
+  prices, with the discounts that apply when a `Pricing` is given) and the step is held
+  until `at + hold`, with the promotions' limits when an `Accounting` is given too. `pay`
+  completes it (the order was paid), `abandon` gives it back (the step stays open); a hold
+  left to expire gives it back too. Only one order of a step can be open at a time;
+- each step completed earns the value points its items map to, as a purchase does, when the
+  chains are given the store's `RewardChains`;
+- a recurrent schedule starts every player at step 1 each period (counted per period, never
+  by a background job); `reset_on_completion` starts a player again once the last step is
+  done; a toggle keeps progress; an update keeps the progress of the steps that keep their
+  `step_id`.
+
+Counter keys (SCOPE `offer_chain:ID@GENERATION`, PERIOD the start of the recurrent period or
+empty, ITER the iterations completed before): `o|USER|SCOPE|PERIOD|s|ITER|STEP_ID` a step
+taken (limit 1, held while its order is open), `o|USER|SCOPE|PERIOD|n` the iterations
+completed (chains that reset on completion).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from liveops_rules.accounting import Accounting, AccountingError, Outcome, Refusal
+from liveops_rules.chains import rules
+from liveops_rules.chains.documents import dump_offer_chain, load_offer_chain
+from liveops_rules.chains.ladders import Kept, Ladders
+from liveops_rules.chains.reward import RewardChains
+from liveops_rules.checkout import Checkout
+from liveops_rules.errors import StoreError, ValidationError
+from liveops_rules.models import User
+from liveops_rules.models.cart import Cart, CartLine
+from liveops_rules.models.offer import OfferChain, OfferChainStep
+from liveops_rules.models.values import RewardItem
+from liveops_rules.money import minor_units
+from liveops_rules.pricing import Pricing, Quote
+from liveops_rules.schedule import period_of, period_start
+from liveops_rules.stores import (
+    CounterSpec,
+    CounterState,
+    CountResult,
+    RedemptionStore,
+    SettleAction,
+)
+from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text
+from liveops_rules.stores.protocol import Requirement
+
+__all__ = [
+    "OfferChainView",
+    "OfferChains",
+    "OfferOrder",
+    "OfferProgress",
+    "step_price",
+    "step_ref",
+]
+
+_MAX_PAGE = 30
+_TRIES = 8
+_NO_PRICING = Pricing(())
+
+
+class _Lost(Exception):  # noqa: N818 - the name says what happened
+    """Another operation changed the player's progress between the read and the count."""
+
+
+def _lost(_: CountResult) -> Refusal:
+    raise _Lost
+
+
+def _period(chain: OfferChain, at: datetime) -> str:
+    schedule = chain.recurrent_schedule
+    return "" if schedule is None else period_start(schedule, at).isoformat()
+
+
+@attrs.frozen
+class OfferProgress:
+    """A player's place in one offer chain this period: the iteration (times the chain was
+    completed and started again), the steps done in it and the steps held by open orders
+    (by step id)."""
+
+    iteration: int
+    done: frozenset[int]
+    held: frozenset[int]
+
+    def next_step(self, chain: OfferChain) -> OfferChainStep | None:
+        """The lowest step not done, or None when every step is."""
+        return next((s for s in chain.steps if s.step_id not in self.done), None)
+
+
+def step_ref(chain_id: int, step_number: int) -> str:
+    """What the ledger names a step taken: its chain and number."""
+    return f"offer_chain:{chain_id}/step/{step_number}"
+
+
+def _of_ref(ref: str) -> tuple[int, int]:
+    chain, _, number = ref.removeprefix("offer_chain:").partition("/step/")
+    return int(chain), int(number)
+
+
+def _prefix(user_id: str, scope: str, at_period: str) -> str:
+    return f"o|{rules.key_part(user_id)}|{scope}|{at_period}|"
+
+
+def _step_key(prefix: str, iteration: int, step_id: int) -> str:
+    return f"{prefix}s|{iteration}|{step_id}"
+
+
+def _iterations_key(prefix: str) -> str:
+    return f"{prefix}n"
+
+
+def _read(counters: Mapping[str, CounterState], prefix: str) -> OfferProgress:
+    iterations = counters.get(_iterations_key(prefix))
+    iteration = 0 if iterations is None else iterations.used
+    head = f"{prefix}s|{iteration}|"
+    done, held = set(), set()
+    for key, state in counters.items():
+        if key.startswith(head):
+            step_id = int(key[len(head) :])
+            if state.used:
+                done.add(step_id)
+            elif state.reserved:
+                held.add(step_id)
+    return OfferProgress(iteration, frozenset(done), frozenset(held))
+
+
+def step_price(step: OfferChainStep, prices: Mapping[str, Decimal] | None) -> Decimal | None:
+    """A paid step's price at the caller's catalog prices (the items' price x quantity), or
+    None for a free step (`is_free`, or items without a real price)."""
+    if step.is_free or prices is None:
+        return None
+    total = Decimal(0)
+    for item in step.items:
+        price = prices.get(item.sku)
+        if price is None:
+            return None
+        total += price * item.quantity
+    return total if total > 0 else None
+
+
+@attrs.frozen
+class OfferChainView:
+    """An offer chain as a player sees it at a moment: the steps done, the next step, when
+    the period ends."""
+
+    chain: OfferChain
+    progress: OfferProgress
+    reset_at: datetime | None
+
+    @property
+    def next_step_number(self) -> int | None:
+        """The step the player can take next (None: the chain is done)."""
+        step = self.progress.next_step(self.chain)
+        return None if step is None else step.step_number
+
+    def to_dict(
+        self,
+        *,
+        prices: Mapping[str, Decimal] | None = None,
+        currency: str | None = None,
+        value_points: Mapping[str, Mapping[str, int]] | None = None,
+        point_texts: Mapping[str, dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The client view LiveOps answers: each step with `is_claimed`, its `step_price`
+        (at `prices` in `currency`; null for a free step) and the value points it earns
+        (`value_points`: value point SKU → item SKU → amount; `point_texts` their `name`,
+        `image_url`, `is_clan`)."""
+        chain = self.chain
+        steps = []
+        for step in chain.steps:
+            price = step_price(step, prices)
+            earned = []
+            for sku, mapping in sorted((value_points or {}).items()):
+                amount = sum(mapping.get(item.sku, 0) * item.quantity for item in step.items)
+                if amount:
+                    earned.append(
+                        {"sku": sku, "amount": amount, **(point_texts or {}).get(sku, {})}
+                    )
+            steps.append(
+                {
+                    "step_number": step.step_number,
+                    "is_free": price is None,
+                    "is_claimed": step.step_id in self.progress.done,
+                    "step_price": None
+                    if price is None or currency is None
+                    else {"amount": str(price), "currency": currency},
+                    "items": [
+                        {"sku": item.sku, "quantity": item.quantity, "order": item.order}
+                        for item in step.items
+                    ],
+                    "step_vp_rewards": earned or None,
+                    "step_loyalty_rewards": None,
+                }
+            )
+        schedule = chain.recurrent_schedule
+        return {
+            "id": chain.chain_id,
+            "name": chain.name.best(),
+            "description": chain.description.best() or None,
+            "order": chain.order,
+            "date_start": chain.window.start.isoformat() if chain.window.start else None,
+            "date_end": chain.window.end.isoformat() if chain.window.end else None,
+            "steps": steps,
+            "recurrent_schedule": None
+            if schedule is None or self.reset_at is None
+            else {
+                "interval_type": schedule.interval.value,
+                "reset_next_date": int(self.reset_at.timestamp()),
+            },
+            "next_step_number": self.next_step_number,
+        }
+
+
+@attrs.frozen
+class OfferOrder:
+    """An order of a paid step: its id, the step's hold (or why there is none), the priced
+    cart, and the promotions' checkout when one was made. Pay it or abandon it."""
+
+    order_id: str
+    chain_id: int
+    step_number: int
+    outcome: Outcome
+    quote: Quote | None = None
+    checkout: Checkout | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the step is held for this order."""
+        return self.outcome.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (`order_id` first, as LiveOps answers an order)."""
+        return {
+            "order_id": self.order_id,
+            "chain_id": self.chain_id,
+            "step_number": self.step_number,
+            **self.outcome.to_dict(),
+            "quote": None if self.quote is None else self.quote.to_dict(),
+            "checkout": None if self.checkout is None else self.checkout.to_dict(),
+            "expires_at": None if self.expires_at is None else self.expires_at.isoformat(),
+        }
+
+
+class OfferChains(Ladders[OfferChain]):
+    """Offer chains of one store (see the module for the rules). Give `value_points` (the
+    store's RewardChains) for steps to earn value points."""
+
+    kind = "offer_chain"
+    active_code = "chain_active"
+    title = "Offer chain"
+
+    def __init__(
+        self,
+        store: RedemptionStore,
+        *,
+        value_points: RewardChains | None = None,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        super().__init__(store, OfferChain, dump_offer_chain, load_offer_chain, new_id=new_id)
+        if value_points is not None and not isinstance(value_points, RewardChains):
+            raise ValidationError.single("value_points", "the store's RewardChains", value_points)
+        self.value_points = value_points
+
+    # -- deciding -----------------------------------------------------------------------------
+
+    def _open(
+        self, chain_id: int, user: User, at: datetime
+    ) -> tuple[Kept[OfferChain], str | None] | Refusal:
+        """The chain as kept and the configuration's version, when the chain is open to
+        `user` at `at` (decided on the current configuration when the copy loaded last
+        says it is not)."""
+        for fresh in (False, True):
+            config, version = self.current() if fresh else self.last()
+            kept = config.chains.get(chain_id)
+            if kept is not None and rules.sees(kept.chain, user, at, config.every_chain):
+                return kept, version
+            if fresh or self.current()[1] == version:
+                if kept is None:
+                    return Refusal("offer_chain_not_found", f"Offer chain {chain_id} not found.")
+                reasons = tuple(r.to_dict() for r in rules.chain_reasons(kept.chain, user, at))
+                message = str(reasons[0]["message"]) if reasons else "Not shown to this player."
+                return Refusal("offer_chain_not_found", message, reasons)
+        raise AssertionError("unreachable")
+
+    def _progress(
+        self, kept: Kept[OfferChain], user_id: str, at: datetime
+    ) -> tuple[str, OfferProgress]:
+        prefix = _prefix(user_id, kept.scope(self.kind), _period(kept.chain, at))
+        return prefix, _read(self.store.counters_with_prefix(prefix), prefix)
+
+    @staticmethod
+    def _decide(chain: OfferChain, progress: OfferProgress, step: OfferChainStep) -> Refusal | None:
+        assert step.step_id is not None
+        if step.step_id in progress.done:
+            return Refusal("step_claimed", f"Step {step.step_number} is already done.")
+        if step.step_id in progress.held:
+            return Refusal(
+                "step_in_payment", f"Step {step.step_number} has an open order: pay or abandon it."
+            )
+        following = progress.next_step(chain)
+        if following is not None and following.step_number != step.step_number:
+            return Refusal(
+                "not_next_step",
+                f"Step {step.step_number} is not the next step: step {following.step_number} is.",
+            )
+        return None
+
+    def _plan(
+        self, chain: OfferChain, progress: OfferProgress, step: OfferChainStep, prefix: str
+    ) -> tuple[list[CounterSpec], list[Requirement]]:
+        assert step.step_id is not None
+        iteration = progress.iteration
+        counters = [CounterSpec(_step_key(prefix, iteration, step.step_id), 1)]
+        requires = []
+        if step.step_number > 1:
+            before = chain.steps[step.step_number - 2]
+            assert before.step_id is not None
+            requires.append(Requirement(_step_key(prefix, iteration, before.step_id), 1))
+        elif iteration > 0:
+            requires.append(Requirement(_iterations_key(prefix), iteration))
+        if chain.reset_on_completion and step.step_number == len(chain.steps):
+            counters.append(CounterSpec(_iterations_key(prefix), iteration + 1))
+        return counters, requires
+
+    def _take(
+        self,
+        operation: str,
+        chain_id: int,
+        step_number: int,
+        user: User,
+        at: datetime,
+        *,
+        free: Callable[[OfferChainStep], bool],
+        hold: timedelta | None,
+        key: str | None,
+        identity: str,
+    ) -> tuple[Outcome, OfferChainStep | None]:
+        """Claim (hold None) or hold a step: decided on a read of the player's progress,
+        counted as one atomic step that checks the read still holds."""
+        user_id = self.check_user_id(user.id)
+        ref = step_ref(chain_id, step_number)
+        if key is not None:
+            replayed = self.recall(key, identity)
+            if replayed is not None:
+                return replayed, None
+        for _ in range(_TRIES):
+            opened = self._open(chain_id, user, at)
+            if isinstance(opened, Refusal):
+                return self._refused(ref, opened, key, identity), None
+            kept, version = opened
+            chain = kept.chain
+            step = chain.step(step_number)
+            if step is None:
+                missing = Refusal("chain_step_not_found", f"Step {step_number} not found.")
+                return self._refused(ref, missing, key, identity), None
+            if free(step) != (hold is None):
+                wanted = "claimed" if free(step) else "ordered"
+                wrong = Refusal(
+                    "wrong_endpoint",
+                    f"Step {step_number} is {'free' if free(step) else 'paid'}: it is {wanted}.",
+                )
+                return self._refused(ref, wrong, key, identity), None
+            prefix, progress = self._progress(kept, user_id, at)
+            refusal = self._decide(chain, progress, step)
+            if refusal is None and progress.next_step(chain) is None:
+                refusal = Refusal("chain_completed", "Every step of the chain is done.")
+            if refusal is not None:
+                return self._refused(ref, refusal, key, identity), None
+            counters, requires = self._plan(chain, progress, step, prefix)
+            try:
+                outcome = self.count(
+                    operation,
+                    ref,
+                    user_id,
+                    at,
+                    counters,
+                    version=version,
+                    version_of=self.config_ref,
+                    requires=requires,
+                    items=tuple(RewardItem(i.sku, i.quantity) for i in step.items),
+                    hold=hold,
+                    idempotency_key=key,
+                    identity=identity,
+                    refusal=_lost,
+                )
+            except _Lost:
+                continue
+            if outcome is None:
+                self.forget()
+                continue
+            return outcome, step
+        raise StoreError(f"offer chain {chain_id}'s progress kept changing")
+
+    def _refused(self, ref: str, refusal: Refusal, key: str | None, identity: str) -> Outcome:
+        if key is not None:
+            replayed = self.recall(key, identity)
+            if replayed is not None:
+                return replayed
+        return Outcome(False, ref, refusal=refusal)
+
+    def _earn(self, order_id: str, user: User, step: OfferChainStep | None, at: datetime) -> None:
+        if self.value_points is not None and step is not None:
+            lines = [(item.sku, item.quantity) for item in step.items]
+            self.value_points.earn(order_id, user, lines, at)
+
+    # -- a player's steps ---------------------------------------------------------------------
+
+    def claim(
+        self,
+        chain_id: int,
+        step_number: int,
+        user: User,
+        at: datetime,
+        *,
+        prices: Mapping[str, Decimal] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
+        """Claim a free step (LiveOps' `claim`): done at once, its items granted and its
+        value points earned; the Outcome's `operation_id` is the order id. A step whose items
+        have a real price in `prices` is not free: it is ordered."""
+        check_stored_moment(at)
+        check_count(chain_id, "chain_id")
+        check_count(step_number, "step_number")
+        user_id = self.check_user_id(user.id)
+        if idempotency_key is not None:
+            check_text(idempotency_key, "idempotency_key")
+        identity = json.dumps(["offer_claim", step_ref(chain_id, step_number), user_id])
+        outcome, step = self._take(
+            "offer_claim",
+            chain_id,
+            step_number,
+            user,
+            at,
+            free=lambda s: step_price(s, prices) is None,
+            hold=None,
+            key=idempotency_key,
+            identity=identity,
+        )
+        if outcome.ok and outcome.operation_id is not None:
+            self._earn(outcome.operation_id, user, step, at)
+        return outcome
+
+    def order(
+        self,
+        chain_id: int,
+        step_number: int,
+        user: User,
+        at: datetime,
+        *,
+        prices: Mapping[str, Decimal],
+        currency: str,
+        hold: timedelta,
+        order_id: str | None = None,
+        pricing: Pricing | None = None,
+        accounting: Accounting | None = None,
+    ) -> OfferOrder:
+        """Order a paid step (LiveOps' `order`): its items priced as a cart at `prices` in
+        `currency` (with `pricing`'s discounts when given), the step held until `at + hold`
+        (with the limits of the promotions the cart applies when `accounting` is given too).
+        A retry with the same `order_id` holds nothing twice."""
+        check_stored_moment(at)
+        check_count(chain_id, "chain_id")
+        check_count(step_number, "step_number")
+        user_id = self.check_user_id(user.id)
+        if not isinstance(hold, timedelta) or hold <= timedelta(0):
+            raise ValidationError.single("hold", "a positive timedelta", hold)
+        if not isinstance(prices, Mapping):
+            raise ValidationError.single("prices", "a mapping of SKU to price", prices)
+        if pricing is not None and not isinstance(pricing, Pricing):
+            raise ValidationError.single("pricing", "a Pricing", pricing)
+        if accounting is not None and not isinstance(accounting, Accounting):
+            raise ValidationError.single("accounting", "an Accounting", accounting)
+        if accounting is not None and accounting.store is not self.store:
+            raise ValidationError.single("accounting", "an Accounting on this store", accounting)
+        minor_units(currency)  # a currency a cart can be priced in, before anything is held
+        for sku, price in prices.items():
+            check_text(sku, "prices")
+            if not isinstance(price, Decimal) or not price.is_finite() or price < 0:
+                raise ValidationError.single(f"prices[{sku!r}]", "a Decimal of 0 or more", price)
+        order = check_text(order_id, "order_id") if order_id is not None else self._new_id()
+        identity = json.dumps(["offer_order", order, user_id])
+        outcome, _ = self._take(
+            "offer_order",
+            chain_id,
+            step_number,
+            user,
+            at,
+            free=lambda s: step_price(s, prices) is None,
+            hold=hold,
+            key=f"offer|{order}",
+            identity=identity,
+        )
+        if outcome.replayed and outcome.promotion != step_ref(chain_id, step_number):
+            raise AccountingError(
+                "idempotency_conflict", f"Order {order} was made for {outcome.promotion}."
+            )
+        if not outcome.ok:
+            return OfferOrder(order, chain_id, step_number, outcome)
+        assert outcome.operation_id is not None
+        try:
+            kept = self.current()[0].chains.get(chain_id)
+            step = None if kept is None else kept.chain.step(step_number)
+            if step is None:
+                raise AccountingError("offer_chain_not_found", f"Offer chain {chain_id} changed.")
+            cart = Cart(
+                currency=currency,
+                lines=[
+                    CartLine(sku=i.sku, quantity=i.quantity, price=prices[i.sku])
+                    for i in step.items
+                ],
+            )
+            if accounting is not None:
+                checkout = (pricing or _NO_PRICING).checkout(
+                    accounting, cart, user, at, hold=hold, order_id=order
+                )
+                quote = checkout.quote
+            else:
+                checkout, quote = None, (pricing or _NO_PRICING).quote(cart, user, at)
+        except BaseException:
+            if not outcome.replayed:  # this call's hold: given back, the order failed
+                self.store.settle(SettleAction.RELEASE, outcome.operation_id, at)
+            raise
+        return OfferOrder(order, chain_id, step_number, outcome, quote, checkout, at + hold)
+
+    def _hold_of(self, order: OfferOrder | str, user: User) -> tuple[str, str, OfferOrder | None]:
+        """(order id, the step hold's operation id, the order when given)."""
+        if isinstance(order, OfferOrder):
+            if not order.ok or order.outcome.operation_id is None:
+                raise AccountingError("unknown_operation", f"Order {order.order_id} holds nothing.")
+            return order.order_id, order.outcome.operation_id, order
+        order_id = check_text(order, "order_id")
+        user_id = self.check_user_id(user.id)
+        kept = self.recall(f"offer|{order_id}", json.dumps(["offer_order", order_id, user_id]))
+        if kept is None or not kept.ok or kept.operation_id is None:
+            raise AccountingError(
+                "unknown_operation", f"Order {order_id} of this player holds no step."
+            )
+        return order_id, kept.operation_id, None
+
+    def pay(
+        self,
+        order: OfferOrder | str,
+        user: User,
+        at: datetime,
+        *,
+        accounting: Accounting | None = None,
+    ) -> Outcome:
+        """The order was paid: complete its step (its items granted, its value points earned)
+        and commit its checkout (give the `accounting` it was made with). Idempotent. An
+        order whose holds expired is refused before anything is written (and released)."""
+        check_stored_moment(at)
+        order_id, operation_id, made = self._hold_of(order, user)
+        checkout = None if made is None else made.checkout
+        if checkout is not None and accounting is None:
+            raise ValidationError.single(
+                "accounting", "the Accounting the order was made with", None
+            )
+        result = self.store.settle(SettleAction.COMMIT, operation_id, at)
+        if not result.ok:
+            if checkout is not None and accounting is not None:
+                checkout.release(accounting, at)
+            state = "released" if result.status is None else result.status.value
+            raise AccountingError(
+                "reservation_expired", f"Order {order_id} cannot be paid: its step is {state}."
+            )
+        if checkout is not None and accounting is not None:
+            checkout.commit(accounting, at)
+        ref = result.promotion or ""
+        chain_id, step_number = _of_ref(ref)
+        kept = self.current()[0].chains.get(chain_id)
+        step = None if kept is None else kept.chain.step(step_number)
+        items = () if step is None else tuple(RewardItem(i.sku, i.quantity) for i in step.items)
+        self._earn(order_id, user, step, at)
+        return Outcome(True, ref, operation_id, items, replayed=not result.changed)
+
+    def abandon(
+        self,
+        order: OfferOrder | str,
+        user: User,
+        at: datetime,
+        *,
+        accounting: Accounting | None = None,
+    ) -> bool:
+        """The order was not paid: give its step back (it stays open) and release its
+        checkout. Idempotent; False when the step was not held any more (paid, or expired)."""
+        check_stored_moment(at)
+        _, operation_id, made = self._hold_of(order, user)
+        checkout = None if made is None else made.checkout
+        if checkout is not None and accounting is None:
+            raise ValidationError.single(
+                "accounting", "the Accounting the order was made with", None
+            )
+        result = self.store.settle(SettleAction.RELEASE, operation_id, at)
+        if checkout is not None and accounting is not None:
+            checkout.release(accounting, at)
+        return result.changed
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def player_chains(
+        self, user: User, at: datetime, *, limit: int = _MAX_PAGE, offset: int = 0
+    ) -> tuple[list[OfferChainView], int]:
+        """The chains `user` sees at `at` (as reward chains are shown), `limit` (at most 30)
+        from `offset`, each with the player's progress; and how many there are in all. Two
+        reads of the store however many chains."""
+        check_stored_moment(at)
+        check_count(limit, "limit", 1, _MAX_PAGE)
+        check_count(offset, "offset", 0)
+        user_id = self.check_user_id(user.id)
+        config = self.current()[0]
+        visible = rules.visible_chains(config.every_chain(), user, at)
+        page = visible[offset : offset + limit]
+        if not page:
+            return [], len(visible)
+        mine = self.store.counters_with_prefix(f"o|{rules.key_part(user_id)}|")
+        views = []
+        for chain in page:
+            kept = config.chains[chain.chain_id or 0]
+            prefix = _prefix(user_id, kept.scope(self.kind), _period(chain, at))
+            schedule = chain.recurrent_schedule
+            reset_at = None if schedule is None else period_of(schedule, at)[1]
+            views.append(OfferChainView(chain, _read(mine, prefix), reset_at))
+        return views, len(visible)
+
+    def player_chain(self, chain_id: int, user: User, at: datetime) -> OfferChainView:
+        """One chain with `user`'s progress at `at` (AccountingError when it is not open to
+        the player)."""
+        check_stored_moment(at)
+        check_count(chain_id, "chain_id")
+        user_id = self.check_user_id(user.id)
+        opened = self._open(chain_id, user, at)
+        if isinstance(opened, Refusal):
+            raise AccountingError(opened.code, opened.message)
+        kept, _ = opened
+        _, progress = self._progress(kept, user_id, at)
+        schedule = kept.chain.recurrent_schedule
+        reset_at = None if schedule is None else period_of(schedule, at)[1]
+        return OfferChainView(kept.chain, progress, reset_at)
+
+    def value_point_texts(self) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, Any]]]:
+        """For `OfferChainView.to_dict`: each value point's item mapping and its texts (empty
+        without `value_points`)."""
+        if self.value_points is None:
+            return {}, {}
+        mappings, texts = {}, {}
+        for point in self.value_points.value_points():
+            mappings[point.sku] = {
+                r.sku: r.amount for r in self.value_points.value_point_rewards(point.sku)
+            }
+            texts[point.sku] = {
+                "name": point.name.best(),
+                "image_url": point.image_url,
+                "is_clan": point.is_clan,
+            }
+        return mappings, texts
