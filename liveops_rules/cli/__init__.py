@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from liveops_rules.accounting import AccountingError
-from liveops_rules.cli import catalog, chains, codes, counting, promotions, quote
+from liveops_rules.cli import catalog, chains, codes, counting, ladders, promotions, quote
 from liveops_rules.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     counting.register(commands)
     quote.register(commands)
     chains.register(commands)
+    ladders.register(commands)
     demo = commands.add_parser("demo", help="a walk through the library on bundled sample data")
     demo.set_defaults(run=_demo)
     return parser
