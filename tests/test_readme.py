@@ -111,3 +111,16 @@ def test_the_readme_reward_chain_example_runs(capsys):
     assert printed[2] == "9912"
     assert printed[3] == "120 of 500 value points"
     assert printed[4] == "120"
+
+
+def test_the_readme_daily_and_offer_chain_example_runs(capsys):
+    exec(compile(example("DailyChains("), str(README), "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "(RewardItem(sku='gift1', quantity=1),)"
+    assert "claimed_today" in printed[1]
+    assert "the next claim opens at 2026-11-29T06:00:00+00:00" in printed[1]
+    assert printed[2] == "['claimed', 'claim_in_future', 'claim_in_future']"
+    assert printed[3] == "True"
+    assert printed[4] == "199.98"
+    assert printed[5] == "(RewardItem(sku='sword', quantity=2),)"
+    assert printed[6] == "None"
