@@ -5,11 +5,14 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
 from liveops_rules.accounting import Accounting, Outcome, check_ledger
 from liveops_rules.catalog import Catalog
+from liveops_rules.chains.daily import DailyChains
+from liveops_rules.chains.offer import OfferChains
 from liveops_rules.chains.reward import RewardChains
 from liveops_rules.checkout import Checkout
 from liveops_rules.errors import ValidationError
@@ -19,6 +22,7 @@ from liveops_rules.models import (
     Promotion,
     PromotionKind,
     RecurrentSchedule,
+    RewardItem,
     User,
     ValidityWindow,
 )
@@ -30,6 +34,8 @@ from liveops_rules.models.chains import (
     ValuePoint,
     ValuePointReward,
 )
+from liveops_rules.models.daily import DailyChain, DailyChainStep
+from liveops_rules.models.offer import OfferChain, OfferChainStep, OfferItem
 from liveops_rules.pricing import Pricing, promo_codes_of
 from liveops_rules.stores import RedemptionStore, SQLiteStore
 from liveops_rules.wire import (
@@ -195,6 +201,8 @@ def _checkout(
     say(f"   discount 102 for {user.id}: {state.available} of {state.total} units left this week")
     say("")
     _reward_chain(checkout, user, at, accounting.store, say)
+    say("")
+    _ladders(user, at, accounting.store, say)
 
 
 def _reward_chain(
@@ -242,3 +250,56 @@ def _reward_chain(
             f"   {view.chain.name.best()}: {view.balance} snowflakes, steps claimed "
             f"{sorted(view.claimed)}, starts anew {reset}"
         )
+
+
+def _ladders(user: User, at: datetime, store: RedemptionStore, say: Callable[[str], None]) -> None:
+    say("9. A daily login chain (one claim a day) and an offer chain (free, then paid):")
+    daily = DailyChains(store)
+    logins = daily.create_chain(
+        DailyChain(
+            name={"en": "Login week"},
+            window=ValidityWindow(at - timedelta(hours=1), None),
+            enabled=True,
+            type="rolling",
+            steps=[
+                DailyChainStep(step_number=n, items=[RewardItem(f"login_gift_{n}")])
+                for n in (1, 2, 3)
+            ],
+        )
+    )
+    for step, moment in ((1, at), (2, at + timedelta(hours=1)), (2, at + timedelta(days=1))):
+        outcome = daily.claim(logins.chain_id or 0, step, user, moment)
+        shown = (
+            ", ".join(f"{i.quantity} x {i.sku}" for i in outcome.items)
+            if outcome.ok
+            else f"refused [{int(outcome.refusal.error_code)}] {outcome.refusal.message}"
+            if outcome.refusal is not None
+            else "refused"
+        )
+        say(f"   {moment.isoformat()} claim step {step}: {shown}")
+    offers = OfferChains(store, value_points=RewardChains(store))
+    ladder = offers.create_chain(
+        OfferChain(
+            name={"en": "Starter offers"},
+            window=ValidityWindow(at - timedelta(hours=1), None),
+            enabled=True,
+            steps=[
+                OfferChainStep(step_number=1, is_free=True, items=[OfferItem("elven_shield")]),
+                OfferChainStep(step_number=2, is_free=False, items=[OfferItem("elven_sword", 2)]),
+            ],
+        )
+    )
+    chain_id = ladder.chain_id or 0
+    prices = {"elven_sword": Decimal("9.99"), "elven_shield": Decimal("4.99")}
+    say(f"   free step 1 claimed: {offers.claim(chain_id, 1, user, at).ok}")
+    order = offers.order(
+        chain_id, 2, user, at, prices=prices, currency="USD", hold=timedelta(minutes=15)
+    )
+    total = "-" if order.quote is None else f"{order.quote.total} {order.quote.currency}"
+    say(f"   step 2 ordered: {total}, held until paid")
+    paid = offers.pay(order, user, at + timedelta(minutes=1))
+    say(f"   paid: {', '.join(f'{i.quantity} x {i.sku}' for i in paid.items)}")
+    balance = RewardChains(store).balance(1, user, at)
+    say(f"   the winter ladder's balance is now {balance} snowflakes (steps earn as purchases)")
+    view = offers.player_chain(chain_id, user, at)
+    say(f"   next step: {view.next_step_number or 'none, the chain is done'}")

@@ -106,6 +106,10 @@ def test_demo_runs_on_bundled_data():
     assert "the order earned 110 snowflakes" in text  # 60 per sword, 25 per shield (x2)
     assert "claim step 1: refused [9912] Reward already claimed." in text
     assert "claim step 2: refused [9913] 110 of 500 value points" in text
+    assert "claim step 2: refused [6306] Already claimed today; the next claim opens" in text
+    assert "2026-11-29T12:00:00+00:00 claim step 2: 1 x login_gift_2" in text
+    assert "step 2 ordered: 19.98 USD, held until paid" in text
+    assert "balance is now 255 snowflakes" in text  # 110 + the shield's 25 + 2 swords' 120
 
 
 def test_the_module_runs_as_a_program():
