@@ -223,10 +223,13 @@ class DailyChains(Ladders[DailyChain]):
         return DailyChainView(kept.chain, tuple(days.step_states(kept.chain, progress, at)))
 
     def player_chain(self, chain_id: int, user: User, at: datetime) -> DailyChainView:
-        """One chain as `user` sees it at `at` (any chain the store keeps, running or not)."""
+        """One chain as `user` sees it at `at`, ended or not started yet too (a disabled
+        chain is hidden: AccountingError `daily_chain_not_found`, as an unknown one)."""
         check_stored_moment(at)
         user_id = self.check_user_id(user.id)
         kept = self.kept(chain_id)
+        if not kept.chain.enabled:
+            raise self.not_found(chain_id)
         key, _ = self._key(kept, user_id, at)
         return self._view(kept, user_id, at, {key: self.store.counter(key, at).used})
 

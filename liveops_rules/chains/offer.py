@@ -62,6 +62,7 @@ __all__ = [
     "OfferChains",
     "OfferOrder",
     "OfferProgress",
+    "is_free",
     "step_price",
     "step_ref",
 ]
@@ -150,6 +151,12 @@ def step_price(step: OfferChainStep, prices: Mapping[str, Decimal] | None) -> De
     return total if total > 0 else None
 
 
+def is_free(step: OfferChainStep, prices: Mapping[str, Decimal] | None) -> bool:
+    """Whether a step is claimed rather than ordered: `is_free`, or (given the caller's
+    catalog `prices`) items without a real price. Without prices only `is_free` counts."""
+    return step.is_free or (prices is not None and step_price(step, prices) is None)
+
+
 @attrs.frozen
 class OfferChainView:
     """An offer chain as a player sees it at a moment: the steps done, the next step, when
@@ -181,6 +188,7 @@ class OfferChainView:
         steps = []
         for step in chain.steps:
             price = step_price(step, prices)
+            free = is_free(step, prices)
             earned = []
             for sku, mapping in sorted((value_points or {}).items()):
                 amount = sum(mapping.get(item.sku, 0) * item.quantity for item in step.items)
@@ -191,7 +199,7 @@ class OfferChainView:
             steps.append(
                 {
                     "step_number": step.step_number,
-                    "is_free": price is None,
+                    "is_free": free,
                     "is_claimed": step.step_id in self.progress.done,
                     "step_price": None
                     if price is None or currency is None
@@ -429,8 +437,9 @@ class OfferChains(Ladders[OfferChain]):
         idempotency_key: str | None = None,
     ) -> Outcome:
         """Claim a free step (LiveOps' `claim`): done at once, its items granted and its
-        value points earned; the Outcome's `operation_id` is the order id. A step whose items
-        have a real price in `prices` is not free: it is ordered."""
+        value points earned; the Outcome's `operation_id` is the order id. A step not marked
+        `is_free` is free when `prices` (the caller's catalog) gives its items no real price;
+        without `prices` it is paid: it is ordered."""
         check_stored_moment(at)
         check_count(chain_id, "chain_id")
         check_count(step_number, "step_number")
@@ -444,7 +453,7 @@ class OfferChains(Ladders[OfferChain]):
             step_number,
             user,
             at,
-            free=lambda s: step_price(s, prices) is None,
+            free=lambda s: is_free(s, prices),
             hold=None,
             key=idempotency_key,
             identity=identity,
@@ -498,7 +507,7 @@ class OfferChains(Ladders[OfferChain]):
             step_number,
             user,
             at,
-            free=lambda s: step_price(s, prices) is None,
+            free=lambda s: is_free(s, prices),
             hold=hold,
             key=f"offer|{order}",
             identity=identity,
