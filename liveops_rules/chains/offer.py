@@ -110,6 +110,10 @@ def _of_ref(ref: str) -> tuple[int, int]:
     return int(chain), int(number)
 
 
+def _without_none(fields: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
 def _prefix(user_id: str, scope: str, at_period: str) -> str:
     return f"o|{rules.key_part(user_id)}|{scope}|{at_period}|"
 
@@ -201,11 +205,15 @@ class OfferChainView:
                     "step_number": step.step_number,
                     "is_free": free,
                     "is_claimed": step.step_id in self.progress.done,
+                    # LiveOps' amount is a JSON number: a float's shortest repr keeps the
+                    # decimal digits of any price below 10**15 with a currency's decimals.
                     "step_price": None
                     if price is None or currency is None
-                    else {"amount": str(price), "currency": currency},
+                    else {"amount": float(price), "currency": currency},
                     "items": [
-                        {"sku": item.sku, "quantity": item.quantity, "order": item.order}
+                        _without_none(
+                            {"sku": item.sku, "quantity": item.quantity, "order": item.order}
+                        )
                         for item in step.items
                     ],
                     "step_vp_rewards": earned or None,
@@ -213,7 +221,7 @@ class OfferChainView:
                 }
             )
         schedule = chain.recurrent_schedule
-        return {
+        view = {
             "id": chain.chain_id,
             "name": chain.name.best(),
             "description": chain.description.best() or None,
@@ -229,6 +237,9 @@ class OfferChainView:
             },
             "next_step_number": self.next_step_number,
         }
+        if chain.order is None:
+            del view["order"]  # LiveOps' order is an integer when given
+        return view
 
 
 @attrs.frozen
@@ -307,7 +318,21 @@ class OfferChains(Ladders[OfferChain]):
         self, kept: Kept[OfferChain], user_id: str, at: datetime
     ) -> tuple[str, OfferProgress]:
         prefix = _prefix(user_id, kept.scope(self.kind), _period(kept.chain, at))
-        return prefix, _read(self.store.counters_with_prefix(prefix), prefix)
+        return prefix, self._current_holds(
+            _read(self.store.counters_with_prefix(prefix), prefix), prefix, at
+        )
+
+    def _current_holds(self, progress: OfferProgress, prefix: str, at: datetime) -> OfferProgress:
+        """`progress` without the holds that expired by `at` (a range read shows every hold
+        not yet settled: each one seen is asked again, which gives back an expired one)."""
+        if not progress.held:
+            return progress
+        held = frozenset(
+            step_id
+            for step_id in progress.held
+            if self.store.counter(_step_key(prefix, progress.iteration, step_id), at).reserved
+        )
+        return attrs.evolve(progress, held=held)
 
     @staticmethod
     def _decide(chain: OfferChain, progress: OfferProgress, step: OfferChainStep) -> Refusal | None:
@@ -339,7 +364,8 @@ class OfferChains(Ladders[OfferChain]):
             requires.append(Requirement(_step_key(prefix, iteration, before.step_id), 1))
         elif iteration > 0:
             requires.append(Requirement(_iterations_key(prefix), iteration))
-        if chain.reset_on_completion and step.step_number == len(chain.steps):
+        others = {s.step_id for s in chain.steps} - {step.step_id}
+        if chain.reset_on_completion and others <= progress.done:  # the last step left
             counters.append(CounterSpec(_iterations_key(prefix), iteration + 1))
         return counters, requires
 
@@ -382,9 +408,11 @@ class OfferChains(Ladders[OfferChain]):
                 )
                 return self._refused(ref, wrong, key, identity), None
             prefix, progress = self._progress(kept, user_id, at)
-            refusal = self._decide(chain, progress, step)
-            if refusal is None and progress.next_step(chain) is None:
-                refusal = Refusal("chain_completed", "Every step of the chain is done.")
+            refusal = (
+                Refusal("chain_completed", "Every step of the chain is done.")
+                if progress.next_step(chain) is None
+                else self._decide(chain, progress, step)
+            )
             if refusal is not None:
                 return self._refused(ref, refusal, key, identity), None
             counters, requires = self._plan(chain, progress, step, prefix)
@@ -641,7 +669,8 @@ class OfferChains(Ladders[OfferChain]):
             prefix = _prefix(user_id, kept.scope(self.kind), _period(chain, at))
             schedule = chain.recurrent_schedule
             reset_at = None if schedule is None else period_of(schedule, at)[1]
-            views.append(OfferChainView(chain, _read(mine, prefix), reset_at))
+            progress = self._current_holds(_read(mine, prefix), prefix, at)
+            views.append(OfferChainView(chain, progress, reset_at))
         return views, len(visible)
 
     def player_chain(self, chain_id: int, user: User, at: datetime) -> OfferChainView:
