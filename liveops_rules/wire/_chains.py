@@ -47,6 +47,8 @@ from liveops_rules.models.chains import (
     ValuePoint,
     ValuePointReward,
 )
+from liveops_rules.models.daily import DailyChain
+from liveops_rules.models.offer import OfferChain
 from liveops_rules.models.values import LocalizedName, RewardItem
 from liveops_rules.models.window import ValidityWindow
 from liveops_rules.wire._chain_common import (
@@ -62,6 +64,12 @@ from liveops_rules.wire._chain_common import (
 from liveops_rules.wire._converter import structure
 from liveops_rules.wire._dump import dump_conditions, dump_schedule, moment_text
 from liveops_rules.wire._forms import Form
+from liveops_rules.wire._ladders import (
+    dump_daily_chain,
+    dump_offer_chain,
+    load_daily_chain,
+    load_offer_chain,
+)
 from liveops_rules.wire._payloads import (
     AnyJson,
     AttributeConditionPayload,
@@ -1228,24 +1236,29 @@ def _tuple(value: Iterable[Any] | None) -> tuple[Any, ...]:
     return to_tuple(value)
 
 
-CHAIN_CATALOG_SECTIONS = ("value_points", "reward_chains")
-"""A catalog file's lists of value points and reward chains (beside the promotion lists)."""
+CHAIN_CATALOG_SECTIONS = ("value_points", "reward_chains", "daily_chains", "offer_chains")
+"""A catalog file's lists of value points, reward chains, daily chains and offer chains
+(beside the promotion lists)."""
 
 
 @attrs.frozen(kw_only=True)
 class ChainCatalog:
-    """The value points (with their item mappings) and reward chains of a catalog file; empty
-    for a catalog of promotions only."""
+    """The value points (with their item mappings), reward chains, daily chains and offer
+    chains of a catalog file; empty for a catalog of promotions only."""
 
     value_points: tuple[ValuePoint, ...] = attrs.field(default=(), converter=_tuple)
     rewards: Mapping[str, tuple[ValuePointReward, ...]] = attrs.field(factory=dict)
     reward_chains: tuple[RewardChain, ...] = attrs.field(default=(), converter=_tuple)
+    daily_chains: tuple[DailyChain, ...] = attrs.field(default=(), converter=_tuple)
+    offer_chains: tuple[OfferChain, ...] = attrs.field(default=(), converter=_tuple)
 
 
 def chain_sections(data: Mapping[str, Any], problems: list[Problem]) -> ChainCatalog:
-    """The `value_points` (each may carry its mapping in `rewards: [{sku, amount}]`) and
-    `reward_chains` lists of a catalog object (either form; a chain names a value point of
-    the catalog, a clan chain a clan point); problems are added to `problems`."""
+    """The `value_points` (each may carry its mapping in `rewards: [{sku, amount}]`),
+    `reward_chains`, `daily_chains` (each may carry its `day_zone` in `library_extensions`)
+    and `offer_chains` lists of a catalog object (either form; a reward chain names a value
+    point of the catalog, a clan chain a clan point; chain ids are unique in their list);
+    problems are added to `problems`."""
     points: dict[str, ValuePoint] = {}
     rewards: dict[str, tuple[ValuePointReward, ...]] = {}
     chains: list[RewardChain] = []
@@ -1315,11 +1328,51 @@ def chain_sections(data: Mapping[str, Any], problems: list[Problem]) -> ChainCat
                 )
                 continue
         chains.append(chain)
-    return ChainCatalog(value_points=tuple(points.values()), rewards=rewards, reward_chains=chains)
+    return ChainCatalog(
+        value_points=tuple(points.values()),
+        rewards=rewards,
+        reward_chains=chains,
+        daily_chains=_ladder_section(
+            data, "daily_chains", lambda d, at: load_daily_chain(d, at, extensions=True), problems
+        ),
+        offer_chains=_ladder_section(data, "offer_chains", load_offer_chain, problems),
+    )
+
+
+def _ladder_section(
+    data: Mapping[str, Any],
+    name: str,
+    load: Callable[[object, str], DailyChain | OfferChain],
+    problems: list[Problem],
+) -> list[Any]:
+    """The chains of a catalog's `daily_chains` or `offer_chains` list, each id once."""
+    chains = []
+    ids: dict[int, str] = {}
+    for index, item in enumerate(section(data, name, problems)):
+        path = f"$.{name}[{index}]"
+        try:
+            chain = load(item, path)
+        except ValidationError as error:
+            problems.extend(error.problems)
+            continue
+        if chain.chain_id is not None:
+            seen = ids.setdefault(chain.chain_id, path)
+            if seen != path:
+                problems.append(
+                    Problem(
+                        f"{path}.id",
+                        f"an id not used before in {name}",
+                        f"{chain.chain_id}, already at {seen}",
+                    )
+                )
+                continue
+        chains.append(chain)
+    return chains
 
 
 def dump_chain_sections(catalog: ChainCatalog) -> dict[str, list[dict[str, Any]]]:
-    """The `value_points` (with `rewards` where mapped) and `reward_chains` lists of a
+    """The `value_points` (with `rewards` where mapped), `reward_chains`, `daily_chains` (with
+    `library_extensions` where a chain has a `day_zone`) and `offer_chains` lists of a
     catalog object (response forms; empty lists left out)."""
     document: dict[str, list[dict[str, Any]]] = {}
     for point in catalog.value_points:
@@ -1330,4 +1383,10 @@ def dump_chain_sections(catalog: ChainCatalog) -> dict[str, list[dict[str, Any]]
         document.setdefault("value_points", []).append(entry)
     for chain in catalog.reward_chains:
         document.setdefault("reward_chains", []).append(dump_reward_chain(chain, Form.RESPONSE))
+    for daily in catalog.daily_chains:
+        document.setdefault("daily_chains", []).append(
+            dump_daily_chain(daily, Form.RESPONSE, extensions=True)
+        )
+    for offer in catalog.offer_chains:
+        document.setdefault("offer_chains", []).append(dump_offer_chain(offer, Form.RESPONSE))
     return document
