@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from liveops_rules.errors import Problem, ValidationError, describe
+import attrs
+
+from liveops_rules.errors import Problem, ValidationError, describe, join_path
 from liveops_rules.models.values import LocalizedName
 from liveops_rules.wire._converter import structure
 from liveops_rules.wire._translate import Problems
@@ -20,6 +22,7 @@ __all__ = [
     "section",
     "structured",
     "texts",
+    "texts_at",
     "without_none",
 ]
 
@@ -64,6 +67,16 @@ def finish(problems: Problems, built: T | None) -> T:
 def texts(value: object) -> LocalizedName:
     """A LocaleMap (its null texts already dropped) as a LocalizedName."""
     return LocalizedName(dict(value) if isinstance(value, Mapping) else {})
+
+
+def texts_at(value: object, path: str, problems: Problems) -> LocalizedName:
+    """`texts`, a locale LocalizedName refuses recorded in `problems` at its JSON path
+    (`$.name['english']`); no text then."""
+    try:
+        return texts(value)
+    except ValidationError as error:
+        problems.found.extend(attrs.evolve(p, path=join_path(path, p.path)) for p in error.problems)
+        return LocalizedName({})
 
 
 def structured(data: object, cls: type[T], path: str, found: list[Problem]) -> T:

@@ -42,7 +42,7 @@ from liveops_rules.wire._chain_common import (
     form_problems,
     missing_problems,
     structured,
-    texts,
+    texts_at,
     without_none,
 )
 from liveops_rules.wire._converter import structure
@@ -473,13 +473,15 @@ def _load_daily(
             f"the number of steps, {len(payload.steps)}",
             payload.number_of_steps,
         )
+    name = texts_at(payload.name, f"{path}.name", problems)
+    description = texts_at(payload.description, f"{path}.description", problems)
     problems.raise_if_any()
     _same_id(payload.id, url_id, path)
     window = _window(payload.date_start, payload.date_end, path)
     values = {
         "chain_id": url_id if url_id is not None else payload.id,
-        "name": texts(payload.name),
-        "description": texts(payload.description),
+        "name": name,
+        "description": description,
         "order": payload.order,
         "window": window,
         "enabled": bool(payload.is_enabled),
@@ -638,7 +640,9 @@ def _offer_step(
 def _offer_payload(data: object, path: str, which: Form | str | None) -> tuple[_Offer, Problems]:
     own = _OFFER_FIELDS[which] if which is not None else _OFFER_FIELDS[Form.RESPONSE]
     every = _OFFER_FIELDS[Form.RESPONSE]
-    what = "an offer chain " + ("list item" if which == _SUMMARY else str(which or "")).strip()
+    if which == _SUMMARY:
+        every = every - {"steps"}  # refused below, with its own reason
+    what = "an offer chain " + ("list item" if which == _SUMMARY else str(which or ""))
     found = form_problems(data, path, own, every, what.strip())
     if which == _SUMMARY and isinstance(data, dict) and "steps" in data:
         found.append(Problem(f"{path}.steps", "no steps (the admin list omits them)", "steps"))
@@ -663,8 +667,8 @@ def _offer_fields(
         schedule = recurrent_schedule(payload.recurrent_schedule, at, problems)
     found = conditions(payload.attribute_conditions, f"{path}.attribute_conditions", problems)
     return {
-        "name": texts(payload.name),
-        "description": texts(payload.description),
+        "name": texts_at(payload.name, f"{path}.name", problems),
+        "description": texts_at(payload.description, f"{path}.description", problems),
         "order": payload.order,
         "enabled": bool(payload.is_enabled),
         "recurrent_schedule": schedule,
