@@ -47,6 +47,7 @@ from liveops_rules.wire._forms import FIELDS, PATH_ID_FIELD, Form
 from liveops_rules.wire._json import parse_json
 from liveops_rules.wire._ladders import (
     LADDER_LOADERS,
+    LIBRARY_EXTENSIONS,
     dump_daily_chain,
     dump_ladder_payload,
     dump_offer_chain,
@@ -295,7 +296,7 @@ def dump_promotion(
 
 
 # The field of a stored promotion document holding what LiveOps payloads cannot carry.
-_EXTENSIONS = "library_extensions"
+_EXTENSIONS = LIBRARY_EXTENSIONS
 
 _ZONE_EXTENSION = "recurrent_schedule_zone"
 _STORED_FIELDS = ("kind", "payload", _EXTENSIONS)
