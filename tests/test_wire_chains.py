@@ -488,7 +488,8 @@ def test_a_catalog_without_chains_is_unchanged():
             "$.value_points[0].rewards[1].sku",
         ),
         (lambda d: d.update(reward_chains={}), "$.reward_chains"),
-        (lambda d: d.update(daily_chains=[]), "$.daily_chains"),
+        (lambda d: d.update(daily_chains={}), "$.daily_chains"),
+        (lambda d: d.update(upsells=[]), "$.upsells"),
     ],
 )
 def test_a_wrong_catalog_is_refused_at_its_path(change, path):

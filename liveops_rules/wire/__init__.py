@@ -45,6 +45,17 @@ from liveops_rules.wire._converter import structure
 from liveops_rules.wire._dump import dump_model
 from liveops_rules.wire._forms import FIELDS, PATH_ID_FIELD, Form
 from liveops_rules.wire._json import parse_json
+from liveops_rules.wire._ladders import (
+    LADDER_LOADERS,
+    LIBRARY_EXTENSIONS,
+    dump_daily_chain,
+    dump_ladder_payload,
+    dump_offer_chain,
+    load_daily_chain,
+    load_daily_chain_update,
+    load_offer_chain,
+    load_offer_chain_update,
+)
 from liveops_rules.wire._payloads import (
     BonusPayload,
     CouponPayload,
@@ -67,6 +78,8 @@ __all__ = [
     "code_verification",
     "dump_cart",
     "dump_catalog",
+    "dump_daily_chain",
+    "dump_offer_chain",
     "dump_payload",
     "dump_promotion",
     "dump_reward_chain",
@@ -79,6 +92,10 @@ __all__ = [
     "load_catalog_file",
     "load_chain_catalog",
     "load_chain_catalog_file",
+    "load_daily_chain",
+    "load_daily_chain_update",
+    "load_offer_chain",
+    "load_offer_chain_update",
     "load_payload",
     "load_promotion",
     "load_reward_chain",
@@ -279,7 +296,7 @@ def dump_promotion(
 
 
 # The field of a stored promotion document holding what LiveOps payloads cannot carry.
-_EXTENSIONS = "library_extensions"
+_EXTENSIONS = LIBRARY_EXTENSIONS
 
 _ZONE_EXTENSION = "recurrent_schedule_zone"
 _STORED_FIELDS = ("kind", "payload", _EXTENSIONS)
@@ -493,11 +510,13 @@ def _catalog_codes(
 
 
 def load_chain_catalog(data: object) -> ChainCatalog:
-    """The value points (with the item mappings they carry in `rewards`) and reward chains of
-    a catalog object's `value_points` and `reward_chains` lists (either form each; empty when
-    absent). The whole catalog is checked, its promotion lists too (see `load_catalog`): each
-    chain names a value point of the catalog, a clan chain a clan point. Raises
-    ValidationError listing every problem in the whole file."""
+    """The value points (with the item mappings they carry in `rewards`), reward chains, daily
+    chains (with the `day_zone` they may carry in `library_extensions`) and offer chains of a
+    catalog object's `value_points`, `reward_chains`, `daily_chains` and `offer_chains`
+    lists (either form each; empty when absent). The whole catalog is checked, its promotion
+    lists too (see `load_catalog`): each reward chain names a value point of the catalog, a
+    clan chain a clan point. Raises ValidationError listing every problem in the whole
+    file."""
     load_catalog_codes(data)
     assert isinstance(data, dict)
     problems: list[Problem] = []
@@ -508,7 +527,7 @@ def load_chain_catalog(data: object) -> ChainCatalog:
 
 
 def load_chain_catalog_file(path: str | Path) -> ChainCatalog:
-    """The value points and reward chains of a catalog JSON file (see `load_chain_catalog`)."""
+    """The value points and chains of a catalog JSON file (see `load_chain_catalog`)."""
     return load_chain_catalog(read_json_file(path))
 
 
@@ -516,7 +535,7 @@ def dump_catalog(
     promotions: list[Promotion], chains: ChainCatalog | None = None
 ) -> dict[str, list[dict[str, Any]]]:
     """A catalog object of promotions, each in its response form (with ids and is_enabled),
-    and of the value points and reward chains of `chains` when given."""
+    and of the value points and chains of `chains` when given."""
     sections = {kind: name for name, kind in CATALOG_SECTIONS.items()}
     document: dict[str, list[dict[str, Any]]] = {}
     if chains is not None:
@@ -613,6 +632,9 @@ PAYLOAD_KINDS: tuple[str, ...] = (
     "value_point",
     "reward_chain",
     *CHAIN_LOADERS,
+    "daily_chain",
+    "offer_chain",
+    *LADDER_LOADERS,
 )
 """Every payload `load_payload` reads, by name."""
 
@@ -627,7 +649,11 @@ def load_payload(name: str, data: object, path: str = "$", form: Form | str | No
     the `update` form the PATCH), `value_point_rewards_patch`, `value_point_list`,
     `value_point_reward_list`, `value_point_created`, `reward_chain_list` (the admin list,
     no steps), `reward_chain_created`, `user_reward_chain_list` (a player's chains),
-    `reward_chain_balance`, `clan_top_contributors`, `clan_update_response`."""
+    `reward_chain_balance`, `clan_top_contributors`, `clan_update_response`; or a daily or
+    offer chain payload: `daily_chain` and `offer_chain` (in `form`; an update body's chain
+    id is its `id`, see `load_daily_chain_update` to check it against a path's),
+    `daily_chain_list`, `offer_chain_list` (the admin lists; an offer chain's without steps),
+    `daily_chain_created`, `offer_chain_created`."""
     if name in REQUEST_LOADERS:
         return REQUEST_LOADERS[name](data, path)
     if name in ANSWER_LOADERS:
@@ -638,6 +664,12 @@ def load_payload(name: str, data: object, path: str = "$", form: Form | str | No
         if name == "value_point_rewards" and form is not None and Form(form) is Form.UPDATE:
             return load_value_point_rewards_patch(data, path)  # the PATCH body
         return CHAIN_LOADERS[name](data, path)
+    if name in LADDER_LOADERS:
+        return LADDER_LOADERS[name](data, path)
+    if name == "daily_chain":
+        return load_daily_chain(data, path, form)
+    if name == "offer_chain":
+        return load_offer_chain(data, path, form)
     if name == "value_point":
         return load_value_point(data, path, form)
     if name == "reward_chain":
@@ -663,10 +695,14 @@ def dump_payload(value: object, form: Form | str = Form.REQUEST) -> Any:
     promotions; and of a `Quote`, LiveOps' answer to redeeming a promo code for that cart
     (see `redeemed_cart` for names and dates of the promotions); of value points, reward
     chains and their answers (see `dump_value_point`, `dump_reward_chain`; a ChainCatalog
-    dumps as a catalog of its lists)."""
+    dumps as a catalog of its lists); of daily and offer chains, their lists and created
+    answers (see `dump_daily_chain`, `dump_offer_chain`)."""
     chained = dump_chain_payload(value, form)
     if chained is not NotImplemented:
         return chained
+    laddered = dump_ladder_payload(value, form)
+    if laddered is not NotImplemented:
+        return laddered
     if isinstance(value, ChainCatalog):
         return dump_catalog([], value)
     if isinstance(value, Promotion.__args__):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import attrs
 
-from liveops_rules.errors import Problem, ValidationError, describe
+from liveops_rules.errors import Problem, ValidationError
 from liveops_rules.models import User
 from liveops_rules.models._validate import to_tuple
 from liveops_rules.models.chain_answers import (
@@ -47,11 +47,29 @@ from liveops_rules.models.chains import (
     ValuePoint,
     ValuePointReward,
 )
+from liveops_rules.models.daily import DailyChain
+from liveops_rules.models.offer import OfferChain
 from liveops_rules.models.values import LocalizedName, RewardItem
 from liveops_rules.models.window import ValidityWindow
+from liveops_rules.wire._chain_common import (
+    READ_SCHEDULE,
+    dump_texts,
+    finish,
+    form_problems,
+    section,
+    structured,
+    texts,
+    without_none,
+)
 from liveops_rules.wire._converter import structure
 from liveops_rules.wire._dump import dump_conditions, dump_schedule, moment_text
 from liveops_rules.wire._forms import Form
+from liveops_rules.wire._ladders import (
+    dump_daily_chain,
+    dump_offer_chain,
+    load_daily_chain,
+    load_offer_chain,
+)
 from liveops_rules.wire._payloads import (
     AnyJson,
     AttributeConditionPayload,
@@ -81,8 +99,6 @@ __all__ = [
     "player_chain",
     "player_chain_page",
 ]
-
-T = TypeVar("T")
 
 MAX_TOP_CONTRIBUTORS = 10
 """LiveOps lists at most this many top contributors of a clan."""
@@ -341,40 +357,6 @@ _CHAIN_REQUIRED: dict[Form, tuple[str, ...]] = {
 }
 _SUMMARY = "summary"  # the admin list's item: a response without steps
 _CLAN_TYPES = tuple(t.value for t in ClanType)
-_READ_SCHEDULE = ("reset_next_date", "displayable_reset_start_date", "displayable_reset_next_date")
-
-
-def _form_problems(
-    data: object, path: str, own: frozenset[str], every: frozenset[str], what: str
-) -> list[Problem]:
-    """Fields of another form of the payload (unknown ones the converter finds)."""
-    if not isinstance(data, dict):
-        return []
-    return [
-        Problem(f"{path}.{key}", f"a field of {what}", "another form's field")
-        for key in data
-        if key not in own and key in every
-    ]
-
-
-def _finish(problems: Problems, built: T | None) -> T:
-    problems.raise_if_any()
-    assert built is not None
-    return built
-
-
-def _texts(value: object) -> LocalizedName:
-    """A LocaleMap (its null texts already dropped) as a LocalizedName."""
-    return LocalizedName(dict(value) if isinstance(value, Mapping) else {})
-
-
-def _structured(data: object, cls: type[T], path: str, found: list[Problem]) -> T:
-    """`structure`, with problems already `found` raised together with its own."""
-    try:
-        payload = structure(data, cls, path)
-    except ValidationError as error:
-        raise ValidationError([*found, *error.problems]) from None
-    return payload
 
 
 # -- value points and mappings -------------------------------------------------------------
@@ -395,9 +377,9 @@ def _point(payload: _ValuePoint, path: str, problems: Problems) -> ValuePoint | 
         return None
     values: dict[str, Any] = {
         "sku": payload.sku,
-        "name": _texts(payload.name),
-        "description": _texts(payload.description),
-        "long_description": _texts(payload.long_description),
+        "name": texts(payload.name),
+        "description": texts(payload.description),
+        "long_description": texts(payload.long_description),
         "image_url": payload.image_url,
         "media_list": media,
         "order": payload.order,
@@ -412,19 +394,11 @@ def load_value_point(data: object, path: str = "$", form: Form | str | None = No
     `type: "value_point"` and `can_delete`, dropped); `form` None accepts either."""
     found = []
     if form is not None and Form(form) is not Form.RESPONSE:
-        found = _form_problems(data, path, _POINT_WRITE, _POINT_READ, "a value point body")
-    payload = _structured(data, _ValuePoint, path, found)
+        found = form_problems(data, path, _POINT_WRITE, _POINT_READ, "a value point body")
+    payload = structured(data, _ValuePoint, path, found)
     problems = Problems()
     problems.found.extend(found)
-    return _finish(problems, _point(payload, path, problems))
-
-
-def _dump_texts(name: LocalizedName) -> dict[str, str] | None:
-    return dict(name.pairs) or None
-
-
-def _without_none(document: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in document.items() if value is not None}
+    return finish(problems, _point(payload, path, problems))
 
 
 def dump_value_point(
@@ -432,12 +406,12 @@ def dump_value_point(
 ) -> dict[str, Any]:
     """A value point's admin body (`request`/`update`) or read (`response`, with `type` and,
     when given, `can_delete`)."""
-    document = _without_none(
+    document = without_none(
         {
             "sku": point.sku,
             "name": dict(point.name.pairs),
-            "description": _dump_texts(point.description),
-            "long_description": _dump_texts(point.long_description),
+            "description": dump_texts(point.description),
+            "long_description": dump_texts(point.long_description),
             "image_url": point.image_url,
             "media_list": [{"type": m.type.value, "url": m.url} for m in point.media_list] or None,
             "order": point.order,
@@ -497,7 +471,7 @@ def load_value_point_rewards_patch(data: object, path: str = "$") -> ValuePointR
     once, amounts of 0 or more (0 removes the item)."""
     pairs = _mapping_list(data, path, patch=True)
     problems = Problems()
-    return _finish(problems, problems.build(ValuePointRewardPatch, {"changes": pairs}, path, {}))
+    return finish(problems, problems.build(ValuePointRewardPatch, {"changes": pairs}, path, {}))
 
 
 def _load_mapping_read(data: object, path: str) -> ValuePointRewardList:
@@ -516,7 +490,7 @@ def _load_mapping_read(data: object, path: str) -> ValuePointRewardList:
 def _load_created_point(data: object, path: str) -> CreatedValuePoint:
     payload = structure(data, _CreatedPoint, path)
     problems = Problems()
-    return _finish(
+    return finish(
         problems,
         problems.build(
             CreatedValuePoint, {"sku": payload.sku, "item_id": payload.item_id}, path, {}
@@ -527,7 +501,7 @@ def _load_created_point(data: object, path: str) -> CreatedValuePoint:
 def _load_created_chain(data: object, path: str) -> CreatedRewardChain:
     payload = structure(data, _CreatedChain, path)
     problems = Problems()
-    return _finish(
+    return finish(
         problems,
         problems.build(
             CreatedRewardChain,
@@ -592,7 +566,7 @@ def _step(
         RewardChainStep,
         {
             "step_id": payload.step_id,
-            "name": _texts(payload.name),
+            "name": texts(payload.name),
             "price": payload.price.amount,
             "image_url": payload.image_url,
             "rewards": rewards,
@@ -620,8 +594,8 @@ def _clan(payload: _Chain, path: str, problems: Problems) -> ClanSettings | None
     return problems.build(
         ClanSettings,
         {
-            "popup_header": _texts(payload.popup_header),
-            "popup_instruction": _texts(payload.popup_instruction),
+            "popup_header": texts(payload.popup_header),
+            "popup_instruction": texts(payload.popup_instruction),
             "popup_image_url": payload.popup_image_url,
             "clan_type": payload.clan_type,
         },
@@ -639,7 +613,7 @@ def _chain_fields(
     if payload.recurrent_schedule is not None:
         at = f"{path}.recurrent_schedule"
         if form in (Form.REQUEST, Form.UPDATE):
-            for key in _READ_SCHEDULE:
+            for key in READ_SCHEDULE:
                 if getattr(payload.recurrent_schedule, key) is not None:
                     problems.add(f"{at}.{key}", "a field of the write form", "a response field")
         schedule = recurrent_schedule(payload.recurrent_schedule, at, problems)
@@ -652,9 +626,9 @@ def _chain_fields(
                 )
     found = conditions(payload.attribute_conditions, f"{path}.attribute_conditions", problems)
     values = {
-        "name": _texts(payload.name),
-        "description": _texts(payload.description),
-        "long_description": _texts(payload.long_description),
+        "name": texts(payload.name),
+        "description": texts(payload.description),
+        "long_description": texts(payload.long_description),
         "image_url": payload.image_url,
         "order": payload.order,
         "window": window(payload.date_start, payload.date_end, path, problems),
@@ -696,7 +670,7 @@ def _chain_payload(data: object, path: str, form: Form | str | None) -> tuple[_C
         else _CHAIN_FIELDS[Form.RESPONSE]
     )
     every = _CHAIN_FIELDS[Form.RESPONSE]
-    found = _form_problems(data, path, own, every, f"a reward chain {which}" if which else "")
+    found = form_problems(data, path, own, every, f"a reward chain {which}" if which else "")
     if which == _SUMMARY and isinstance(data, dict) and "steps" in data:
         found.append(Problem(f"{path}.steps", "no steps (the admin list omits them)", "steps"))
     if isinstance(which, Form) and isinstance(data, dict):
@@ -711,7 +685,7 @@ def _chain_payload(data: object, path: str, form: Form | str | None) -> tuple[_C
             for key in ("value_point", "steps")
             if key not in data
         )
-    payload = _structured(data, _Chain, path, found)
+    payload = structured(data, _Chain, path, found)
     problems = Problems()
     problems.found.extend(found)
     return payload, problems
@@ -737,7 +711,7 @@ def load_reward_chain(data: object, path: str = "$", form: Form | str | None = N
         path,
         _CHAIN_NAMES,
     )
-    return _finish(problems, chain)
+    return finish(problems, chain)
 
 
 def load_reward_chain_update(data: object, path: str = "$") -> RewardChainUpdate:
@@ -755,7 +729,7 @@ def load_reward_chain_update(data: object, path: str = "$") -> RewardChainUpdate
         path,
         _CHAIN_NAMES,
     )
-    return _finish(problems, update)
+    return finish(problems, update)
 
 
 def _summary(data: object, path: str) -> RewardChainSummary:
@@ -771,7 +745,7 @@ def _summary(data: object, path: str) -> RewardChainSummary:
         path,
         _CHAIN_NAMES,
     )
-    return _finish(problems, summary)
+    return finish(problems, summary)
 
 
 def _load_chain_list(data: object, path: str) -> RewardChainPage:
@@ -795,7 +769,7 @@ def _step_document(step: RewardChainStep, form: Form) -> dict[str, Any]:
     if form is not Form.REQUEST:
         document["step_id"] = step.step_id
     document.update(
-        _without_none(
+        without_none(
             {
                 "name": dict(step.name.pairs),
                 "price": {"amount": step.price},
@@ -827,8 +801,8 @@ def _chain_document(
     document.update(
         {
             "name": dict(chain.name.pairs),
-            "description": _dump_texts(chain.description),
-            "long_description": _dump_texts(chain.long_description),
+            "description": dump_texts(chain.description),
+            "long_description": dump_texts(chain.long_description),
             "image_url": chain.image_url,
             "order": chain.order,
             "date_start": moment_text(chain.window.start),
@@ -859,7 +833,7 @@ def _chain_document(
                 "clan_type": None if clan.clan_type is None else clan.clan_type.value,
             }
         )
-    return _without_none(document)
+    return without_none(document)
 
 
 def dump_reward_chain(
@@ -977,10 +951,10 @@ def _player_chain(payload: _PlayerChain, path: str, problems: Problems) -> Playe
         "top_contributors": _contributors(
             payload.top_contributors or (), f"{path}.top_contributors", problems
         ),
-        "popup_header": None if payload.popup_header is None else _texts(payload.popup_header),
+        "popup_header": None if payload.popup_header is None else texts(payload.popup_header),
         "popup_instruction": None
         if payload.popup_instruction is None
-        else _texts(payload.popup_instruction),
+        else texts(payload.popup_instruction),
         "popup_image_url": payload.popup_image_url,
     }
     if len(problems.found) > failed:
@@ -1010,7 +984,7 @@ def _load_player_page(data: object, path: str) -> PlayerChainPage:
 
 def _load_balance(data: object, path: str) -> PlayerValuePoint:
     problems = Problems()
-    return _finish(problems, _player_point(structure(data, _PlayerPoint, path), path, problems))
+    return finish(problems, _player_point(structure(data, _PlayerPoint, path), path, problems))
 
 
 def _load_top(data: object, path: str) -> TopContributors:
@@ -1122,7 +1096,7 @@ def player_chain_page(
 
 
 def _dump_player_point(point: PlayerValuePoint) -> dict[str, Any]:
-    return _without_none(
+    return without_none(
         {
             "sku": point.sku,
             "name": point.name,
@@ -1151,7 +1125,7 @@ def _dump_player_chain(chain: PlayerChain) -> dict[str, Any]:
             {"name": c.name, "contributed_amount": c.amount} for c in chain.top_contributors
         ],
         "steps": [
-            _without_none(
+            without_none(
                 {
                     "step_id": s.step_id,
                     "name": s.name,
@@ -1175,14 +1149,14 @@ def _dump_player_chain(chain: PlayerChain) -> dict[str, Any]:
         else dict(chain.popup_instruction.pairs),
         "popup_image_url": chain.popup_image_url,
     }
-    found = _without_none(document)
+    found = without_none(document)
     if chain.clan_type is None and not chain.top_contributors:
         del found["top_contributors"]
     return found
 
 
 def _dump_player_page(page: PlayerChainPage) -> dict[str, Any]:
-    return _without_none(
+    return without_none(
         {
             "has_more": page.has_more,
             "total_items_count": page.total_count,
@@ -1231,11 +1205,11 @@ def dump_chain_payload(value: object, form: Form | str = Form.REQUEST) -> Any:
     if isinstance(value, ValuePointList):
         return {"items": [dump_value_point(p, Form.RESPONSE) for p in value.points]}
     if isinstance(value, CreatedValuePoint):
-        return _without_none({"sku": value.sku, "item_id": value.item_id})
+        return without_none({"sku": value.sku, "item_id": value.item_id})
     if isinstance(value, CreatedRewardChain):
         return {"reward_chain_id": value.chain_id}
     if isinstance(value, RewardChainPage):
-        return _without_none(
+        return without_none(
             {
                 "has_more": value.has_more,
                 "total_items_count": value.total_count,
@@ -1262,29 +1236,34 @@ def _tuple(value: Iterable[Any] | None) -> tuple[Any, ...]:
     return to_tuple(value)
 
 
-CHAIN_CATALOG_SECTIONS = ("value_points", "reward_chains")
-"""A catalog file's lists of value points and reward chains (beside the promotion lists)."""
+CHAIN_CATALOG_SECTIONS = ("value_points", "reward_chains", "daily_chains", "offer_chains")
+"""A catalog file's lists of value points, reward chains, daily chains and offer chains
+(beside the promotion lists)."""
 
 
 @attrs.frozen(kw_only=True)
 class ChainCatalog:
-    """The value points (with their item mappings) and reward chains of a catalog file; empty
-    for a catalog of promotions only."""
+    """The value points (with their item mappings), reward chains, daily chains and offer
+    chains of a catalog file; empty for a catalog of promotions only."""
 
     value_points: tuple[ValuePoint, ...] = attrs.field(default=(), converter=_tuple)
     rewards: Mapping[str, tuple[ValuePointReward, ...]] = attrs.field(factory=dict)
     reward_chains: tuple[RewardChain, ...] = attrs.field(default=(), converter=_tuple)
+    daily_chains: tuple[DailyChain, ...] = attrs.field(default=(), converter=_tuple)
+    offer_chains: tuple[OfferChain, ...] = attrs.field(default=(), converter=_tuple)
 
 
 def chain_sections(data: Mapping[str, Any], problems: list[Problem]) -> ChainCatalog:
-    """The `value_points` (each may carry its mapping in `rewards: [{sku, amount}]`) and
-    `reward_chains` lists of a catalog object (either form; a chain names a value point of
-    the catalog, a clan chain a clan point); problems are added to `problems`."""
+    """The `value_points` (each may carry its mapping in `rewards: [{sku, amount}]`),
+    `reward_chains`, `daily_chains` (each may carry its `day_zone` in `library_extensions`)
+    and `offer_chains` lists of a catalog object (either form; a reward chain names a value
+    point of the catalog, a clan chain a clan point; chain ids are unique in their list);
+    problems are added to `problems`."""
     points: dict[str, ValuePoint] = {}
     rewards: dict[str, tuple[ValuePointReward, ...]] = {}
     chains: list[RewardChain] = []
     first: dict[str, str] = {}
-    for index, item in enumerate(_section(data, "value_points", problems)):
+    for index, item in enumerate(section(data, "value_points", problems)):
         path = f"$.value_points[{index}]"
         carried: object = None
         if isinstance(item, dict) and "rewards" in item:
@@ -1312,7 +1291,7 @@ def chain_sections(data: Mapping[str, Any], problems: list[Problem]) -> ChainCat
         if mapping is not None:
             rewards[point.sku] = mapping
     ids: dict[int, str] = {}
-    for index, item in enumerate(_section(data, "reward_chains", problems)):
+    for index, item in enumerate(section(data, "reward_chains", problems)):
         path = f"$.reward_chains[{index}]"
         try:
             chain = load_reward_chain(item, path)
@@ -1349,19 +1328,51 @@ def chain_sections(data: Mapping[str, Any], problems: list[Problem]) -> ChainCat
                 )
                 continue
         chains.append(chain)
-    return ChainCatalog(value_points=tuple(points.values()), rewards=rewards, reward_chains=chains)
+    return ChainCatalog(
+        value_points=tuple(points.values()),
+        rewards=rewards,
+        reward_chains=chains,
+        daily_chains=_ladder_section(
+            data, "daily_chains", lambda d, at: load_daily_chain(d, at, extensions=True), problems
+        ),
+        offer_chains=_ladder_section(data, "offer_chains", load_offer_chain, problems),
+    )
 
 
-def _section(data: Mapping[str, Any], name: str, problems: list[Problem]) -> list[Any]:
-    items = data.get(name, [])
-    if not isinstance(items, list):
-        problems.append(Problem(f"$.{name}", "a list", describe(items)))
-        return []
-    return items
+def _ladder_section(
+    data: Mapping[str, Any],
+    name: str,
+    load: Callable[[object, str], DailyChain | OfferChain],
+    problems: list[Problem],
+) -> list[Any]:
+    """The chains of a catalog's `daily_chains` or `offer_chains` list, each id once."""
+    chains = []
+    ids: dict[int, str] = {}
+    for index, item in enumerate(section(data, name, problems)):
+        path = f"$.{name}[{index}]"
+        try:
+            chain = load(item, path)
+        except ValidationError as error:
+            problems.extend(error.problems)
+            continue
+        if chain.chain_id is not None:
+            seen = ids.setdefault(chain.chain_id, path)
+            if seen != path:
+                problems.append(
+                    Problem(
+                        f"{path}.id",
+                        f"an id not used before in {name}",
+                        f"{chain.chain_id}, already at {seen}",
+                    )
+                )
+                continue
+        chains.append(chain)
+    return chains
 
 
 def dump_chain_sections(catalog: ChainCatalog) -> dict[str, list[dict[str, Any]]]:
-    """The `value_points` (with `rewards` where mapped) and `reward_chains` lists of a
+    """The `value_points` (with `rewards` where mapped), `reward_chains`, `daily_chains` (with
+    `library_extensions` where a chain has a `day_zone`) and `offer_chains` lists of a
     catalog object (response forms; empty lists left out)."""
     document: dict[str, list[dict[str, Any]]] = {}
     for point in catalog.value_points:
@@ -1372,4 +1383,10 @@ def dump_chain_sections(catalog: ChainCatalog) -> dict[str, list[dict[str, Any]]
         document.setdefault("value_points", []).append(entry)
     for chain in catalog.reward_chains:
         document.setdefault("reward_chains", []).append(dump_reward_chain(chain, Form.RESPONSE))
+    for daily in catalog.daily_chains:
+        document.setdefault("daily_chains", []).append(
+            dump_daily_chain(daily, Form.RESPONSE, extensions=True)
+        )
+    for offer in catalog.offer_chains:
+        document.setdefault("offer_chains", []).append(dump_offer_chain(offer, Form.RESPONSE))
     return document

@@ -16,6 +16,8 @@ _SECTIONS = frozenset(
         "personalized_rules",
         "value_points",
         "reward_chains",
+        "daily_chains",
+        "offer_chains",
     )
 )
 _PROMO_CODE_ONLY = frozenset(
@@ -117,6 +119,39 @@ def _chain_list_kinds(data: list[object]) -> tuple[str, ...]:
     return ()
 
 
+_DAILY_TYPES = ("calendar_hard", "rolling")
+_DAILY_ONLY = frozenset(("is_recurrent", "number_of_steps"))
+_OFFER_ONLY = frozenset(("is_reset_on_completion",))
+
+
+def _is_daily(data: dict[str, object]) -> bool:
+    return data.get("type") in _DAILY_TYPES or bool(set(data) & _DAILY_ONLY)
+
+
+def _is_offer(data: dict[str, object]) -> bool:
+    steps = _dicts(data.get("steps"))
+    return bool(set(data) & _OFFER_ONLY) or any("is_free" in s for s in steps)
+
+
+def _ladder_kinds(keys: set[str], data: dict[str, object]) -> tuple[str, ...]:
+    """The daily and offer chain payloads whose fields `data` has."""
+    if keys == {"daily_chain_id"}:
+        return ("daily_chain_created",)
+    if keys == {"offer_chain_id"}:
+        return ("offer_chain_created",)
+    if "date_start" in keys and _is_daily(data):
+        return ("daily_chain",)
+    if "date_start" in keys and _is_offer(data):
+        return ("offer_chain",)
+    items = _dicts(data.get("items"))
+    if "items" in keys and items and keys <= {"items", "has_more", "total_items_count"}:
+        if all(_is_daily(i) for i in items):
+            return ("daily_chain_list",)
+        if all({"id", "date_start"} <= set(i) and "steps" not in i for i in items):
+            return ("offer_chain_list",)
+    return ()
+
+
 def _chain_kinds(keys: set[str], data: dict[str, object]) -> tuple[str, ...]:
     """The value point and reward chain payloads whose fields `data` has."""
     if keys == {"reward_chain_id"}:
@@ -179,4 +214,9 @@ def detect_kinds(data: object) -> tuple[str, ...]:
         return ("redeem_response",)
     if keys and keys <= {"id", "attributes"} and "attributes" in keys:
         return ("user",)
-    return _chain_kinds(keys, data) or _answer_kinds(keys, data) or _promotion_kinds(keys, data)
+    return (
+        _ladder_kinds(keys, data)
+        or _chain_kinds(keys, data)
+        or _answer_kinds(keys, data)
+        or _promotion_kinds(keys, data)
+    )
