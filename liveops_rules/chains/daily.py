@@ -172,7 +172,10 @@ class DailyChains(Ladders[DailyChain]):
                 return self._refused(ref, refusal, idempotency_key, identity)
             assert kept is not None
             key, cycle = self._key(kept, user_id, at)
-            progress = self._progress(kept.chain, self.store.counter(key, at).used, cycle)
+            # Progress counters never hold: a range of one reads the key without settling
+            # holds, one statement where `counter` is a transaction of its own.
+            found = self.store.counters_with_prefix(key).get(key)
+            progress = self._progress(kept.chain, 0 if found is None else found.used, cycle)
             plan = days.decide_claim(kept.chain, progress, step_number, at, key)
             if isinstance(plan, days.Refused):
                 return self._refused(
@@ -231,7 +234,8 @@ class DailyChains(Ladders[DailyChain]):
         if not kept.chain.enabled:
             raise self.not_found(chain_id)
         key, _ = self._key(kept, user_id, at)
-        return self._view(kept, user_id, at, {key: self.store.counter(key, at).used})
+        found = self.store.counters_with_prefix(key).get(key)
+        return self._view(kept, user_id, at, {key: 0 if found is None else found.used})
 
     def player_chains(
         self, user: User, at: datetime, *, limit: int = _MAX_PAGE, offset: int = 0

@@ -9,9 +9,9 @@ local time on the n-th calendar day after it (a day across a daylight saving cha
 A player's progress in one chain:
 - `calendar_hard`: step k of cycle c belongs to day c*N+k-1 (cycles after the first only in a
   recurrent chain); it is claimed that day or missed. Kept per cycle, as the set of claimed
-  steps (bit k-1 of the counter `d|USER|c|SCOPE|CYCLE`);
+  steps (bit k-1 of the counter `d|USER|c|SCOPE|CYCLE|`);
 - `rolling`: the next step opens the day after the last claim; missed days wait. Kept in one
-  counter `d|USER|r|SCOPE` as (last claim day + 1) * 32 + steps claimed in the cycle.
+  counter `d|USER|r|SCOPE|` as (last claim day + 1) * 32 + steps claimed in the cycle.
 Every claim sets the counter from the value it read to the next one in one atomic step (the
 store refuses it if another claim came first), so a claim counts once, in order, once a day.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import functools
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -110,8 +111,7 @@ class StepStatus(enum.StrEnum):
     """Missed (its day passed), or out of reach before the chain ends."""
 
 
-@attrs.frozen
-class StepState:
+class StepState(NamedTuple):
     """One step as a player sees it: its status and when it opens (opened), if known."""
 
     step_number: int
@@ -147,13 +147,14 @@ def daily_prefix(user_part: str) -> str:
 
 
 def calendar_key(user_part: str, scope: str, cycle: int) -> str:
-    """The counter of the steps a player claimed in one cycle of a calendar chain."""
-    return f"d|{user_part}|c|{scope}|{cycle}"
+    """The counter of the steps a player claimed in one cycle of a calendar chain (a key no
+    other key starts with: read as a range of one)."""
+    return f"d|{user_part}|c|{scope}|{cycle}|"
 
 
 def rolling_key(user_part: str, scope: str) -> str:
     """The counter of a player's place in a rolling chain."""
-    return f"d|{user_part}|r|{scope}"
+    return f"d|{user_part}|r|{scope}|"
 
 
 def read_rolling(value: int, steps: int, recurrent: bool) -> DailyProgress:
@@ -182,50 +183,48 @@ def calendar_cycle(chain: DailyChain, day: int) -> tuple[int, int]:
     return cycle, index + 1
 
 
-def _opens(grid: DayGrid, day: int, end: datetime | None) -> tuple[StepStatus, datetime]:
-    opens = grid.day_start(day)
-    reachable = end is None or opens < end
-    return (StepStatus.CLAIM_IN_FUTURE if reachable else StepStatus.BLOCKED), opens
-
-
 def step_states(chain: DailyChain, progress: DailyProgress, at: datetime) -> list[StepState]:
     """Every step's state for the player whose progress this is, at `at` (a chain not running
     at `at` has no claimable step)."""
     grid = DayGrid.of(chain)
+    day_start = grid.day_start
     today = grid.day_of(at)
     end = chain.window.end
     live = running(chain, at)
+    later = StepStatus.CLAIM_IN_FUTURE
+    blocked = StepStatus.BLOCKED
     states = []
     if chain.type is DailyChainType.CALENDAR_HARD:
-        steps = len(chain.steps)
+        first = progress.cycle * len(chain.steps) - 1
         for step in chain.steps:
             number = step.step_number
-            day = progress.cycle * steps + number - 1
-            opens = grid.day_start(day)
+            day = first + number
+            opens = day_start(day)
             if number in progress.claimed:
                 status = StepStatus.CLAIMED
             elif day < today or (day == today and not live and today >= 0):
-                status = StepStatus.BLOCKED
+                status = blocked
             elif day == today and live:
                 status = StepStatus.CLAIMABLE
             else:
-                status, opens = _opens(grid, day, end)
+                status = later if end is None or opens < end else blocked
             states.append(StepState(number, status, opens))
         return states
     claimed = len(progress.claimed)
     opens_day = 0 if progress.last_day is None else progress.last_day + 1
-    first = max(opens_day, today)  # the first day the next step can be claimed
+    first = max(opens_day, today) - claimed - 1  # the next step can be claimed on day first+n
     for step in chain.steps:
         number = step.step_number
         if number <= claimed:
             # Only the last claim's day is kept: earlier claims show no day.
             known = progress.last_day if number == claimed else None
-            shown = None if known is None else grid.day_start(known)
+            shown = None if known is None else day_start(known)
             states.append(StepState(number, StepStatus.CLAIMED, shown))
         elif number == claimed + 1 and live and opens_day <= today:
-            states.append(StepState(number, StepStatus.CLAIMABLE, grid.day_start(opens_day)))
+            states.append(StepState(number, StepStatus.CLAIMABLE, day_start(opens_day)))
         else:
-            status, opens = _opens(grid, first + (number - claimed - 1), end)
+            opens = day_start(first + number)
+            status = later if end is None or opens < end else blocked
             states.append(StepState(number, status, opens))
     return states
 
