@@ -340,8 +340,8 @@ class OfferClimb(RuleBasedStateMachine):
         assert check_ledger(self.store) == []
 
 
-LOCAL = settings(max_examples=60, stateful_step_count=30, deadline=None)
-SERVER = settings(max_examples=12, stateful_step_count=25, deadline=None)
+LOCAL = settings(max_examples=150, stateful_step_count=30, deadline=None)
+SERVER = settings(max_examples=30, stateful_step_count=25, deadline=None)
 
 
 @LOCAL
