@@ -197,9 +197,8 @@ class OfferChainView:
             for sku, mapping in sorted((value_points or {}).items()):
                 amount = sum(mapping.get(item.sku, 0) * item.quantity for item in step.items)
                 if amount:
-                    earned.append(
-                        {"sku": sku, "amount": amount, **(point_texts or {}).get(sku, {})}
-                    )
+                    texts = (point_texts or {}).get(sku, {})
+                    earned.append(_without_none({"sku": sku, "amount": amount, **texts}))
             steps.append(
                 {
                     "step_number": step.step_number,

@@ -235,12 +235,6 @@ def test_a_paid_step_is_held_while_ordered_and_open_again_once_abandoned(chains,
     assert check_ledger(store) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: OfferChains reads the player's progress with counters_with_prefix "
-    "(no moment) and counts any reserved counter as held, so a hold past its expiry still "
-    "shows as held and a new order is refused step_in_payment until something settles it",
-)
 def test_an_order_left_to_expire_frees_the_step(chains):
     ladder = chains.create_chain(offer_chain(steps=[paid(1, "sword"), paid(2, "shield")]))
     assert order(chains, ladder.chain_id, 1).ok
@@ -530,12 +524,6 @@ def test_a_chain_without_reset_on_completion_stays_done(chains):
         assert refused(chains.claim(ladder.chain_id, number, PLAYER, AT))[1] == STEP_NOT_CLAIMABLE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: OfferChains._take decides step_claimed before chain_completed, so "
-    "a completed chain's claims are never refused chain_completed (the branch is dead; daily "
-    "chains check completion first)",
-)
 def test_a_completed_chains_claims_are_refused_chain_completed(chains):
     ladder = chains.create_chain(offer_chain(steps=[free(1, "coin"), free(2, "chest")]))
     for number in (1, 2):
@@ -546,12 +534,6 @@ def test_a_completed_chains_claims_are_refused_chain_completed(chains):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: OfferChains._plan counts a completed iteration only when the step "
-    "taken is the last by number; after an update moves a done step to the end, completing "
-    "the others leaves a reset_on_completion chain done for good",
-)
 def test_a_reset_on_completion_chain_restarts_when_a_reordered_ladder_is_completed(chains):
     ladder = chains.create_chain(offer_chain(reset_on_completion=True))
     for number in (1, 2):
@@ -774,23 +756,12 @@ def test_the_client_view_of_free_steps_fits_the_openapi_schema(store, client_vie
     assert _errors(client_view_schema, {**shown, "next_step_number": "2"}) != []  # it checks
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: OfferChainView.to_dict writes step_price.amount as a string "
-    "('199.98'); the schema offer_chain_step_price_amount is a number",
-)
 def test_the_client_view_of_a_paid_step_fits_the_openapi_schema(chains, client_view_schema):
     ladder = chains.create_chain(offer_chain(steps=[paid(1, "sword", 2)]))
     shown = chains.player_chain(ladder.chain_id, PLAYER, AT).to_dict(prices=PRICES, currency="USD")
     assert _errors(client_view_schema, shown) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: OfferChainView.to_dict writes null for what the model leaves unset "
-    "(`order` of a chain or item without one, a value point's `image_url`); the client "
-    "schema has them as integer / string, not nullable",
-)
 def test_the_client_view_of_a_chain_without_orders_fits_the_openapi_schema(
     store, client_view_schema
 ):

@@ -1,12 +1,8 @@
 """A hypothesis state machine climbs two weekly offer chains as one player (one resets on
 completion, one does not) with random claim / order / pay / abandon / time steps, and
 compares every answer and the player's view with a plain reference written from
-`reference/chains.md` section 3.
-
-The reference frees a step whose hold expired. The library does not until something settles
-the hold (see test_offer_chains.py::test_an_order_left_to_expire_frees_the_step, a strict
-xfail): so when time passes, the machine abandons each order whose hold has expired (which
-must answer False: nothing was held any more) before it compares anything."""
+`reference/chains.md` section 3. A step whose hold expired is free again: nothing settles it
+first (an abandon after the expiry answers False, nothing was held any more)."""
 
 from __future__ import annotations
 
@@ -141,17 +137,13 @@ ERROR_CODES = {"chain_step_not_found": 6304}  # every other refusal here is 6306
 
 
 def _agree(outcome: Outcome, expected: str | None) -> None:
-    """The library's answer is the reference's: ok, or the refusal and its LiveOps code. A
-    completed chain's steps are refused `step_claimed` where the reference says
-    `chain_completed` (both 6306): a known library bug, pinned by
-    test_offer_chains.py::test_a_completed_chains_claims_are_refused_chain_completed."""
+    """The library's answer is the reference's: ok, or the refusal and its LiveOps code."""
     if expected is None:
         assert outcome.ok, outcome
         return
     assert not outcome.ok, f"expected {expected}"
     code = outcome.refusal.code
-    known = {"chain_completed": {"chain_completed", "step_claimed"}}
-    assert code in known.get(expected, {expected}), (code, expected)
+    assert code == expected, (code, expected)
     assert int(outcome.refusal.error_code) == ERROR_CODES.get(expected, 6306)
 
 
@@ -311,11 +303,9 @@ class OfferClimb(RuleBasedStateMachine):
     @rule(minutes=st.sampled_from((1, 4, HOLD // timedelta(minutes=1), 60 * 20, 60 * 24 * 3)))
     def advance(self, minutes: int) -> None:
         self.at += timedelta(minutes=minutes)
-        for order_id, kept in sorted(self.reference.orders.items()):
+        for kept in self.reference.orders.values():
             if kept.status == "open" and kept.expires <= self.at:
                 kept.status = "expired"
-                # the library's workaround (see the module): settle what expired
-                assert self.chains.abandon(order_id, PLAYER, self.at) is False
 
     @rule()
     def next_week(self) -> None:
