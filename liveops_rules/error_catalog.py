@@ -158,6 +158,7 @@ _BY_REASON: dict[str, ErrorCode] = {
     "chain_completed": ErrorCode.STEP_NOT_CLAIMABLE,
     "wrong_endpoint": ErrorCode.STEP_NOT_CLAIMABLE,
     "step_in_payment": ErrorCode.STEP_NOT_CLAIMABLE,
+    "order_closed": ErrorCode.STEP_NOT_CLAIMABLE,
     "chain_active": ErrorCode.ACTIVE_CHAIN,
     "daily_chain_active": ErrorCode.ACTIVE_DAILY_CHAIN,
     "chain_id_mismatch": ErrorCode.CHAIN_ID_MISMATCH,

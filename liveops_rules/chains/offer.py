@@ -546,6 +546,14 @@ class OfferChains(Ladders[OfferChain]):
         if not outcome.ok:
             return OfferOrder(order, chain_id, step_number, outcome)
         assert outcome.operation_id is not None
+        if outcome.replayed and self._closed(chain_id, step_number, user_id, at):
+            refusal = Refusal(
+                "order_closed",
+                f"Order {order} was abandoned or its hold expired: order with a new order id.",
+            )
+            return OfferOrder(
+                order, chain_id, step_number, Outcome(False, outcome.promotion, refusal=refusal)
+            )
         try:
             kept = self.current()[0].chains.get(chain_id)
             step = None if kept is None else kept.chain.step(step_number)
@@ -570,6 +578,15 @@ class OfferChains(Ladders[OfferChain]):
                 self.store.settle(SettleAction.RELEASE, outcome.operation_id, at)
             raise
         return OfferOrder(order, chain_id, step_number, outcome, quote, checkout, at + hold)
+
+    def _closed(self, chain_id: int, step_number: int, user_id: str, at: datetime) -> bool:
+        """Whether the step an order replayed held is neither held nor done any more."""
+        kept = self.current()[0].chains.get(chain_id)
+        step = None if kept is None else kept.chain.step(step_number)
+        if kept is None or step is None:
+            return True
+        _, progress = self._progress(kept, user_id, at)
+        return step.step_id not in progress.held and step.step_id not in progress.done
 
     def _hold_of(self, order: OfferOrder | str, user: User) -> tuple[str, str, OfferOrder | None]:
         """(order id, the step hold's operation id, the order when given)."""
