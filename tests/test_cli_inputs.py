@@ -32,6 +32,7 @@ CATALOG = str(SAMPLES / "catalog.json")
 USER = str(SAMPLES / "user.json")
 CART = str(SAMPLES / "cart.json")
 COUPON = str(SAMPLES / "coupon.json")
+LADDERS = str(SAMPLES / "ladders.json")
 AT = "2026-11-28T12:00:00+00:00"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -859,6 +860,66 @@ def _battery(tmp: Path, store: str) -> dict[str, tuple[list[object], set[int]]]:
             {1},
         ),
         "chains-list": (["chains", "list", "--store", db, "--format", "json"], {0}),
+        **{
+            f"{group}-{action}": (
+                [group, action, *arguments, "--store", db, *moment],
+                statuses,
+            )
+            for group in ("daily-chains", "offer-chains")
+            for action, arguments, moment, statuses in [
+                ("import", [("file", LADDERS)], [], {0}),
+                ("list", ["--format", "json"], [], {0}),
+                ("show", [("number", "1")], [], {1}),  # an empty store: no such chain
+                ("toggle", [("number", "1")], [], {1}),
+                ("reset", [("number", "1")], ["--at", at], {1}),
+                ("delete", [("number", "1")], ["--at", at], {1}),
+                ("view", ["--limit", ("number", "5")], ["--user", user, "--at", at], {0}),
+                (
+                    "claim",
+                    [("number", "1"), ("number", "1"), "--idempotency-key", ("text", "k")],
+                    ["--user", user, "--at", at],
+                    {1},
+                ),
+            ]
+        },
+        "offer-chains-order": (
+            [
+                "offer-chains",
+                "order",
+                ("number", "1"),
+                ("number", "2"),
+                "--price",
+                "sword=9.99",
+                "--hold",
+                "60",  # holds are tried in `quote`: here a step is refused before its hold
+                "--order-id",
+                ("text", "o-1"),
+                "--user",
+                user,
+                "--store",
+                db,
+                "--at",
+                at,
+            ],
+            {1},
+        ),
+        **{
+            f"offer-chains-{action}": (
+                [
+                    "offer-chains",
+                    action,
+                    ("text", "o-1"),
+                    "--user",
+                    user,
+                    "--store",
+                    db,
+                    "--at",
+                    at,
+                ],
+                {1},  # no such order
+            )
+            for action in ("pay", "abandon")
+        },
         "demo": (["demo"], {0}),
         "no-verb": ([], {2}),
         "unknown-verb": (["frobnicate"], {2}),
@@ -969,12 +1030,12 @@ def test_the_battery_runs_every_verb_the_help_lists(cli):
     listed = _listed_commands(str(cli(["--help"])["stdout"]))
     assert listed == {
         "check", "validate", "import", "redeem", "codes", "limits", "quote", "demo",
-        "promotions", "verify", "holds", "chains",
+        "promotions", "verify", "holds", "chains", "daily-chains", "offer-chains",
     }  # fmt: skip
     assert listed <= first_words
     actions = {str(command[1]) for command, _ in battery.values() if command[:1] == ["limits"]}
     assert _listed_commands(str(cli(["limits", "--help"])["stdout"])) == actions
-    for group in ("codes", "promotions", "holds"):
+    for group in ("codes", "promotions", "holds", "daily-chains", "offer-chains"):
         actions = {str(command[1]) for command, _ in battery.values() if command[:1] == [group]}
         assert _listed_commands(str(cli([group, "--help"])["stdout"])) == actions
 
