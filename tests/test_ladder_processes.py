@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,7 @@ RACER = """
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from decimal import Decimal
 from pathlib import Path
 from liveops_rules import User, open_store
@@ -164,3 +166,74 @@ def test_kill_9_of_daily_claimers_loses_no_acknowledged_claim(kind, tmp_path, re
     for entry in claims:
         per_player[entry.user_id or ""] = per_player.get(entry.user_id or "", 0) + 1
     assert all(count == 1 for count in per_player.values())  # one claim per player, ever
+
+
+BUYER = """
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from decimal import Decimal
+from liveops_rules import User, open_store
+from liveops_rules.chains.offer import OfferChains
+
+chains = OfferChains(open_store(sys.argv[1]))
+at = datetime(2026, 11, 22, 12, tzinfo=UTC)
+print("ready", flush=True)
+n = 0
+while True:
+    n += 1
+    player = User(f"{sys.argv[2]}-{n}")
+    print("try", player.id, flush=True)
+    order = chains.order(
+        1, 1, player, at, prices={"sword": Decimal("4.99")}, currency="USD",
+        hold=timedelta(hours=1), order_id=f"order-{player.id}",
+    )
+    if order.ok and chains.pay(order, player, at).ok:
+        print("ok", player.id, order.outcome.operation_id, flush=True)
+"""
+
+
+@pytest.mark.parametrize("kind", sorted(ROUNDS))
+def test_kill_9_of_buyers_loses_no_paid_step(kind, tmp_path, request, closing):
+    uri = _uri(kind, tmp_path, request)
+    store, _, offer = _prepare(uri, kind, closing)
+    rng = random.Random(20261203)
+    acknowledged: set[str] = set()
+    interrupted: list[str] = []
+    for round_number in range(ROUNDS[kind]):
+        workers = [closing(Worker(uri, f"r{round_number}w{n}", script=BUYER)) for n in range(2)]
+        output = [worker.lines_until("ok ") for worker in workers]  # each has paid once
+        time.sleep(rng.uniform(0.0, 0.1))
+        for worker, lines in zip(workers, output, strict=True):
+            lines += worker.kill()
+            words = [line.split() for line in lines]
+            acknowledged.update(w[2] for w in words if w[0] == "ok" and len(w) == 3)
+            tried = [w[1] for w in words if w[0] == "try" and len(w) == 2]
+            done = {w[1] for w in words if w[0] == "ok"}
+            if tried and tried[-1] not in done:
+                interrupted.append(tried[-1])
+    for player in interrupted:  # the caller's retry with the same order id: held once, paid
+        order = offer.order(
+            1,
+            1,
+            User(player),
+            AT,
+            prices={"sword": Decimal("4.99")},
+            currency="USD",
+            hold=timedelta(hours=1),
+            order_id=f"order-{player}",
+        )
+        if order.ok:
+            assert offer.pay(order, User(player), AT).ok
+        else:  # the killed process had paid already: the step is done
+            assert order.outcome.refusal is not None
+            assert order.outcome.refusal.code == "step_claimed"
+        view = offer.player_chain(1, User(player), AT)
+        assert view.next_step_number == 2
+    assert check_ledger(store) == []
+    commits = [e for e in store.ledger() if e.event == "commit"]
+    assert acknowledged <= {e.operation_id for e in commits}
+    per_player: dict[str, int] = {}
+    for entry in commits:
+        per_player[entry.user_id or ""] = per_player.get(entry.user_id or "", 0) + 1
+    assert all(count == 1 for count in per_player.values())  # one paid step per player
