@@ -105,7 +105,10 @@ def first_moment_showing(wall_clock: datetime, zone: tzinfo) -> datetime:
             high = middle
         else:
             low = middle
-    return high
+    # Clocks change on whole seconds: a time with a fraction skipped by a gap first shows at
+    # the change itself, not a fraction of a second after it.
+    whole = high.replace(microsecond=0)
+    return whole if _wall_clock(whole, zone) >= wall_clock else high
 
 
 def _resets_around(schedule: RecurrentSchedule, at: datetime) -> list[datetime]:

@@ -106,12 +106,6 @@ def test_day_zero_begins_exactly_at_date_start(grid: tuple[datetime, str | None]
     assert days.day_of(start - timedelta(microseconds=1)) < 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: with a day_zone, a date_start in a repeated hour's second pass "
-    "(e.g. 01:30 EST on 2026-11-01 in New York) makes day 0 begin an hour before date_start, "
-    "at the first pass (day_start(0) uses the first moment the clock shows the time)",
-)
 @pytest.mark.parametrize(
     ("start", "zone"),
     [
@@ -128,13 +122,6 @@ def test_day_zero_begins_at_a_date_start_in_a_repeated_hours_second_pass(
     assert (days.day_start(0), days.day_of(start - timedelta(minutes=1))) == (start, -1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: when date_start has a fraction of a second and a later day's "
-    "wall-clock time is skipped by a clock change, that day begins the fraction after the "
-    "gap's end instead of at it (liveops_rules.schedule.first_moment_showing halves the gap "
-    "in whole seconds from a moment carrying the fraction)",
-)
 @pytest.mark.parametrize(
     ("start", "zone", "gap_end"),
     [

@@ -47,15 +47,10 @@ class DailyChainView:
 
     chain: DailyChain
     steps: tuple[days.StepState, ...]
-
-    @property
-    def next_claim_at(self) -> datetime | None:
-        """When the player can claim next: now or earlier when a step is claimable, the next
-        step's opening otherwise, None when nothing is left to claim."""
-        for state in self.steps:
-            if state.status in (days.StepStatus.CLAIMABLE, days.StepStatus.CLAIM_IN_FUTURE):
-                return state.unlocked_at
-        return None
+    next_claim_at: datetime | None
+    """When the player can claim next: now or earlier when a step is claimable, the next
+    step's (or a recurrent calendar chain's next cycle's) opening otherwise, None when nothing
+    is left to claim before the chain ends."""
 
     def to_dict(self) -> dict[str, Any]:
         """The client view LiveOps answers: the chain's texts and every step's `status` and
@@ -178,6 +173,8 @@ class DailyChains(Ladders[DailyChain]):
             progress = self._progress(kept.chain, 0 if found is None else found.used, cycle)
             plan = days.decide_claim(kept.chain, progress, step_number, at, key)
             if isinstance(plan, days.Refused):
+                if self.current()[1] != version:  # read by an old copy's keys: again
+                    continue
                 return self._refused(
                     ref, Refusal(plan.code, plan.message), idempotency_key, identity
                 )
@@ -223,7 +220,9 @@ class DailyChains(Ladders[DailyChain]):
     ) -> DailyChainView:
         key, cycle = self._key(kept, user_id, at)
         progress = self._progress(kept.chain, values.get(key, 0), cycle)
-        return DailyChainView(kept.chain, tuple(days.step_states(kept.chain, progress, at)))
+        states = days.step_states(kept.chain, progress, at)
+        opens = days.next_claim(kept.chain, progress, states)
+        return DailyChainView(kept.chain, tuple(states), opens)
 
     def player_chain(self, chain_id: int, user: User, at: datetime) -> DailyChainView:
         """One chain as `user` sees it at `at`, ended or not started yet too (a disabled

@@ -42,6 +42,7 @@ __all__ = [
     "calendar_key",
     "daily_prefix",
     "decide_claim",
+    "next_claim",
     "read_calendar",
     "read_rolling",
     "rolling_key",
@@ -73,6 +74,8 @@ class DayGrid:
 
     def day_start(self, day: int) -> datetime:
         """When day `day` begins (the latest moment there is, for a day past year 9999)."""
+        if day == 0:
+            return self.start  # also when its wall-clock time comes twice (a fold's second)
         try:
             if self.zone is None:
                 return self.start + day * DAY
@@ -224,7 +227,8 @@ def step_states(chain: DailyChain, progress: DailyProgress, at: datetime) -> lis
             states.append(StepState(number, StepStatus.CLAIMABLE, day_start(opens_day)))
         else:
             opens = day_start(first + number)
-            status = later if end is None or opens < end else blocked
+            ended = end is not None and (opens >= end or at >= end)
+            status = blocked if ended else later
             states.append(StepState(number, status, opens))
     return states
 
@@ -239,6 +243,34 @@ class Refused:
 
 def _when(moment: datetime) -> str:
     return moment.isoformat()
+
+
+def _claimed_today(chain: DailyChain, grid: DayGrid, today: int, last: bool) -> str:
+    """What a second claim on a day is told: when the next claim opens, if one ever does."""
+    if last:
+        return "Already claimed today: it was the chain's last step."
+    opens = grid.day_start(today + 1)
+    end = chain.window.end
+    if end is not None and opens >= end:
+        return f"Already claimed today; the chain ends at {_when(end)}, before the next claim."
+    return f"Already claimed today; the next claim opens at {_when(opens)}."
+
+
+def next_claim(
+    chain: DailyChain, progress: DailyProgress, states: list[StepState]
+) -> datetime | None:
+    """When the player can claim next: a claimable step's opening (now or earlier), else the
+    next step's, else the next cycle's first day for a recurrent calendar chain; None when
+    nothing is left to claim before the chain ends."""
+    for state in states:
+        if state.status in (StepStatus.CLAIMABLE, StepStatus.CLAIM_IN_FUTURE):
+            return state.unlocked_at
+    if chain.recurrent and chain.type is DailyChainType.CALENDAR_HARD:
+        opens = DayGrid.of(chain).day_start((progress.cycle + 1) * len(chain.steps))
+        end = chain.window.end
+        if end is None or opens < end:
+            return opens
+    return None
 
 
 def decide_claim(
@@ -260,11 +292,8 @@ def decide_claim(
             return Refused("chain_completed", f"The chain's last step was on {_when(last)}.")
         if step_number in progress.claimed:
             if step_number == owner:
-                return Refused(
-                    "claimed_today",
-                    "Already claimed today; the next claim opens at "
-                    f"{_when(grid.day_start(today + 1))}.",
-                )
+                final = not chain.recurrent and owner == steps
+                return Refused("claimed_today", _claimed_today(chain, grid, today, final))
             return Refused("step_claimed", f"Step {step_number} is already claimed.")
         own_day = progress.cycle * steps + step_number - 1
         if step_number < owner:
@@ -294,9 +323,7 @@ def decide_claim(
     if opens_day > today:
         opens = _when(grid.day_start(opens_day))
         if progress.last_day == today:
-            return Refused(
-                "claimed_today", f"Already claimed today; the next claim opens at {opens}."
-            )
+            return Refused("claimed_today", _claimed_today(chain, grid, today, False))
         return Refused("step_in_future", f"Step {step_number} opens at {opens}.")
     after = claimed + 1
     if chain.recurrent and after == steps:

@@ -413,6 +413,8 @@ class OfferChains(Ladders[OfferChain]):
                 else self._decide(chain, progress, step)
             )
             if refusal is not None:
+                if self.current()[1] != version:  # read by an old copy's keys: again
+                    continue
                 return self._refused(ref, refusal, key, identity), None
             counters, requires = self._plan(chain, progress, step, prefix)
             try:

@@ -418,8 +418,12 @@ class PostgresStore:
                     current is not None and current[0] != request.version
                 ):
                     raise _Stale
+        counted = {spec.key for spec in request.counters}
         for requirement in request.requires:  # locked: no cancel lowers it before we commit
-            row = _one(cur, sql.lock_used, (requirement.key,))
+            # A counter this count also changes is locked for the update at once: two counts
+            # each holding a share lock would wait on each other to upgrade it (a deadlock).
+            lock = sql.lock_for_update if requirement.key in counted else sql.lock_used
+            row = _one(cur, lock, (requirement.key,))
             state = CounterState() if row is None else CounterState(*row)
             if state.used < requirement.at_least:
                 raise _Unmet(CountResult(ok=False, unmet=requirement, state=state))
@@ -1026,6 +1030,7 @@ class _Statements:
         self.set_status = f"UPDATE {s}.operations SET status = %s WHERE id = %s"
         self.state = f"SELECT used, reserved, extra, lim FROM {s}.counters WHERE key = %s"
         self.lock_used = f"{self.state} FOR SHARE"
+        self.lock_for_update = f"{self.state} FOR UPDATE"
         self.counters_with_prefix = (
             f"SELECT key, used, reserved, extra, lim FROM {s}.counters WHERE key >= %s AND key < %s"
         )

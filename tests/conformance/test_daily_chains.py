@@ -24,7 +24,7 @@ from liveops_rules import (
     ValidityWindow,
 )
 from liveops_rules.accounting import AccountingError, check_ledger
-from liveops_rules.errors import ChainConfigError, StoreError
+from liveops_rules.errors import ChainConfigError
 from liveops_rules.stores import InMemoryStore, RedemptionStore
 
 S = datetime(2026, 6, 1, 9, tzinfo=UTC)  # day 0 of every chain below begins here
@@ -243,19 +243,7 @@ def test_a_chain_ending_mid_streak_blocks_the_steps_it_cannot_reach(chains, stor
 
 
 @pytest.mark.parametrize("kind", ["calendar_hard", "rolling"])
-def test_after_a_mid_day_end_a_player_who_stopped_claiming_sees_every_step_blocked(
-    request, closing, kind
-):
-    if kind == "rolling":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="library bug: after a rolling chain's date_end, when the end fell "
-                "inside the current day, player_chain shows the next step as "
-                "claim_in_future with an unlocked_at in the past (next_claim_at too), "
-                "though no claim can ever be made (claims are refused chain_ended)",
-            )
-        )
+def test_after_a_mid_day_end_a_player_who_stopped_claiming_sees_every_step_blocked(closing, kind):
     chains = DailyChains(closing(InMemoryStore()))  # the views' rule: the same on every store
     end = S + 2 * D + 12 * H
     cid = chains.create_chain(daily(kind, 4, window=ValidityWindow(S, end))).chain_id
@@ -267,15 +255,7 @@ def test_after_a_mid_day_end_a_player_who_stopped_claiming_sees_every_step_block
     assert view.next_claim_at is None
 
 
-def test_a_claimed_today_refusal_on_the_last_step_announces_no_next_claim(request, closing):
-    request.applymarker(
-        pytest.mark.xfail(
-            strict=True,
-            reason="library bug: a calendar chain's claimed_today refusal always says "
-            "'the next claim opens at <tomorrow>', also after the last step of a chain "
-            "without recurrence, where player_chain's next_claim_at is None",
-        )
-    )
+def test_a_claimed_today_refusal_on_the_last_step_announces_no_next_claim(closing):
     chains = DailyChains(closing(InMemoryStore()))  # the refusals' rule: the same on every store
     cid = chains.create_chain(daily("calendar_hard", 2)).chain_id
     assert chains.claim(cid, 2, ANN, day(1)).ok
@@ -391,7 +371,9 @@ def test_a_change_on_one_handle_holds_at_the_next_claim_on_another(store_factory
     assert client.claim(cid, 1, ANN, day(0)).ok  # the client has loaded the configuration
     admin.toggle_chain(cid)
     refused(client.claim(cid, 2, ANN, day(1)), "daily_chain_not_found", 6201)
-    assert statuses(admin, cid, ANN, day(1))[1] != "claimed"  # never counted
+    with pytest.raises(AccountingError) as hidden:  # a disabled chain is hidden from players
+        admin.player_chain(cid, ANN, day(1))
+    assert hidden.value.code == "daily_chain_not_found"
     assert claims_in_ledger(admin.store, cid) == 1
     four = [*chain.steps, DailyChainStep(step_number=4, items=[RewardItem("crown", 1)])]
     four[1] = attrs.evolve(four[1], items=[RewardItem("gem", 7)])
@@ -408,14 +390,6 @@ def test_a_change_on_one_handle_holds_at_the_next_claim_on_another(store_factory
     assert check_ledger(store_factory()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: DailyChains.claim returns a refusal decided by days.decide_claim "
-    "(chain_completed, step_claimed, claimed_today...) on the configuration the handle "
-    "loaded last without checking it is still current, so after reset_chain on another "
-    "handle a stale handle keeps refusing on the old generation's progress, while its own "
-    "player_chain shows the step claimable",
-)
 def test_a_reset_on_one_handle_holds_at_the_next_claim_on_another(store_factory):
     admin, client = DailyChains(store_factory()), DailyChains(store_factory())
     cid = admin.create_chain(daily("rolling", 2)).chain_id
@@ -426,23 +400,6 @@ def test_a_reset_on_one_handle_holds_at_the_next_claim_on_another(store_factory)
     after_reset = client.claim(cid, 1, ANN, day(2))
     assert after_reset.ok, after_reset.refusal
     assert statuses(client, cid, ANN, day(2)) == ["claimed", "claim_in_future"]
-
-
-def _postgres_deadlocks(request: pytest.FixtureRequest) -> None:
-    """Mark a race on PostgreSQL as failing with the store's deadlock (not strict: whether two
-    claims meet in the window is up to the scheduler; any other failure still fails)."""
-    if request.node.callspec.params.get("store_factory") == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                raises=StoreError,
-                strict=False,
-                reason="library bug: PostgresStore.count locks a required counter FOR SHARE "
-                "and then upserts the same row; daily chains require and count one counter "
-                "(a compare-and-set), so two racing claims both hold the share lock and "
-                "deadlock on the upgrade; retried, it recurs until retry_window passes and "
-                "a claim raises StoreError instead of being refused",
-            )
-        )
 
 
 def _race(work: Callable[[int], None]) -> None:
@@ -469,7 +426,6 @@ def _race(work: Callable[[int], None]) -> None:
 
 @pytest.mark.parametrize("kind", ["calendar_hard", "rolling"])
 def test_racing_claims_of_one_days_step_count_exactly_one(store_factory, kind, request):
-    _postgres_deadlocks(request)
     setup = DailyChains(store_factory())
     cid = setup.create_chain(daily(kind, 3)).chain_id
     handles = [DailyChains(store_factory()) for _ in range(8)]
@@ -491,7 +447,6 @@ def test_racing_claims_of_one_days_step_count_exactly_one(store_factory, kind, r
 def test_racing_claims_on_different_days_of_a_rolling_chain_stay_one_a_day_in_order(
     store_factory, request
 ):
-    _postgres_deadlocks(request)
     setup = DailyChains(store_factory())
     cid = setup.create_chain(daily("rolling", 8)).chain_id
     handles = [DailyChains(store_factory()) for _ in range(8)]
