@@ -24,7 +24,7 @@ from liveops_rules.errors import StoreError
 from liveops_rules.models import User
 from liveops_rules.models.daily import DailyChain, DailyChainType
 from liveops_rules.stores import CounterSpec, CountResult, RedemptionStore
-from liveops_rules.stores.bounds import check_count, check_stored_moment
+from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text
 from liveops_rules.stores.protocol import Requirement
 
 __all__ = ["DailyChainView", "DailyChains"]
@@ -92,6 +92,17 @@ class DailyChains(Ladders[DailyChain]):
     def __init__(self, store: RedemptionStore, *, new_id: Callable[[], str] | None = None) -> None:
         super().__init__(store, DailyChain, dump_daily_chain, load_daily_chain, new_id=new_id)
 
+    def renews(self, before: DailyChain, after: DailyChain) -> bool:
+        """An update that moves the day grid (start, zone, type) starts progress anew, and so
+        does one that changes a calendar chain's cycles (its number of steps, recurrence):
+        progress is kept by grid day and cycle, which would then name other days."""
+        grid = (before.window.start, before.day_zone, before.type)
+        if grid != (after.window.start, after.day_zone, after.type):
+            return True
+        if after.type is DailyChainType.CALENDAR_HARD:
+            return (len(before.steps), before.recurrent) != (len(after.steps), after.recurrent)
+        return False
+
     def check_reset(self, chain: DailyChain) -> None:
         """Only a rolling chain can be reset (LiveOps)."""
         if chain.type is not DailyChainType.ROLLING:
@@ -146,7 +157,9 @@ class DailyChains(Ladders[DailyChain]):
         check_stored_moment(at)
         check_count(chain_id, "chain_id")
         check_count(step_number, "step_number")
-        user_id = self.check_user_id(user.id)
+        user_id = self.user_id_of(user)
+        if idempotency_key is not None:
+            check_text(idempotency_key, "idempotency_key")
         ref = f"{self.kind}:{chain_id}"
         identity = json.dumps(["daily_claim", ref, user_id, step_number])
         if idempotency_key is not None:
@@ -228,7 +241,7 @@ class DailyChains(Ladders[DailyChain]):
         """One chain as `user` sees it at `at`, ended or not started yet too (a disabled
         chain is hidden: AccountingError `daily_chain_not_found`, as an unknown one)."""
         check_stored_moment(at)
-        user_id = self.check_user_id(user.id)
+        user_id = self.user_id_of(user)
         kept = self.kept(chain_id)
         if not kept.chain.enabled:
             raise self.not_found(chain_id)
@@ -245,7 +258,7 @@ class DailyChains(Ladders[DailyChain]):
         check_stored_moment(at)
         check_count(limit, "limit", 1, _MAX_PAGE)
         check_count(offset, "offset", 0)
-        user_id = self.check_user_id(user.id)
+        user_id = self.user_id_of(user)
         config = self.current()[0]
         live = sorted(
             (kept for kept in config.chains.values() if rules.running(kept.chain, at)),

@@ -212,7 +212,8 @@ class Ladders(Progress, Generic[C]):
                     step = attrs.evolve(step, step_id=last)
                 steps.append(step)
             updated = attrs.evolve(chain, steps=tuple(steps))
-            renewed = Kept(updated, last, kept.generation)
+            generation = kept.generation + (1 if self.renews(kept.chain, updated) else 0)
+            renewed = Kept(updated, last, generation)
             return attrs.evolve(config, chains={**config.chains, chain_id: renewed}), updated
 
         return self._change(update)
@@ -238,6 +239,12 @@ class Ladders(Progress, Generic[C]):
                 kept, chain=attrs.evolve(kept.chain, enabled=not kept.chain.enabled)
             ),
         ).chain
+
+    def renews(self, before: C, after: C) -> bool:  # noqa: ARG002 - a hook kinds override
+        """Whether an update from `before` to `after` starts every player's progress anew
+        (a new generation, as a reset): when the progress kept would mean something else
+        under the new configuration. A kind says when; by default never."""
+        return False
 
     def check_reset(self, chain: C) -> None:
         """Raise if LiveOps refuses an admin reset of `chain` (every chain may be reset

@@ -54,14 +54,15 @@ from liveops_rules.stores import (
     RedemptionStore,
     SettleAction,
 )
-from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text
-from liveops_rules.stores.protocol import Requirement
+from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text, hold_expiry
+from liveops_rules.stores.protocol import IdempotencyConflict, Requirement
 
 __all__ = [
     "OfferChainView",
     "OfferChains",
     "OfferOrder",
     "OfferProgress",
+    "checked_prices",
     "is_free",
     "step_price",
     "step_ref",
@@ -141,9 +142,24 @@ def _read(counters: Mapping[str, CounterState], prefix: str) -> OfferProgress:
     return OfferProgress(iteration, frozenset(done), frozenset(held))
 
 
+def checked_prices(prices: object, name: str = "prices") -> dict[str, Decimal] | None:
+    """The caller's catalog prices (SKU -> a finite Decimal of 0 or more), or None."""
+    if prices is None:
+        return None
+    if not isinstance(prices, Mapping):
+        raise ValidationError.single(name, "a mapping of SKU to price", prices)
+    checked = {}
+    for sku, price in prices.items():
+        check_text(sku, f"{name} key")
+        if not isinstance(price, Decimal) or not price.is_finite() or price < 0:
+            raise ValidationError.single(f"{name}[{sku!r}]", "a Decimal of 0 or more", price)
+        checked[sku] = price
+    return checked
+
+
 def step_price(step: OfferChainStep, prices: Mapping[str, Decimal] | None) -> Decimal | None:
-    """A paid step's price at the caller's catalog prices (the items' price x quantity), or
-    None for a free step (`is_free`, or items without a real price)."""
+    """A step's price at the caller's catalog prices (the items' price x quantity), or None
+    for a step marked `is_free` or one whose items are not all priced."""
     if step.is_free or prices is None:
         return None
     total = Decimal(0)
@@ -152,13 +168,13 @@ def step_price(step: OfferChainStep, prices: Mapping[str, Decimal] | None) -> De
         if price is None:
             return None
         total += price * item.quantity
-    return total if total > 0 else None
+    return total
 
 
 def is_free(step: OfferChainStep, prices: Mapping[str, Decimal] | None) -> bool:
-    """Whether a step is claimed rather than ordered: `is_free`, or (given the caller's
-    catalog `prices`) items without a real price. Without prices only `is_free` counts."""
-    return step.is_free or (prices is not None and step_price(step, prices) is None)
+    """Whether a step is claimed rather than ordered: `is_free`, or every item priced at 0 in
+    the caller's catalog `prices`. An item without a price is never free."""
+    return step.is_free or step_price(step, prices) == 0
 
 
 @attrs.frozen
@@ -188,11 +204,14 @@ class OfferChainView:
         (at `prices` in `currency`; null for a free step) and the value points it earns
         (`value_points`: value point SKU → item SKU → amount; `point_texts` their `name`,
         `image_url`, `is_clan`)."""
+        prices = checked_prices(prices)
+        if currency is not None:
+            minor_units(currency)
         chain = self.chain
         steps = []
         for step in chain.steps:
-            price = step_price(step, prices)
             free = is_free(step, prices)
+            price = None if free else step_price(step, prices)
             earned = []
             for sku, mapping in sorted((value_points or {}).items()):
                 amount = sum(mapping.get(item.sku, 0) * item.quantity for item in step.items)
@@ -295,17 +314,19 @@ class OfferChains(Ladders[OfferChain]):
     # -- deciding -----------------------------------------------------------------------------
 
     def _open(
-        self, chain_id: int, user: User, at: datetime
+        self, chain_id: int, user: User, at: datetime, *, fresh: bool = False
     ) -> tuple[Kept[OfferChain], str | None] | Refusal:
         """The chain as kept and the configuration's version, when the chain is open to
         `user` at `at` (decided on the current configuration when the copy loaded last
         says it is not)."""
-        for fresh in (False, True):
-            config, version = self.current() if fresh else self.last()
+        for again in (False, True):
+            if fresh and not again:
+                continue
+            config, version = self.current() if again else self.last()
             kept = config.chains.get(chain_id)
             if kept is not None and rules.sees(kept.chain, user, at, config.every_chain):
                 return kept, version
-            if fresh or self.current()[1] == version:
+            if again or self.current()[1] == version:
                 if kept is None:
                     return Refusal("offer_chain_not_found", f"Offer chain {chain_id} not found.")
                 reasons = tuple(r.to_dict() for r in rules.chain_reasons(kept.chain, user, at))
@@ -380,10 +401,11 @@ class OfferChains(Ladders[OfferChain]):
         hold: timedelta | None,
         key: str | None,
         identity: str,
-    ) -> tuple[Outcome, OfferChainStep | None]:
+    ) -> tuple[Outcome, str | None]:
         """Claim (hold None) or hold a step: decided on a read of the player's progress,
-        counted as one atomic step that checks the read still holds."""
-        user_id = self.check_user_id(user.id)
+        counted as one atomic step that checks the read still holds. With the outcome, the
+        key of the step's counter (None for a replay or a refusal)."""
+        user_id = self.user_id_of(user)
         ref = step_ref(chain_id, step_number)
         if key is not None:
             replayed = self.recall(key, identity)
@@ -396,26 +418,28 @@ class OfferChains(Ladders[OfferChain]):
             kept, version = opened
             chain = kept.chain
             step = chain.step(step_number)
+            refusal = None
             if step is None:
-                missing = Refusal("chain_step_not_found", f"Step {step_number} not found.")
-                return self._refused(ref, missing, key, identity), None
-            if free(step) != (hold is None):
+                refusal = Refusal("chain_step_not_found", f"Step {step_number} not found.")
+            elif free(step) != (hold is None):
                 wanted = "claimed" if free(step) else "ordered"
-                wrong = Refusal(
+                refusal = Refusal(
                     "wrong_endpoint",
                     f"Step {step_number} is {'free' if free(step) else 'paid'}: it is {wanted}.",
                 )
-                return self._refused(ref, wrong, key, identity), None
-            prefix, progress = self._progress(kept, user_id, at)
-            refusal = (
-                Refusal("chain_completed", "Every step of the chain is done.")
-                if progress.next_step(chain) is None
-                else self._decide(chain, progress, step)
-            )
+            if refusal is None:
+                assert step is not None
+                prefix, progress = self._progress(kept, user_id, at)
+                refusal = (
+                    Refusal("chain_completed", "Every step of the chain is done.")
+                    if progress.next_step(chain) is None
+                    else self._decide(chain, progress, step)
+                )
             if refusal is not None:
-                if self.current()[1] != version:  # read by an old copy's keys: again
+                if self.current()[1] != version:  # decided on an old copy: again
                     continue
                 return self._refused(ref, refusal, key, identity), None
+            assert step is not None
             counters, requires = self._plan(chain, progress, step, prefix)
             try:
                 outcome = self.count(
@@ -438,7 +462,7 @@ class OfferChains(Ladders[OfferChain]):
             if outcome is None:
                 self.forget()
                 continue
-            return outcome, step
+            return outcome, counters[0].key
         raise StoreError(f"offer chain {chain_id}'s progress kept changing")
 
     def _refused(self, ref: str, refusal: Refusal, key: str | None, identity: str) -> Outcome:
@@ -448,10 +472,10 @@ class OfferChains(Ladders[OfferChain]):
                 return replayed
         return Outcome(False, ref, refusal=refusal)
 
-    def _earn(self, order_id: str, user: User, step: OfferChainStep | None, at: datetime) -> None:
-        if self.value_points is not None and step is not None:
-            lines = [(item.sku, item.quantity) for item in step.items]
-            self.value_points.earn(order_id, user, lines, at)
+    def _earn(self, order_id: str, user: User, items: tuple[RewardItem, ...], at: datetime) -> None:
+        """Credit the value points the step's items map to (once per order id)."""
+        if self.value_points is not None and items:
+            self.value_points.earn(order_id, user, [(i.sku, i.quantity) for i in items], at)
 
     # -- a player's steps ---------------------------------------------------------------------
 
@@ -467,29 +491,44 @@ class OfferChains(Ladders[OfferChain]):
     ) -> Outcome:
         """Claim a free step (LiveOps' `claim`): done at once, its items granted and its
         value points earned; the Outcome's `operation_id` is the order id. A step not marked
-        `is_free` is free when `prices` (the caller's catalog) gives its items no real price;
-        without `prices` it is paid: it is ordered."""
+        `is_free` is free when `prices` (the caller's catalog) prices every one of its items
+        at 0; otherwise it is paid: it is ordered."""
         check_stored_moment(at)
         check_count(chain_id, "chain_id")
         check_count(step_number, "step_number")
-        user_id = self.check_user_id(user.id)
+        user_id = self.user_id_of(user)
+        checked = checked_prices(prices)
         if idempotency_key is not None:
             check_text(idempotency_key, "idempotency_key")
         identity = json.dumps(["offer_claim", step_ref(chain_id, step_number), user_id])
-        outcome, step = self._take(
+        outcome, _ = self._take(
             "offer_claim",
             chain_id,
             step_number,
             user,
             at,
-            free=lambda s: is_free(s, prices),
+            free=lambda s: is_free(s, checked),
             hold=None,
             key=idempotency_key,
             identity=identity,
         )
         if outcome.ok and outcome.operation_id is not None:
-            self._earn(outcome.operation_id, user, step, at)
+            # Again on a replay: a first call that stopped before earning earns now (once).
+            self._earn(outcome.operation_id, user, outcome.items, at)
         return outcome
+
+    def _cart(self, step: OfferChainStep, prices: Mapping[str, Decimal], currency: str) -> Cart:
+        missing = [item.sku for item in step.items if item.sku not in prices]
+        if missing:
+            raise ValidationError.single(
+                f"prices[{missing[0]!r}]", "the price of every item of the paid step", None
+            )
+        return Cart(
+            currency=currency,
+            lines=[
+                CartLine(sku=i.sku, quantity=i.quantity, price=prices[i.sku]) for i in step.items
+            ],
+        )
 
     def order(
         self,
@@ -508,35 +547,35 @@ class OfferChains(Ladders[OfferChain]):
         """Order a paid step (LiveOps' `order`): its items priced as a cart at `prices` in
         `currency` (with `pricing`'s discounts when given), the step held until `at + hold`
         (with the limits of the promotions the cart applies when `accounting` is given too).
-        A retry with the same `order_id` holds nothing twice."""
+        Every input is checked and the cart priced before anything is held. A retry with the
+        same `order_id` holds nothing twice and answers as the first call did."""
         check_stored_moment(at)
         check_count(chain_id, "chain_id")
         check_count(step_number, "step_number")
-        user_id = self.check_user_id(user.id)
+        user_id = self.user_id_of(user)
         if not isinstance(hold, timedelta) or hold <= timedelta(0):
             raise ValidationError.single("hold", "a positive timedelta", hold)
-        if not isinstance(prices, Mapping):
-            raise ValidationError.single("prices", "a mapping of SKU to price", prices)
+        hold_expiry(at, hold)
+        checked = checked_prices(prices)
+        if checked is None:
+            raise ValidationError.single("prices", "a mapping of SKU to price", None)
         if pricing is not None and not isinstance(pricing, Pricing):
             raise ValidationError.single("pricing", "a Pricing", pricing)
-        if accounting is not None and not isinstance(accounting, Accounting):
-            raise ValidationError.single("accounting", "an Accounting", accounting)
-        if accounting is not None and accounting.store is not self.store:
-            raise ValidationError.single("accounting", "an Accounting on this store", accounting)
-        minor_units(currency)  # a currency a cart can be priced in, before anything is held
-        for sku, price in prices.items():
-            check_text(sku, "prices")
-            if not isinstance(price, Decimal) or not price.is_finite() or price < 0:
-                raise ValidationError.single(f"prices[{sku!r}]", "a Decimal of 0 or more", price)
+        self._check_accounting(accounting)
+        minor_units(currency)
         order = check_text(order_id, "order_id") if order_id is not None else self._new_id()
+        kept = self.current()[0].chains.get(chain_id)
+        step = None if kept is None else kept.chain.step(step_number)
+        if step is not None and not is_free(step, checked):
+            self._cart(step, checked, currency)  # a price the cart refuses fails here
         identity = json.dumps(["offer_order", order, user_id])
-        outcome, _ = self._take(
+        outcome, step_key = self._take(
             "offer_order",
             chain_id,
             step_number,
             user,
             at,
-            free=lambda s: is_free(s, prices),
+            free=lambda s: is_free(s, checked),
             hold=hold,
             key=f"offer|{order}",
             identity=identity,
@@ -548,26 +587,17 @@ class OfferChains(Ladders[OfferChain]):
         if not outcome.ok:
             return OfferOrder(order, chain_id, step_number, outcome)
         assert outcome.operation_id is not None
-        if outcome.replayed and self._closed(chain_id, step_number, user_id, at):
-            refusal = Refusal(
-                "order_closed",
-                f"Order {order} was abandoned or its hold expired: order with a new order id.",
-            )
-            return OfferOrder(
-                order, chain_id, step_number, Outcome(False, outcome.promotion, refusal=refusal)
-            )
+        record = self._record(order, identity)
+        if outcome.replayed and record is not None:
+            closed = self._closed(record["key"], at)
+            if closed is not None:
+                return OfferOrder(order, chain_id, step_number, closed)
         try:
             kept = self.current()[0].chains.get(chain_id)
             step = None if kept is None else kept.chain.step(step_number)
             if step is None:
                 raise AccountingError("offer_chain_not_found", f"Offer chain {chain_id} changed.")
-            cart = Cart(
-                currency=currency,
-                lines=[
-                    CartLine(sku=i.sku, quantity=i.quantity, price=prices[i.sku])
-                    for i in step.items
-                ],
-            )
+            cart = self._cart(step, checked, currency)
             if accounting is not None:
                 checkout = (pricing or _NO_PRICING).checkout(
                     accounting, cart, user, at, hold=hold, order_id=order
@@ -575,35 +605,103 @@ class OfferChains(Ladders[OfferChain]):
                 quote = checkout.quote
             else:
                 checkout, quote = None, (pricing or _NO_PRICING).quote(cart, user, at)
+            if record is None:
+                record = self._keep_record(order, identity, step_key, at + hold, checkout)
         except BaseException:
             if not outcome.replayed:  # this call's hold: given back, the order failed
                 self.store.settle(SettleAction.RELEASE, outcome.operation_id, at)
             raise
-        return OfferOrder(order, chain_id, step_number, outcome, quote, checkout, at + hold)
+        expires = datetime.fromisoformat(record["expires_at"])
+        return OfferOrder(order, chain_id, step_number, outcome, quote, checkout, expires)
 
-    def _closed(self, chain_id: int, step_number: int, user_id: str, at: datetime) -> bool:
-        """Whether the step an order replayed held is neither held nor done any more."""
-        kept = self.current()[0].chains.get(chain_id)
-        step = None if kept is None else kept.chain.step(step_number)
-        if kept is None or step is None:
-            return True
-        _, progress = self._progress(kept, user_id, at)
-        return step.step_id not in progress.held and step.step_id not in progress.done
+    def _check_accounting(self, accounting: Accounting | None) -> None:
+        if accounting is None:
+            return
+        if not isinstance(accounting, Accounting):
+            raise ValidationError.single("accounting", "an Accounting", accounting)
+        if accounting.store is not self.store:
+            raise ValidationError.single("accounting", "an Accounting on this store", accounting)
 
-    def _hold_of(self, order: OfferOrder | str, user: User) -> tuple[str, str, OfferOrder | None]:
-        """(order id, the step hold's operation id, the order when given)."""
-        if isinstance(order, OfferOrder):
-            if not order.ok or order.outcome.operation_id is None:
-                raise AccountingError("unknown_operation", f"Order {order.order_id} holds nothing.")
-            return order.order_id, order.outcome.operation_id, order
-        order_id = check_text(order, "order_id")
-        user_id = self.check_user_id(user.id)
-        kept = self.recall(f"offer|{order_id}", json.dumps(["offer_order", order_id, user_id]))
+    def _record(self, order: str, identity: str) -> dict[str, Any] | None:
+        """What was kept of an order once it was priced: its step's counter, when its holds
+        expire, its checkout's reservations (None if the order stopped before)."""
+        try:
+            kept = self.store.recall(f"offer-order|{order}", identity)
+        except IdempotencyConflict:
+            raise AccountingError(
+                "idempotency_conflict", f"Order {order} is another request's."
+            ) from None
+        return None if kept is None else dict(json.loads(kept))
+
+    def _keep_record(
+        self,
+        order: str,
+        identity: str,
+        step_key: str | None,
+        expires: datetime,
+        checkout: Checkout | None,
+    ) -> dict[str, Any]:
+        record = {
+            "key": step_key,
+            "expires_at": expires.isoformat(),
+            "reservations": [] if checkout is None else list(checkout.operation_ids),
+        }
+        try:
+            kept = self.store.remember(f"offer-order|{order}", identity, json.dumps(record))
+        except IdempotencyConflict:
+            raise AccountingError(
+                "idempotency_conflict", f"Order {order} is another request's."
+            ) from None
+        return dict(json.loads(kept))
+
+    def _closed(self, step_key: str | None, at: datetime) -> Outcome | None:
+        """The refusal of a replayed order whose step is neither held nor done any more."""
+        if step_key is None:
+            return None
+        state = self.store.counter(step_key, at)
+        if state.reserved or state.used:
+            return None
+        refusal = Refusal(
+            "order_closed",
+            "The order was abandoned or its hold expired: order with a new order id.",
+        )
+        return Outcome(False, None, refusal=refusal)
+
+    def _order_of(
+        self, order: OfferOrder | str, user: User
+    ) -> tuple[str, Outcome, dict[str, Any] | None]:
+        """An order's id, the step hold's outcome kept for it and its record, for the player
+        who made it (AccountingError for another player's or an unknown order)."""
+        order_id = order.order_id if isinstance(order, OfferOrder) else order
+        check_text(order_id, "order_id")
+        identity = json.dumps(["offer_order", order_id, self.user_id_of(user)])
+        kept = self.recall(f"offer|{order_id}", identity)
         if kept is None or not kept.ok or kept.operation_id is None:
             raise AccountingError(
                 "unknown_operation", f"Order {order_id} of this player holds no step."
             )
-        return order_id, kept.operation_id, None
+        return order_id, kept, self._record(order_id, identity)
+
+    def _settle_reservations(
+        self,
+        record: dict[str, Any] | None,
+        accounting: Accounting | None,
+        commit: bool,
+        at: datetime,
+    ) -> None:
+        for operation_id in [] if record is None else record["reservations"]:
+            assert accounting is not None
+            if commit:
+                accounting.commit(operation_id, at)
+            else:
+                accounting.release(operation_id, at)
+
+    @staticmethod
+    def _needs_accounting(record: dict[str, Any] | None, accounting: Accounting | None) -> None:
+        if record is not None and record["reservations"] and accounting is None:
+            raise ValidationError.single(
+                "accounting", "the Accounting the order's checkout was made with", None
+            )
 
     def pay(
         self,
@@ -613,33 +711,27 @@ class OfferChains(Ladders[OfferChain]):
         *,
         accounting: Accounting | None = None,
     ) -> Outcome:
-        """The order was paid: complete its step (its items granted, its value points earned)
-        and commit its checkout (give the `accounting` it was made with). Idempotent. An
-        order whose holds expired is refused before anything is written (and released)."""
+        """The order was paid: complete its step (the items held at order time granted,
+        their value points earned) and commit its checkout (give the `accounting` it was made
+        with; the order's id is enough). Idempotent. An order whose holds expired is refused
+        (AccountingError) and nothing is completed."""
         check_stored_moment(at)
-        order_id, operation_id, made = self._hold_of(order, user)
-        checkout = None if made is None else made.checkout
-        if checkout is not None and accounting is None:
-            raise ValidationError.single(
-                "accounting", "the Accounting the order was made with", None
-            )
-        result = self.store.settle(SettleAction.COMMIT, operation_id, at)
+        self._check_accounting(accounting)
+        order_id, held, record = self._order_of(order, user)
+        self._needs_accounting(record, accounting)
+        assert held.operation_id is not None
+        result = self.store.settle(SettleAction.COMMIT, held.operation_id, at)
         if not result.ok:
-            if checkout is not None and accounting is not None:
-                checkout.release(accounting, at)
+            self._settle_reservations(record, accounting, False, at)
             state = "released" if result.status is None else result.status.value
             raise AccountingError(
                 "reservation_expired", f"Order {order_id} cannot be paid: its step is {state}."
             )
-        if checkout is not None and accounting is not None:
-            checkout.commit(accounting, at)
-        ref = result.promotion or ""
-        chain_id, step_number = _of_ref(ref)
-        kept = self.current()[0].chains.get(chain_id)
-        step = None if kept is None else kept.chain.step(step_number)
-        items = () if step is None else tuple(RewardItem(i.sku, i.quantity) for i in step.items)
-        self._earn(order_id, user, step, at)
-        return Outcome(True, ref, operation_id, items, replayed=not result.changed)
+        self._settle_reservations(record, accounting, True, at)
+        self._earn(order_id, user, held.items, at)
+        return Outcome(
+            True, held.promotion, held.operation_id, held.items, replayed=not result.changed
+        )
 
     def abandon(
         self,
@@ -650,17 +742,16 @@ class OfferChains(Ladders[OfferChain]):
         accounting: Accounting | None = None,
     ) -> bool:
         """The order was not paid: give its step back (it stays open) and release its
-        checkout. Idempotent; False when the step was not held any more (paid, or expired)."""
+        checkout (give the `accounting` it was made with). Idempotent; False when the step
+        was not held any more (paid, abandoned or expired)."""
         check_stored_moment(at)
-        _, operation_id, made = self._hold_of(order, user)
-        checkout = None if made is None else made.checkout
-        if checkout is not None and accounting is None:
-            raise ValidationError.single(
-                "accounting", "the Accounting the order was made with", None
-            )
-        result = self.store.settle(SettleAction.RELEASE, operation_id, at)
-        if checkout is not None and accounting is not None:
-            checkout.release(accounting, at)
+        self._check_accounting(accounting)
+        _, held, record = self._order_of(order, user)
+        self._needs_accounting(record, accounting)
+        assert held.operation_id is not None
+        result = self.store.settle(SettleAction.RELEASE, held.operation_id, at)
+        if result.changed:
+            self._settle_reservations(record, accounting, False, at)
         return result.changed
 
     # -- reading ------------------------------------------------------------------------------
@@ -674,7 +765,7 @@ class OfferChains(Ladders[OfferChain]):
         check_stored_moment(at)
         check_count(limit, "limit", 1, _MAX_PAGE)
         check_count(offset, "offset", 0)
-        user_id = self.check_user_id(user.id)
+        user_id = self.user_id_of(user)
         config = self.current()[0]
         visible = rules.visible_chains(config.every_chain(), user, at)
         page = visible[offset : offset + limit]
@@ -696,8 +787,8 @@ class OfferChains(Ladders[OfferChain]):
         the player)."""
         check_stored_moment(at)
         check_count(chain_id, "chain_id")
-        user_id = self.check_user_id(user.id)
-        opened = self._open(chain_id, user, at)
+        user_id = self.user_id_of(user)
+        opened = self._open(chain_id, user, at, fresh=True)
         if isinstance(opened, Refusal):
             raise AccountingError(opened.code, opened.message)
         kept, _ = opened

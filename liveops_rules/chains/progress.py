@@ -16,8 +16,8 @@ from typing import Generic, TypeVar
 
 from liveops_rules.accounting import AccountingError, OperationIds, Outcome, Refusal
 from liveops_rules.accounting.core import tombstone_moment
-from liveops_rules.errors import StoreError
-from liveops_rules.models import RewardItem
+from liveops_rules.errors import StoreError, ValidationError
+from liveops_rules.models import RewardItem, User
 from liveops_rules.stores import CounterSpec, CountRequest, CountResult, RedemptionStore
 from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text, hold_expiry
 from liveops_rules.stores.protocol import IdempotencyConflict, Requirement, document_version
@@ -126,6 +126,13 @@ class Progress:
     def __init__(self, store: RedemptionStore, *, new_id: Callable[[], str] | None = None) -> None:
         self.store = store
         self._new_id = new_id if new_id is not None else OperationIds()
+
+    @classmethod
+    def user_id_of(cls, user: object) -> str:
+        """The id of a signed-in player (a `User`) a store can keep."""
+        if not isinstance(user, User):
+            raise ValidationError.single("user", "a User", user)
+        return cls.check_user_id(user.id)
 
     @staticmethod
     def check_user_id(user_id: object, name: str = "user.id") -> str:

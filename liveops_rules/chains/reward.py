@@ -508,7 +508,7 @@ class RewardChains(Progress):
         `clan` is given); once per order id, whatever the retries."""
         check_stored_moment(at)
         check_text(order_id, "order_id")
-        user_id = self.check_user_id(user.id)
+        user_id = self.user_id_of(user)
         if clan is not None:
             check_text(clan, "clan")
         lines = self._lines(items)
@@ -626,7 +626,7 @@ class RewardChains(Progress):
         that earned nothing; a second refund changes nothing)."""
         check_stored_moment(at)
         check_text(order_id, "order_id")
-        user_id = self.check_user_id(user.id)
+        user_id = self.user_id_of(user)
         taken = 0
         for point in self.value_points():
             earned = self.recall(f"earn|{order_id}|{point.sku}", _earn_identity(point.sku, user_id))
@@ -665,7 +665,7 @@ class RewardChains(Progress):
         check_stored_moment(at)
         check_count(chain_id, "chain_id")
         check_count(step_id, "step_id")
-        user_id = self.check_user_id(user.id)
+        user_id = self.user_id_of(user)
         if clan is not None:
             check_text(clan, "clan")
         return self.retrying(
@@ -769,7 +769,7 @@ class RewardChains(Progress):
         for a clan chain (0 without a clan)."""
         check_stored_moment(at)
         stored = self._stored(chain_id)
-        key = self._balance_key(stored, self.check_user_id(user.id), at, clan)
+        key = self._balance_key(stored, self.user_id_of(user), at, clan)
         return 0 if key is None else self.store.counter(key, at).used
 
     @staticmethod
@@ -795,7 +795,7 @@ class RewardChains(Progress):
         check_stored_moment(at)
         check_count(limit, "limit", 1, _MAX_PAGE)
         check_count(offset, "offset", 0)
-        user_id = self.check_user_id(user.id)
+        user_id = self.user_id_of(user)
         if clan is not None:
             check_text(clan, "clan")
         every = self._current()[0].chains

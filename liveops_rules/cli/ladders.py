@@ -67,8 +67,16 @@ def _price_argument(text: str) -> tuple[str, Decimal]:
     return sku, price
 
 
-def _prices(args: argparse.Namespace) -> dict[str, Decimal]:
-    return dict(args.price or ())
+def _prices(args: argparse.Namespace) -> dict[str, Decimal] | None:
+    """The `--price` options, None without any (then only `is_free` makes a step free)."""
+    return dict(args.price) if args.price else None
+
+
+def _shown_price(step: dict[str, Any]) -> str:
+    if step["is_free"]:
+        return "free"
+    price = step["step_price"]
+    return "paid (no --price)" if price is None else f"{price['amount']} {price['currency']}"
 
 
 def _window(chain: DailyChain | OfferChain) -> str:
@@ -192,9 +200,7 @@ def _player_show(args: argparse.Namespace, out: TextIO) -> int:
             [
                 str(step["step_number"]),
                 "done" if step["is_claimed"] else "open",
-                "free"
-                if step["step_price"] is None
-                else f"{step['step_price']['amount']} {step['step_price']['currency']}",
+                _shown_price(step),
                 ", ".join(f"{i['quantity']} x {i['sku']}" for i in step["items"]),
             ]
             for step in shown["steps"]

@@ -108,7 +108,7 @@ def to_tuple(value: Iterable[T] | None) -> tuple[T, ...]:
     """Converter: any iterable (not a str or mapping) to a tuple; None to ()."""
     if value is None:
         return ()
-    if isinstance(value, str | bytes | dict):
+    if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
         return value  # type: ignore[return-value]  # left for the validator to reject
     return tuple(value)
 

@@ -3,7 +3,6 @@ recurrent schedule a chain may have, the numbering of its steps."""
 
 from __future__ import annotations
 
-import zoneinfo
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +12,7 @@ import attrs
 from liveops_rules.errors import ChainConfigError, ValidationError
 from liveops_rules.models.limits import IntervalType, RecurrentSchedule
 from liveops_rules.models.values import LocalizedName
+from liveops_rules.models.zones import is_known_zone
 
 __all__ = [
     "ZONE_NAME",
@@ -132,10 +132,8 @@ def _zone_name(_: object, attribute: attrs.Attribute[Any], value: object) -> Non
         return
     if not isinstance(value, str):
         raise ValidationError.single(attribute.name, "an IANA time zone name", value)
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError.single(attribute.name, "a known IANA time zone name", value) from None
+    if not is_known_zone(value):
+        raise ValidationError.single(attribute.name, "a known IANA time zone name", value)
 
 
 ZONE_NAME = _zone_name

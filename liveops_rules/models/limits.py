@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import zoneinfo
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +10,7 @@ import attrs
 
 from liveops_rules.errors import ValidationError
 from liveops_rules.models._validate import instance_of, int_in, optional
+from liveops_rules.models.zones import is_known_zone
 
 __all__ = ["IntervalType", "PromotionLimits", "RecurrentSchedule"]
 
@@ -67,10 +67,8 @@ def _check_zone(
 ) -> None:
     if not isinstance(value, str):
         raise ValidationError.single(attribute.name, "an IANA time zone name", value)
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError.single(attribute.name, "a known IANA time zone name", value) from None
+    if not is_known_zone(value):
+        raise ValidationError.single(attribute.name, "a known IANA time zone name", value)
     if instance.utc_offset:
         raise ValidationError.single(
             "utc_offset", "no fixed offset when a time zone is given", instance.utc_offset
