@@ -187,6 +187,13 @@ class Catalog:
             eligible = (eligible & ~self._rules) | (base & self._unauth_rules)
         return eligible
 
+    def eligible_mask(
+        self, user: User, at: datetime, kinds: Collection[PromotionKind | str] | None = None
+    ) -> int:
+        """`eligible` as a bitset: bit i is set when the catalog's promotion i (in iteration
+        order) applies to `user` at `at`."""
+        return self._mask(user, at, kinds)
+
     def eligible(
         self, user: User, at: datetime, kinds: Collection[PromotionKind | str] | None = None
     ) -> list[Promotion]:

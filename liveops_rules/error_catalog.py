@@ -163,6 +163,9 @@ _BY_REASON: dict[str, ErrorCode] = {
     "daily_chain_active": ErrorCode.ACTIVE_DAILY_CHAIN,
     "chain_id_mismatch": ErrorCode.CHAIN_ID_MISMATCH,
     "step_ids_not_found": ErrorCode.STEP_IDS_NOT_FOUND,
+    # Upsell: LiveOps answers 404 [0401-4001] "Items weren't found: sku1, sku2".
+    "items_not_found": ErrorCode.CHAIN_NOT_FOUND,
+    "upsell_not_found": ErrorCode.CHAIN_NOT_FOUND,
 }
 REASON_CODES = frozenset(_BY_REASON)
 """Every refusal code the table knows."""

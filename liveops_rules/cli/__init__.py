@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import TextIO
 
 from liveops_rules.accounting import AccountingError
-from liveops_rules.cli import catalog, chains, codes, counting, ladders, promotions, quote
+from liveops_rules.cli import (
+    catalog,
+    chains,
+    codes,
+    counting,
+    ladders,
+    promotions,
+    quote,
+    upsell,
+)
 from liveops_rules.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -63,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     quote.register(commands)
     chains.register(commands)
     ladders.register(commands)
+    upsell.register(commands)
     demo = commands.add_parser("demo", help="a walk through the library on bundled sample data")
     demo.set_defaults(run=_demo)
     return parser

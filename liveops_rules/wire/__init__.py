@@ -67,6 +67,12 @@ from liveops_rules.wire._payloads import (
 )
 from liveops_rules.wire._produce import code_rewards, code_verification, redeemed_cart
 from liveops_rules.wire._requests import REQUEST_LOADERS, dump_request
+from liveops_rules.wire._upsell import (
+    dump_catalog_items,
+    dump_upsell,
+    load_catalog_items,
+    load_upsell,
+)
 
 __all__ = [
     "CATALOG_SECTIONS",
@@ -78,18 +84,21 @@ __all__ = [
     "code_verification",
     "dump_cart",
     "dump_catalog",
+    "dump_catalog_items",
     "dump_daily_chain",
     "dump_offer_chain",
     "dump_payload",
     "dump_promotion",
     "dump_reward_chain",
     "dump_stored_promotion",
+    "dump_upsell",
     "dump_user",
     "dump_value_point",
     "load_cart",
     "load_catalog",
     "load_catalog_codes",
     "load_catalog_file",
+    "load_catalog_items",
     "load_chain_catalog",
     "load_chain_catalog_file",
     "load_daily_chain",
@@ -102,6 +111,7 @@ __all__ = [
     "load_reward_chain_update",
     "load_stored_promotion",
     "load_update",
+    "load_upsell",
     "load_user",
     "load_value_point",
     "load_value_point_rewards",

@@ -1,0 +1,80 @@
+"""What a store keeps of sales: how many units of each SKU paid orders bought, by UTC day,
+each order counted once (for upsell's best sellers)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from liveops_rules.accounting import Refusal
+from liveops_rules.chains.progress import Progress
+from liveops_rules.errors import StoreError, ValidationError
+from liveops_rules.stores import CounterSpec, CountResult, RedemptionStore
+from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text
+
+__all__ = ["MAX_WINDOW_DAYS", "best_sellers", "record_sales"]
+
+MAX_WINDOW_DAYS = 366
+"""The longest window `best_sellers` looks back over."""
+
+
+def _day(at: datetime) -> str:
+    return at.astimezone(UTC).date().isoformat()
+
+
+def _prefix(day: str) -> str:
+    return f"u|sold|{day}|"
+
+
+def _never(result: CountResult) -> Refusal:
+    raise StoreError(f"an unlimited sales counter refused a count: {result}")
+
+
+def record_sales(
+    store: RedemptionStore, order_id: str, lines: Sequence[tuple[str, int]], at: datetime
+) -> bool:
+    """Count a paid order's `(sku, quantity)` lines as sold on `at`'s UTC day, once per order
+    id whatever the retries; True when this call counted them."""
+    check_stored_moment(at)
+    check_text(order_id, "order_id")
+    checked = []
+    for index, line in enumerate(lines):
+        if not isinstance(line, tuple) or len(line) != 2:
+            raise ValidationError.single(f"lines[{index}]", "a (sku, quantity) pair", line)
+        sku, quantity = line
+        checked.append((check_text(sku, f"lines[{index}].sku"), check_count(quantity, "quantity")))
+    progress = Progress(store)
+    day = _day(at)
+    counted = False
+    for sku, quantity in checked:
+        outcome = progress.count(
+            "sale",
+            f"sale:{sku}",
+            "",
+            at,
+            [CounterSpec(_prefix(day) + sku, None)],
+            version=None,
+            quantity=quantity,
+            idempotency_key=f"sale|{order_id}|{sku}",
+            identity=f'["sale", {sku!r}]',
+            refusal=_never,
+        )
+        assert outcome is not None
+        counted = counted or not outcome.replayed
+    return counted
+
+
+def best_sellers(store: RedemptionStore, at: datetime, *, days: int = 30) -> list[tuple[str, int]]:
+    """The SKUs sold in the `days` UTC days up to `at`'s (its own included), with the units
+    sold, most first, ties by SKU."""
+    check_stored_moment(at)
+    check_count(days, "days", 1, MAX_WINDOW_DAYS)
+    totals: dict[str, int] = {}
+    today = at.astimezone(UTC).date()
+    for back in range(days):
+        day = (today - timedelta(days=back)).isoformat()
+        head = _prefix(day)
+        for key, state in store.counters_with_prefix(head).items():
+            sku = key[len(head) :]
+            totals[sku] = totals.get(sku, 0) + state.used
+    return sorted(((sku, n) for sku, n in totals.items() if n > 0), key=lambda p: (-p[1], p[0]))

@@ -1,0 +1,388 @@
+"""Upsell on a store: the project's one configuration, and what it offers a player.
+
+The rules (LiveOps' where it says, `reference/chains.md`'s defaults where it does not):
+- one configuration per store; `put` creates or replaces it (LiveOps' POST and PUT), a fixed
+  list's SKUs must all be in the caller's item catalog (else 404 "Items weren't found: ...",
+  nothing written); `activate` / `deactivate` switch it; a disabled or missing one offers
+  nothing (an empty page, not an error);
+- `fixed_list` offers the listed items in the list's order; `only_promotions` the catalog's
+  items (in catalog order) that a running discount or bonus the player is eligible for
+  targets; `most_sellable` the items sold most in the last 30 UTC days (`record_sale` counts
+  a paid order's lines once), ties by SKU;
+- never an item already in the player's cart, nor one that a running personalized catalog
+  rule shows only to players the player is not among;
+- each offered item carries its price after the discounts that apply to it alone (with
+  `pricing`), the promotions that apply, and their per-user limits left for the player (with
+  `accounting`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from liveops_rules._pricing_index import PricingIndex
+from liveops_rules.accounting import Accounting, AccountingError
+from liveops_rules.chains.progress import Documents
+from liveops_rules.checkout import Checkout
+from liveops_rules.errors import StoreError, ValidationError
+from liveops_rules.evaluate import check_moment
+from liveops_rules.models import (
+    Bonus,
+    ItemDiscount,
+    PersonalizedCatalogRule,
+    Promotion,
+    PromotionKind,
+    User,
+)
+from liveops_rules.models.cart import Cart, CartLine
+from liveops_rules.models.upsell import CatalogItem, UpsellConfig, UpsellType
+from liveops_rules.pricing import Pricing, Quote
+from liveops_rules.sales import best_sellers, record_sales
+from liveops_rules.stores import RedemptionStore
+from liveops_rules.stores.bounds import check_count, check_stored_moment
+
+__all__ = ["ItemCatalog", "OfferedItem", "Upsell", "UpsellPage"]
+
+_MAX_PAGE = 50
+_SWAP_TRIES = 10
+_NOT_RUNNING = frozenset({"disabled", "not_started", "ended", "between_periods"})
+
+
+def _dump(config: UpsellConfig) -> str:
+    return json.dumps(
+        {"type": config.type.value, "enabled": config.enabled, "items": list(config.items)},
+        sort_keys=True,
+    )
+
+
+def _load(document: str) -> UpsellConfig:
+    data = json.loads(document)
+    return UpsellConfig(type=data["type"], enabled=data["enabled"], items=data["items"])
+
+
+class ItemCatalog:
+    """The caller's item catalog, indexed once for offers: its items in order and, with a
+    `pricing`, which of its discounts and bonuses target each item (at its price)."""
+
+    def __init__(self, items: Iterable[CatalogItem], pricing: Pricing | None = None) -> None:
+        self.items: tuple[CatalogItem, ...] = tuple(items)
+        self.by_sku: dict[str, CatalogItem] = {}
+        for index, item in enumerate(self.items):
+            if not isinstance(item, CatalogItem):
+                raise ValidationError.single(f"items[{index}]", "a CatalogItem", item)
+            if item.sku in self.by_sku:
+                raise ValidationError.single(f"items[{index}].sku", "each SKU once", item.sku)
+            self.by_sku[item.sku] = item
+        if pricing is not None and not isinstance(pricing, Pricing):
+            raise ValidationError.single("pricing", "a Pricing", pricing)
+        self.pricing = pricing
+        self.promotions: tuple[Promotion, ...] = () if pricing is None else tuple(pricing.catalog)
+        targeting = PricingIndex(self.promotions)
+        self.targets: list[tuple[int, ...]] = []
+        """For each item, the positions of the discounts and bonuses that target it."""
+        for item in self.items:
+            discounts, bonuses = targeting.targets(item.sku, item.price)
+            self.targets.append((*discounts, *bonuses))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@attrs.frozen
+class OfferedItem:
+    """An item an upsell offers a player: its price before and after the discounts that
+    apply to it alone, the promotions that apply, and their per-user limits left."""
+
+    item: CatalogItem
+    price: Decimal | None
+    price_without_discount: Decimal | None
+    promotions: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """LiveOps' client upsell item."""
+        item = self.item
+        shown: dict[str, Any] = {
+            "sku": item.sku,
+            "name": item.name.best(),
+            "type": item.type.value,
+            "description": item.description.best(),
+            "is_free": item.is_free,
+            "price": None
+            if self.price is None
+            else {
+                "amount": str(self.price),
+                "amount_without_discount": str(self.price_without_discount),
+                "currency": item.currency,
+            },
+            "virtual_prices": [
+                {
+                    "amount": price.amount,
+                    "amount_without_discount": price.amount,
+                    "sku": price.currency,
+                    "is_default": index == 0,
+                }
+                for index, price in enumerate(item.virtual_prices)
+            ],
+            "can_be_bought": True,
+            "promotions": list(self.promotions),
+        }
+        if item.image_url is not None:
+            shown["image_url"] = item.image_url
+        return shown
+
+
+@attrs.frozen
+class UpsellPage:
+    """A page of offered items and whether more follow."""
+
+    items: tuple[OfferedItem, ...]
+    has_more: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """LiveOps' client answer `{has_more, items}`."""
+        return {"has_more": self.has_more, "items": [item.to_dict() for item in self.items]}
+
+
+class Upsell:
+    """The upsell configuration of one store, and the offers it makes (see the module)."""
+
+    def __init__(self, store: RedemptionStore) -> None:
+        self.store = store
+        self._config: Documents[UpsellConfig] = Documents(store, "upsell", _dump, _load)
+
+    # -- the configuration --------------------------------------------------------------------
+
+    def get(self) -> UpsellConfig | None:
+        """The configuration kept now, or None."""
+        kept = self._config.get("config")
+        return None if kept is None else kept[0]
+
+    def put(self, config: UpsellConfig, catalog: ItemCatalog | Iterable[CatalogItem]) -> None:
+        """Create or replace the configuration (LiveOps' POST and PUT). A fixed list's SKUs
+        must all be in `catalog` (AccountingError `items_not_found`, 404, naming them)."""
+        if not isinstance(config, UpsellConfig):
+            raise ValidationError.single("upsell", "an UpsellConfig", config)
+        known = catalog if isinstance(catalog, ItemCatalog) else ItemCatalog(catalog)
+        missing = [sku for sku in config.items if sku not in known.by_sku]
+        if missing:
+            raise AccountingError(
+                "items_not_found", f"Items weren't found: {', '.join(missing)}", tuple(missing)
+            )
+        self._swap(lambda _: config)
+
+    def _swap(self, change: Any) -> UpsellConfig:
+        for _ in range(_SWAP_TRIES):
+            kept = self._config.get("config")
+            current, version = (None, None) if kept is None else kept
+            changed = change(current)
+            if self._config.swap("config", version, changed):
+                return changed  # type: ignore[no-any-return]
+        raise StoreError("the upsell configuration kept changing")
+
+    def _switch(self, enabled: bool) -> UpsellConfig:
+        def switch(current: UpsellConfig | None) -> UpsellConfig:
+            if current is None:
+                raise AccountingError("upsell_not_found", "Upsell is not configured.")
+            return attrs.evolve(current, enabled=enabled)
+
+        return self._swap(switch)
+
+    def activate(self) -> UpsellConfig:
+        """Enable the configuration (AccountingError `upsell_not_found` without one)."""
+        return self._switch(True)
+
+    def deactivate(self) -> UpsellConfig:
+        """Disable the configuration (it offers nothing until activated again)."""
+        return self._switch(False)
+
+    # -- sales ----------------------------------------------------------------------------
+
+    def record_sale(
+        self,
+        order_id: str,
+        paid: Quote | Checkout | Sequence[tuple[str, int]],
+        at: datetime,
+    ) -> bool:
+        """Count a paid order's lines (a quote's, a committed checkout's, or `(sku, quantity)`
+        pairs) for `most_sellable`, once per order id; True when this call counted them."""
+        if isinstance(paid, Checkout):
+            paid = paid.quote
+        lines = [(ln.sku, ln.quantity) for ln in paid.lines] if isinstance(paid, Quote) else paid
+        return record_sales(self.store, order_id, list(lines), at)
+
+    # -- offers ---------------------------------------------------------------------------
+
+    def offer(
+        self,
+        user: User,
+        at: datetime,
+        catalog: ItemCatalog,
+        *,
+        cart: Cart | None = None,
+        accounting: Accounting | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        days: int = 30,
+    ) -> UpsellPage:
+        """The items the configuration offers `user` at `at` from `catalog`, `limit` (at
+        most 50) from `offset`: never one in `cart` or hidden from the player by a
+        personalized catalog rule; `days` is `most_sellable`'s window."""
+        check_stored_moment(at)
+        if not isinstance(user, User):
+            raise ValidationError.single("user", "a User", user)
+        if not isinstance(catalog, ItemCatalog):
+            raise ValidationError.single("catalog", "an ItemCatalog", catalog)
+        if cart is not None and not isinstance(cart, Cart):
+            raise ValidationError.single("cart", "a Cart", cart)
+        if accounting is not None and not isinstance(accounting, Accounting):
+            raise ValidationError.single("accounting", "an Accounting", accounting)
+        check_count(limit, "limit", 1, _MAX_PAGE)
+        check_count(offset, "offset", 0)
+        check_count(days, "days", 1, 366)
+        config = self.get()
+        if config is None or not config.enabled:
+            return UpsellPage((), False)
+        excluded = {line.sku for line in cart.lines} if cart is not None else set()
+        excluded |= hidden_skus(catalog, user, at)
+        wanted = offset + limit + 1
+        found: list[CatalogItem] = []
+        for item in self._candidates(config, user, at, catalog, days):
+            if item.sku in excluded:
+                continue
+            found.append(item)
+            if len(found) >= wanted:
+                break
+        page = found[offset : offset + limit]
+        offered = tuple(_offered(item, catalog, user, at, accounting) for item in page)
+        return UpsellPage(offered, len(found) > offset + limit)
+
+    def _candidates(
+        self, config: UpsellConfig, user: User, at: datetime, catalog: ItemCatalog, days: int
+    ) -> Iterable[CatalogItem]:
+        if config.type is UpsellType.FIXED_LIST:
+            return (catalog.by_sku[sku] for sku in config.items if sku in catalog.by_sku)
+        if config.type is UpsellType.MOST_SELLABLE:
+            sold = best_sellers(self.store, at, days=days)
+            return (catalog.by_sku[sku] for sku, _ in sold if sku in catalog.by_sku)
+        return _promoted(catalog, user, at)
+
+
+def _promoted(catalog: ItemCatalog, user: User, at: datetime) -> Iterable[CatalogItem]:
+    """The catalog's items a discount or bonus `user` is eligible for at `at` targets."""
+    if catalog.pricing is None:
+        return
+    kinds = (PromotionKind.ITEM_DISCOUNT, PromotionKind.BONUS)
+    mask = catalog.pricing.catalog.eligible_mask(user, at, kinds)
+    if not mask:
+        return
+    bits = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
+    size = len(bits)
+    for item, targets in zip(catalog.items, catalog.targets, strict=True):
+        for position in targets:
+            byte = position >> 3
+            if byte < size and bits[byte] >> (position & 7) & 1:
+                yield item
+                break
+
+
+def hidden_skus(catalog: ItemCatalog, user: User, at: datetime) -> set[str]:
+    """The catalog's SKUs that a running personalized catalog rule shows only to players
+    `user` is not among (named by SKU or by item id)."""
+    if catalog.pricing is None:
+        return set()
+    check_moment(at)
+    decisions = catalog.pricing.catalog.evaluate_all(user, at, (PromotionKind.PERSONALIZED_RULE,))
+    shown_skus: set[str] = set()
+    shown_ids: set[int] = set()
+    kept_skus: set[str] = set()
+    kept_ids: set[int] = set()
+    for decision in decisions:
+        rule = decision.promotion
+        assert isinstance(rule, PersonalizedCatalogRule)
+        if decision.eligible:
+            skus, ids = shown_skus, shown_ids
+        elif all(reason.code not in _NOT_RUNNING for reason in decision.reasons):
+            skus, ids = kept_skus, kept_ids
+        else:
+            continue  # a rule that is not running hides nothing
+        for shown in rule.items:
+            if shown.sku is not None:
+                skus.add(shown.sku)
+            if shown.item_id is not None:
+                ids.add(shown.item_id)
+    hidden = kept_skus - shown_skus
+    if kept_ids:
+        for item in catalog.items:
+            by_id = item.item_id in kept_ids and item.item_id not in shown_ids
+            if by_id and item.sku not in shown_skus:
+                hidden.add(item.sku)
+    return hidden
+
+
+def _offered(
+    item: CatalogItem,
+    catalog: ItemCatalog,
+    user: User,
+    at: datetime,
+    accounting: Accounting | None,
+) -> OfferedItem:
+    pricing = catalog.pricing
+    if pricing is None or item.price is None or item.currency is None:
+        return OfferedItem(item, item.price, item.price, ())
+    cart = Cart(currency=item.currency, lines=[CartLine(sku=item.sku, price=item.price)])
+    quote = pricing.quote(cart, user, at)
+    (line,) = quote.lines
+    promotions = []
+    for applied in (*line.applied, *(a for a in quote.applied if a.items)):
+        promotion = pricing.catalog.get(applied.kind, applied.id)
+        if promotion is None:
+            continue
+        promotions.append(_promotion_shown(promotion, applied.percent, user, at, accounting))
+    return OfferedItem(item, line.final_price, line.price, tuple(_unique(promotions)))
+
+
+def _unique(promotions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    kept = []
+    for shown in promotions:
+        key = json.dumps(shown, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            kept.append(shown)
+    return kept
+
+
+def _promotion_shown(
+    promotion: Promotion,
+    percent: Decimal | None,
+    user: User,
+    at: datetime,
+    accounting: Accounting | None,
+) -> dict[str, Any]:
+    window = promotion.window
+    shown: dict[str, Any] = {
+        "name": promotion.name.best() if hasattr(promotion.name, "best") else str(promotion.name),
+        "date_start": None if window.start is None else window.start.isoformat(),
+        "date_end": None if window.end is None else window.end.isoformat(),
+        "discount": None
+        if not isinstance(promotion, ItemDiscount)
+        else {"percent": str(percent if percent is not None else promotion.discount_percent)},
+        "bonus": []
+        if not isinstance(promotion, Bonus)
+        else [{"sku": r.sku, "quantity": r.quantity} for r in promotion.bonus],
+    }
+    limits = promotion.limits if isinstance(promotion, ItemDiscount | Bonus) else None
+    if limits is not None and limits.per_user is not None:
+        available = limits.per_user
+        if accounting is not None and user.id is not None:
+            with contextlib.suppress(AccountingError):  # not in the store: nothing counted
+                available = accounting.user_limit(promotion, user.id, at).available
+        shown["limits"] = {"per_user": {"available": available, "total": limits.per_user}}
+    return shown
