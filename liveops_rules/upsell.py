@@ -32,7 +32,7 @@ from liveops_rules.accounting import Accounting, AccountingError
 from liveops_rules.chains.progress import Documents
 from liveops_rules.checkout import Checkout
 from liveops_rules.errors import StoreError, ValidationError
-from liveops_rules.evaluate import check_moment
+from liveops_rules.evaluate import check_moment, evaluate
 from liveops_rules.models import (
     Bonus,
     ItemDiscount,
@@ -84,6 +84,10 @@ class ItemCatalog:
             raise ValidationError.single("pricing", "a Pricing", pricing)
         self.pricing = pricing
         self.promotions: tuple[Promotion, ...] = () if pricing is None else tuple(pricing.catalog)
+        self.rules: tuple[PersonalizedCatalogRule, ...] = tuple(
+            p for p in self.promotions if isinstance(p, PersonalizedCatalogRule)
+        )
+        """The personalized catalog rules (which may hide items)."""
         targeting = PricingIndex(self.promotions)
         self.targets: list[tuple[int, ...]] = []
         """For each item, the positions of the discounts and bonuses that target it."""
@@ -295,10 +299,10 @@ def _promoted(catalog: ItemCatalog, user: User, at: datetime) -> Iterable[Catalo
 def hidden_skus(catalog: ItemCatalog, user: User, at: datetime) -> set[str]:
     """The catalog's SKUs that a running personalized catalog rule shows only to players
     `user` is not among (named by SKU or by item id)."""
-    if catalog.pricing is None:
+    if not catalog.rules:
         return set()
     check_moment(at)
-    decisions = catalog.pricing.catalog.evaluate_all(user, at, (PromotionKind.PERSONALIZED_RULE,))
+    decisions = [evaluate(rule, user, at) for rule in catalog.rules]
     shown_skus: set[str] = set()
     shown_ids: set[int] = set()
     kept_skus: set[str] = set()
