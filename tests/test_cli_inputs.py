@@ -33,6 +33,8 @@ USER = str(SAMPLES / "user.json")
 CART = str(SAMPLES / "cart.json")
 COUPON = str(SAMPLES / "coupon.json")
 LADDERS = str(SAMPLES / "ladders.json")
+UPSELL = str(SAMPLES / "upsell.json")
+UPSELL_ITEMS = str(SAMPLES / "upsell_items.json")
 AT = "2026-11-28T12:00:00+00:00"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -882,6 +884,34 @@ def _battery(tmp: Path, store: str) -> dict[str, tuple[list[object], set[int]]]:
                 ),
             ]
         },
+        "upsell-set": (
+            ["upsell", "set", ("file", UPSELL), "--items", UPSELL_ITEMS, "--store", db],
+            {0},
+        ),
+        "upsell-show": (["upsell", "show", "--store", db, "--format", "json"], {0, 1}),
+        **{
+            f"upsell-{action}": (["upsell", action, "--store", db], {0, 1})
+            for action in ("activate", "deactivate")
+        },
+        "upsell-offer": (
+            [
+                "upsell",
+                "offer",
+                "--user",
+                user,
+                "--items",
+                ("file", UPSELL_ITEMS),
+                "--cart",
+                ("file", CART),
+                "--limit",
+                ("number", "5"),
+                "--store",
+                db,
+                "--at",
+                at,
+            ],
+            {0},
+        ),
         "offer-chains-order": (
             [
                 "offer-chains",
@@ -1030,12 +1060,12 @@ def test_the_battery_runs_every_verb_the_help_lists(cli):
     listed = _listed_commands(str(cli(["--help"])["stdout"]))
     assert listed == {
         "check", "validate", "import", "redeem", "codes", "limits", "quote", "demo",
-        "promotions", "verify", "holds", "chains", "daily-chains", "offer-chains",
+        "promotions", "verify", "holds", "chains", "daily-chains", "offer-chains", "upsell",
     }  # fmt: skip
     assert listed <= first_words
     actions = {str(command[1]) for command, _ in battery.values() if command[:1] == ["limits"]}
     assert _listed_commands(str(cli(["limits", "--help"])["stdout"])) == actions
-    for group in ("codes", "promotions", "holds", "daily-chains", "offer-chains"):
+    for group in ("codes", "promotions", "holds", "daily-chains", "offer-chains", "upsell"):
         actions = {str(command[1]) for command, _ in battery.values() if command[:1] == [group]}
         assert _listed_commands(str(cli([group, "--help"])["stdout"])) == actions
 

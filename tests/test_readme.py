@@ -80,7 +80,7 @@ def test_the_readme_server_example_runs(capsys, redis_server, postgres_server, r
 
 
 def test_the_readme_pricing_example_runs(capsys):
-    exec(compile(example("Pricing("), str(README), "exec"), {})
+    exec(compile(example("pricing = Pricing("), str(README), "exec"), {})
     assert capsys.readouterr().out.splitlines() == [
         "6.84",
         "[('1', '1.00'), ('2', '1.80'), ('five', '0.36')]",
@@ -124,3 +124,9 @@ def test_the_readme_daily_and_offer_chain_example_runs(capsys):
     assert printed[4] == "199.98"
     assert printed[5] == "(RewardItem(sku='sword', quantity=2),)"
     assert printed[6] == "None"
+
+
+def test_the_readme_upsell_example_runs(capsys):
+    exec(compile(example("Upsell("), str(README), "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == ["[('shield', '8.00')]", "['potion', 'sword']"]
