@@ -4,7 +4,7 @@ each order counted once (for upsell's best sellers)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from liveops_rules.accounting import Refusal
 from liveops_rules.chains.progress import Progress
@@ -71,7 +71,7 @@ def best_sellers(store: RedemptionStore, at: datetime, *, days: int = 30) -> lis
     check_count(days, "days", 1, MAX_WINDOW_DAYS)
     totals: dict[str, int] = {}
     today = at.astimezone(UTC).date()
-    for back in range(days):
+    for back in range(min(days, (today - date.min).days + 1)):  # none before year 1
         day = (today - timedelta(days=back)).isoformat()
         head = _prefix(day)
         for key, state in store.counters_with_prefix(head).items():

@@ -327,3 +327,26 @@ def test_only_promotions_is_a_naive_scan_without_cart_or_hidden_items(scenario):
         if sku not in cart_skus and sku not in hidden
     ]  # fmt: skip
     assert offered == expected
+
+
+def test_best_sellers_near_the_first_moment_a_store_keeps_look_back_no_further(store):
+    upsell = Upsell(store)
+    early = datetime(1, 1, 3, tzinfo=UTC)
+    upsell.record_sale("o1", [("i1", 1)], early)
+    catalog = ItemCatalog(ITEMS)
+    upsell.put(UpsellConfig(type="most_sellable", enabled=True), catalog)
+    assert skus(upsell.offer(PLAYER, early, catalog, days=366)) == ["i1"]
+
+
+def test_a_paid_checkout_counts_its_lines(store):
+    accounting = Accounting(store)
+    catalog = ItemCatalog(ITEMS)
+    cart = Cart(
+        currency="USD",
+        lines=[CartLine(sku="i4", quantity=2, price=D(10)), CartLine(sku="i6", price=D(10))],
+    )
+    checkout = Pricing([]).checkout(accounting, cart, PLAYER, AT, hold=timedelta(minutes=5))
+    upsell = Upsell(store)
+    upsell.put(UpsellConfig(type="most_sellable", enabled=True), catalog)
+    assert upsell.record_sale("order-9", checkout, AT)
+    assert skus(upsell.offer(PLAYER, AT, catalog)) == ["i4", "i6"]
