@@ -167,7 +167,7 @@ def test_free_steps_are_claimed_and_paid_steps_ordered(chains, store):
             steps=[
                 paid(1, "sword"),
                 OfferChainStep(step_number=2, is_free=True, items=[OfferItem("shield")]),
-                paid(3, "unpriced"),  # not in the catalog's prices: free
+                paid(3, "unpriced"),  # not in the catalog's prices: paid, never free
                 paid(4, "zero"),  # priced 0: free
             ]
         )
@@ -183,17 +183,20 @@ def test_free_steps_are_claimed_and_paid_steps_ordered(chains, store):
     wrong = order(chains, ladder.chain_id, 2, prices=prices)  # priced, but is_free
     assert refused(wrong.outcome) == ("wrong_endpoint", STEP_NOT_CLAIMABLE)
     assert chains.claim(ladder.chain_id, 2, PLAYER, AT, prices=prices).ok
-    assert refused(order(chains, ladder.chain_id, 3, prices=prices).outcome) == (
+    assert refused(chains.claim(ladder.chain_id, 3, PLAYER, AT, prices=prices)) == (
         "wrong_endpoint",
         STEP_NOT_CLAIMABLE,
     )
-    assert chains.claim(ladder.chain_id, 3, PLAYER, AT, prices=prices).ok
+    with pytest.raises(ValidationError):  # an order needs the price of its items
+        order(chains, ladder.chain_id, 3, prices=prices)
+    third = order(chains, ladder.chain_id, 3, prices={**prices, "unpriced": D("2.50")})
+    assert chains.pay(third, PLAYER, AT).ok
     assert refused(order(chains, ladder.chain_id, 4, prices=prices).outcome)[0] == (
         "wrong_endpoint"
     )
     assert chains.claim(ladder.chain_id, 4, PLAYER, AT, prices=prices).ok
     shown = chains.player_chain(ladder.chain_id, PLAYER, AT).to_dict(prices=prices, currency="USD")
-    assert [s["is_free"] for s in shown["steps"]] == [False, True, True, True]
+    assert [s["is_free"] for s in shown["steps"]] == [False, True, False, True]
     assert [s["step_price"] is None for s in shown["steps"]] == [False, True, True, True]
     assert check_ledger(store) == []
 
