@@ -3,16 +3,22 @@ each order counted once (for upsell's best sellers)."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from liveops_rules.accounting import Refusal
+from liveops_rules.accounting import AccountingError, Refusal
 from liveops_rules.chains.progress import Progress
 from liveops_rules.errors import StoreError, ValidationError
+from liveops_rules.models.values import SKU_PATTERN
 from liveops_rules.stores import CounterSpec, CountResult, RedemptionStore
 from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text
+from liveops_rules.stores.protocol import IdempotencyConflict
 
 __all__ = ["MAX_WINDOW_DAYS", "best_sellers", "record_sales"]
+
+_SKU = re.compile(SKU_PATTERN)
 
 MAX_WINDOW_DAYS = 366
 """The longest window `best_sellers` looks back over."""
@@ -33,20 +39,36 @@ def _never(result: CountResult) -> Refusal:
 def record_sales(
     store: RedemptionStore, order_id: str, lines: Sequence[tuple[str, int]], at: datetime
 ) -> bool:
-    """Count a paid order's `(sku, quantity)` lines as sold on `at`'s UTC day, once per order
-    id whatever the retries; True when this call counted them."""
+    """Count a paid order's `(sku, quantity)` lines (a SKU's lines added up) as sold on `at`'s
+    UTC day, once per order id whatever the retries (the same order id with other lines is an
+    AccountingError `idempotency_conflict`); True when this call counted them. Every line and
+    key is checked before anything is counted."""
     check_stored_moment(at)
     check_text(order_id, "order_id")
-    checked = []
+    totals: dict[str, int] = {}
     for index, line in enumerate(lines):
         if not isinstance(line, tuple) or len(line) != 2:
             raise ValidationError.single(f"lines[{index}]", "a (sku, quantity) pair", line)
         sku, quantity = line
-        checked.append((check_text(sku, f"lines[{index}].sku"), check_count(quantity, "quantity")))
-    progress = Progress(store)
+        if not isinstance(sku, str) or not _SKU.fullmatch(sku):
+            raise ValidationError.single(f"lines[{index}].sku", "an item SKU", sku)
+        check_count(quantity, f"lines[{index}].quantity")
+        totals[sku] = check_count(totals.get(sku, 0) + quantity, f"lines[{index}].quantity")
     day = _day(at)
+    for sku in totals:  # every key fits before anything is counted
+        check_text(f"sale|{order_id}|{sku}", "order_id and sku")
+        check_text(_prefix(day) + sku, "sku")
+    # One identity for the whole order: a retry with other lines is refused, never added.
+    identity = json.dumps(["sale", sorted(totals.items())])
+    try:  # the order's lines claimed first: other lines under its id are refused here
+        store.remember(f"sale|{order_id}", identity, json.dumps(sorted(totals.items())))
+    except IdempotencyConflict:
+        raise AccountingError(
+            "idempotency_conflict", f"Order {order_id}'s sales were recorded with other lines."
+        ) from None
+    progress = Progress(store)
     counted = False
-    for sku, quantity in checked:
+    for sku, quantity in sorted(totals.items()):
         outcome = progress.count(
             "sale",
             f"sale:{sku}",
@@ -56,7 +78,7 @@ def record_sales(
             version=None,
             quantity=quantity,
             idempotency_key=f"sale|{order_id}|{sku}",
-            identity=f'["sale", {sku!r}]',
+            identity=identity,
             refusal=_never,
         )
         assert outcome is not None

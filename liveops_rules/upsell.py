@@ -72,6 +72,8 @@ class ItemCatalog:
     `pricing`, which of its discounts and bonuses target each item (at its price)."""
 
     def __init__(self, items: Iterable[CatalogItem], pricing: Pricing | None = None) -> None:
+        if isinstance(items, str | bytes | dict) or not isinstance(items, Iterable):
+            raise ValidationError.single("items", "a list of CatalogItems", items)
         self.items: tuple[CatalogItem, ...] = tuple(items)
         self.by_sku: dict[str, CatalogItem] = {}
         for index, item in enumerate(self.items):
@@ -89,6 +91,8 @@ class ItemCatalog:
         )
         """The personalized catalog rules (which may hide items)."""
         targeting = PricingIndex(self.promotions)
+        self.limited = sum(1 << position for position in targeting.limited)
+        """The promotions with a per-user limit, as a bitset of their positions."""
         self.targets: list[tuple[int, ...]] = []
         """For each item, the positions of the discounts and bonuses that target it."""
         for item in self.items:
@@ -218,6 +222,10 @@ class Upsell:
         pairs) for `most_sellable`, once per order id; True when this call counted them."""
         if isinstance(paid, Checkout):
             paid = paid.quote
+        if not isinstance(paid, Quote | list | tuple):
+            raise ValidationError.single(
+                "paid", "a Quote, a Checkout or (sku, quantity) pairs", paid
+            )
         lines = [(ln.sku, ln.quantity) for ln in paid.lines] if isinstance(paid, Quote) else paid
         return record_sales(self.store, order_id, list(lines), at)
 
@@ -284,6 +292,8 @@ def _promoted(catalog: ItemCatalog, user: User, at: datetime) -> Iterable[Catalo
         return
     kinds = (PromotionKind.ITEM_DISCOUNT, PromotionKind.BONUS)
     mask = catalog.pricing.catalog.eligible_mask(user, at, kinds)
+    if user.id is None:
+        mask &= ~catalog.limited  # a per-user limit needs a signed-in player, as pricing says
     if not mask:
         return
     bits = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
@@ -316,17 +326,17 @@ def hidden_skus(catalog: ItemCatalog, user: User, at: datetime) -> set[str]:
             skus, ids = kept_skus, kept_ids
         else:
             continue  # a rule that is not running hides nothing
-        for shown in rule.items:
-            if shown.sku is not None:
-                skus.add(shown.sku)
-            if shown.item_id is not None:
-                ids.add(shown.item_id)
-    hidden = kept_skus - shown_skus
-    if kept_ids:
-        for item in catalog.items:
-            by_id = item.item_id in kept_ids and item.item_id not in shown_ids
-            if by_id and item.sku not in shown_skus:
-                hidden.add(item.sku)
+        for named in rule.items:
+            if named.sku is not None:
+                skus.add(named.sku)
+            if named.item_id is not None:
+                ids.add(named.item_id)
+    hidden = set()
+    for item in catalog.items:
+        kept = item.sku in kept_skus or item.item_id in kept_ids
+        shown = item.sku in shown_skus or item.item_id in shown_ids
+        if kept and not shown:
+            hidden.add(item.sku)
     return hidden
 
 

@@ -179,3 +179,17 @@ def test_an_offer_page_fits_the_client_answers_schema():
         "currency": "USD",
     }
     jsonschema.validate(shown, schema("Upsell_item-list"))
+
+
+@pytest.mark.parametrize("kind", [[], {}, 3])
+def test_a_type_of_the_wrong_json_type_is_refused_at_its_path(kind):
+    with pytest.raises(ValidationError) as refused:
+        load_upsell({"type": kind, "is_enabled": True, "items": []})
+    assert "$.type" in [problem.path for problem in refused.value.problems]
+
+
+def test_an_item_type_liveops_does_not_know_is_refused():
+    with pytest.raises(ValidationError):
+        load_catalog_items([{"sku": "a", "name": "A", "type": "weapon"}])
+    with pytest.raises(ValidationError):
+        dump_catalog_items([1])  # type: ignore[list-item]

@@ -22,10 +22,10 @@ from liveops_rules.models._validate import (
     to_decimal,
     to_tuple,
 )
-from liveops_rules.models.cart import VirtualPrice
+from liveops_rules.models.cart import MAX_PRICE, VirtualPrice
 from liveops_rules.models.chain_fields import no_text, required_text, text, to_name
 from liveops_rules.models.values import SKU_PATTERN, LocalizedName
-from liveops_rules.money import CURRENCY_PATTERN
+from liveops_rules.money import CURRENCY_PATTERN, minor_units, round_money
 
 __all__ = ["MAX_UPSELL_ITEMS", "CatalogItem", "ItemType", "UpsellConfig", "UpsellType"]
 
@@ -99,6 +99,16 @@ class ItemType(enum.StrEnum):
     GAME_KEY = "game_key"
 
 
+def _to_item_type(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return ItemType(value)
+        except ValueError:
+            kinds = ", ".join(t.value for t in ItemType)
+            raise ValidationError.single("type", f"one of {kinds}", value) from None
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class CatalogItem:
     """An item of the caller's catalog: what an upsell can offer. `price` is the real-money
@@ -107,7 +117,11 @@ class CatalogItem:
 
     sku: str = attrs.field(validator=_sku)
     name: LocalizedName = attrs.field(converter=to_name, validator=required_text)
-    type: ItemType = attrs.field(default=ItemType.VIRTUAL_GOOD, converter=ItemType)
+    type: ItemType = attrs.field(
+        default=ItemType.VIRTUAL_GOOD,
+        converter=_to_item_type,
+        validator=instance_of(ItemType, "an item type"),
+    )
     description: LocalizedName = attrs.field(factory=no_text, converter=to_name, validator=text)
     image_url: str | None = attrs.field(
         default=None, validator=optional(pattern(r".{1,2048}", "a URL"))
@@ -131,3 +145,13 @@ class CatalogItem:
             raise ValidationError.single(
                 "currency", "a currency exactly when there is a price", self.currency
             )
+        if self.price is not None and self.currency is not None:
+            if self.price >= MAX_PRICE:
+                raise ValidationError.single("price", "an amount below 10**15", self.price)
+            places = minor_units(self.currency)
+            if round_money(self.price, places) != self.price:
+                raise ValidationError.single(
+                    "price",
+                    f"an amount with at most {places} decimals in {self.currency}",
+                    self.price,
+                )

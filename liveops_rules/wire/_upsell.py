@@ -54,7 +54,9 @@ def load_upsell(data: object, path: str = "$") -> UpsellConfig:
     enabled = _required(fields, "is_enabled", path, problems)
     if "is_enabled" in fields and not isinstance(enabled, bool):
         problems.append(Problem(f"{path}.is_enabled", "true or false", describe(enabled)))
-    if kind is not None and kind not in {t.value for t in UpsellType}:
+    if kind is not None and (
+        not isinstance(kind, str) or kind not in {t.value for t in UpsellType}
+    ):
         problems.append(
             Problem(f"{path}.type", "fixed_list, most_sellable or only_promotions", describe(kind))
         )
@@ -187,6 +189,8 @@ def load_catalog_items(data: object, path: str = "$") -> list[CatalogItem]:
 
 def dump_catalog_items(items: list[CatalogItem]) -> list[dict[str, Any]]:
     """The items as `load_catalog_items` reads them."""
+    if not isinstance(items, list | tuple) or not all(isinstance(i, CatalogItem) for i in items):
+        raise ValidationError.single("items", "a list of CatalogItems", items)
     dumped = []
     for item in items:
         shown: dict[str, Any] = {

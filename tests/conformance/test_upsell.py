@@ -350,3 +350,78 @@ def test_a_paid_checkout_counts_its_lines(store):
     upsell.put(UpsellConfig(type="most_sellable", enabled=True), catalog)
     assert upsell.record_sale("order-9", checkout, AT)
     assert skus(upsell.offer(PLAYER, AT, catalog)) == ["i4", "i6"]
+
+
+# -- what a review found --------------------------------------------------------------------
+
+
+def test_an_item_shown_by_id_to_the_player_is_offered_though_another_rule_names_its_sku(store):
+    window = RUNNING
+    silver = PersonalizedCatalogRule(
+        promotion_id=1, name="a", enabled=True, window=window,
+        conditions=[StringCondition("tier", "eq", "silver")], items=[ShownItem(sku="x")],
+    )  # fmt: skip
+    gold = PersonalizedCatalogRule(
+        promotion_id=2, name="b", enabled=True, window=window,
+        conditions=[StringCondition("tier", "eq", "gold")], items=[ShownItem(item_id=5)],
+    )  # fmt: skip
+    catalog = ItemCatalog([item("x", item_id=5), item("y")], Pricing([silver, gold]))
+    upsell = Upsell(store)
+    upsell.put(UpsellConfig(type="fixed_list", enabled=True, items=["x", "y"]), catalog)
+    assert skus(upsell.offer(PLAYER, AT, catalog)) == ["x", "y"]
+    assert skus(upsell.offer(User("p3", {"tier": "bronze"}), AT, catalog)) == ["y"]
+
+
+def test_an_orders_lines_of_one_sku_add_up_and_other_lines_under_its_id_are_refused(store):
+    upsell = Upsell(store)
+    catalog = ItemCatalog(ITEMS)
+    upsell.put(UpsellConfig(type="most_sellable", enabled=True), catalog)
+    upsell.record_sale("o1", [("i1", 1), ("i1", 2)], AT)
+    upsell.record_sale("o2", [("i2", 2)], AT)
+    assert skus(upsell.offer(PLAYER, AT, catalog)) == ["i1", "i2"]  # 3 then 2
+    with pytest.raises(AccountingError) as conflict:
+        upsell.record_sale("o2", [("i5", 9)], AT)
+    assert conflict.value.code == "idempotency_conflict"
+    assert skus(upsell.offer(PLAYER, AT, catalog)) == ["i1", "i2"]
+
+
+def test_a_sale_with_one_bad_line_writes_nothing(store):
+    upsell = Upsell(store)
+    for lines in ([("i1", 1), ("x" * 256, 1)], [("i1", 1), ("bad sku", 1)], [("i1", 1), ("i2", 0)]):
+        with pytest.raises(ValidationError):
+            upsell.record_sale("o1", lines, AT)
+    with pytest.raises(ValidationError):
+        upsell.record_sale("o" * 250, [("i1", 1), ("i2", 1)], AT)
+    for paid in (None, 5):
+        with pytest.raises(ValidationError):
+            upsell.record_sale("o1", paid, AT)  # type: ignore[arg-type]
+    assert store.ledger() == []
+
+
+def test_anonymous_players_are_not_offered_items_only_a_per_user_limited_promotion_targets(store):
+    limited = discount(1, ["i1"], limits=PromotionLimits(per_user=1))
+    catalog = ItemCatalog(ITEMS, Pricing([limited, discount(2, ["i2"])]))
+    upsell = Upsell(store)
+    upsell.put(UpsellConfig(type="only_promotions", enabled=True), catalog)
+    assert skus(upsell.offer(User(None), AT, catalog)) == ["i2"]
+    assert skus(upsell.offer(PLAYER, AT, catalog)) == ["i1", "i2"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"price": D("10.001"), "currency": "USD"},
+        {"price": D("10.5"), "currency": "JPY"},
+        {"price": D("1e15"), "currency": "USD"},
+        {"type": "weapon"},
+    ],
+)
+def test_items_an_offer_could_not_price_are_refused_when_built(fields):
+    with pytest.raises(ValidationError):
+        CatalogItem(sku="a", name={"en": "A"}, **fields)
+
+
+@pytest.mark.parametrize("items", [None, 5, "abc"])
+def test_an_item_catalog_needs_a_list_of_items(items):
+    with pytest.raises(ValidationError):
+        ItemCatalog(items)  # type: ignore[arg-type]
