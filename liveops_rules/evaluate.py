@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, timezone
-from typing import NamedTuple
+from typing import Any
 
 from liveops_rules.errors import NaiveDatetimeError, ValidationError
-from liveops_rules.models.conditions import MISMATCH, MISSING, PASS, Condition
+from liveops_rules.models.conditions import (
+    MISMATCH,
+    MISSING,
+    NUMBER,
+    PASS,
+    Condition,
+    aligned,
+    check_status,
+    read_date,
+    read_number,
+)
 from liveops_rules.models.promotions import PersonalizedCatalogRule, Promotion
 from liveops_rules.models.user import User
+from liveops_rules.models.values import Operator
 from liveops_rules.models.window import BETWEEN_PERIODS
 from liveops_rules.reasons import (
     AnonymousUser,
@@ -32,16 +43,79 @@ __all__ = [
 ]
 
 _SHOWN = 100
+_UNREAD = object()
+_checked: list[object] = [_UNREAD]
+_OPERATOR_TEXT = {operator: str(operator.value) for operator in Operator}
 
 
-# A NamedTuple rather than an attrs class: a decision is made per promotion per request, and
-# building a frozen attrs instance costs several times more here.
-class Decision(NamedTuple):
-    """Whether `promotion` applies to the user at the moment asked, and why not if it does not."""
+class Decision:
+    """Whether `promotion` applies to the user at the moment asked, and why not if it does not.
+
+    Reads like the tuple (promotion, eligible, reasons): it unpacks, indexes and compares as
+    one. The reasons of a decision `evaluate` made are worked out when first read (the inputs
+    are immutable, so they are the same whenever that is), and kept.
+    """
+
+    __slots__ = ("_at", "_reasons", "_user", "eligible", "promotion")
 
     promotion: Promotion
     eligible: bool
-    reasons: tuple[Reason, ...] = ()
+
+    def __init__(
+        self, promotion: Promotion, eligible: bool, reasons: Sequence[Reason] = ()
+    ) -> None:
+        self.promotion = promotion
+        self.eligible = eligible
+        self._reasons: tuple[Reason, ...] | None = tuple(reasons)
+        self._user: User | None = None
+        self._at: datetime | None = None
+
+    @classmethod
+    def _deferred(cls, promotion: Promotion, user: User, at: datetime) -> Decision:
+        decision = cls.__new__(cls)
+        decision.promotion = promotion
+        decision.eligible = False
+        decision._reasons = None
+        decision._user = user
+        decision._at = at
+        return decision
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        """Why the promotion does not apply, in a fixed order; empty when it does."""
+        found = self._reasons
+        if found is None:  # a decision `evaluate` deferred: its user and moment are kept
+            found = self._reasons = tuple(_reasons(self.promotion, self._user, self._at))  # type: ignore[arg-type]
+        return found
+
+    def _as_tuple(self) -> tuple[Promotion, bool, tuple[Reason, ...]]:
+        return (self.promotion, self.eligible, self.reasons)
+
+    def __iter__(self) -> Iterator[object]:
+        return iter(self._as_tuple())
+
+    def __len__(self) -> int:
+        return 3
+
+    def __getitem__(self, index: int) -> object:
+        return self._as_tuple()[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Decision | tuple):
+            return self._as_tuple() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._as_tuple())
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(promotion={self.promotion!r}, eligible={self.eligible!r}, "
+            f"reasons={self.reasons!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Decision, self._as_tuple())
 
 
 def check_moment(at: object, name: str = "at") -> datetime:
@@ -63,28 +137,70 @@ def _check_user(user: object) -> User:
 
 def is_eligible(promotion: Promotion, user: User, at: datetime) -> bool:
     """Whether `promotion` applies to `user` at `at`; the same answer as `evaluate`, faster."""
-    check_moment(at)
-    _check_user(user)
-    return eligible_at(promotion, user, at)
-
-
-def eligible_at(promotion: Promotion, user: User, at: datetime) -> bool:
-    """`is_eligible` for arguments already checked (an aware `at`, a User)."""
-    if not promotion.enabled:
+    if at is not _checked[0]:  # callers check many promotions at one moment: check it once
+        _checked[0] = check_moment(at)
+    if user.__class__ is not User:
+        _check_user(user)
+    gate = promotion.gate
+    if gate is None:
         return False
-    window = promotion.window
-    start, end = window.start, window.end
+    start, end, periods, unauth, equal, unequal, typed = gate
     if (start is not None and at < start) or (end is not None and at >= end):
         return False
-    if window.periods and window.position(at):
+    if periods is not None and periods.position(at):
         return False
-    if user.id is None and type(promotion) is PersonalizedCatalogRule:
-        return promotion.satisfied_for_unauth
+    if unauth is not None and user.id is None:
+        return unauth
+    # The conditions' loops are written out here, not called: a call costs as much as a check.
     get = user.attributes.get
-    for attribute, status in promotion.condition_checks:  # noqa: SIM110 - faster than all()
-        if status(get(attribute)):
+    if equal:
+        for attribute, expected, can_be_missing in equal:
+            raw = get(attribute)
+            if raw != expected or (raw.__class__ is not str and not isinstance(raw, str)):
+                if raw is None and can_be_missing:
+                    continue
+                return False
+    if unequal:
+        for attribute, expected, can_be_missing in unequal:
+            raw = get(attribute)
+            if raw == expected or (raw.__class__ is not str and not isinstance(raw, str)):
+                if raw is None and can_be_missing:
+                    continue
+                return False
+    for attribute, kind, compare, expected, can_be_missing in typed:
+        raw = get(attribute)
+        if raw is None:
+            if can_be_missing:
+                continue
             return False
+        if kind == NUMBER:
+            if raw.__class__ is int:
+                number: object = raw
+            else:
+                numbers = user.numbers
+                number = numbers.get(attribute, _UNREAD)
+                if number is _UNREAD:
+                    number = numbers[attribute] = read_number(raw)
+                if number is None:
+                    return False
+            if not compare(number, expected):
+                return False
+        else:
+            dates = user.dates
+            moment = dates.get(attribute, _UNREAD)
+            if moment is _UNREAD:
+                moment = dates[attribute] = read_date(raw)
+            if moment is None:
+                return False
+            if moment.__class__ is not expected.__class__:
+                moment = aligned(moment, expected)  # type: ignore[arg-type]
+            if not compare(moment, expected):
+                return False
     return True
+
+
+eligible_at = is_eligible
+"""`is_eligible` (kept for the callers that checked their arguments already)."""
 
 
 def _shown(value: object) -> str:
@@ -100,13 +216,15 @@ def condition_reasons(
     get = attributes.get
     for condition in conditions:
         raw = get(condition.attribute)
-        status = condition.status(raw)
+        status = check_status(condition.check, raw)
         if status == PASS:
             continue
         if status == MISSING:
             reasons.append(
                 AttributeMissing(
-                    condition.attribute, condition.operator.value, condition.render_value()
+                    condition.attribute,
+                    _OPERATOR_TEXT[condition.operator],
+                    condition.render_value(),
                 )
             )
         elif status == MISMATCH:
@@ -115,7 +233,7 @@ def condition_reasons(
             reasons.append(
                 ConditionFailed(
                     condition.attribute,
-                    condition.operator.value,
+                    _OPERATOR_TEXT[condition.operator],
                     condition.render_value(),
                     _shown(raw),
                 )
@@ -130,10 +248,12 @@ def evaluate(promotion: Promotion, user: User, at: datetime) -> Decision:
     next period's start, or `ended`), then each failing condition in the
     promotion's order. Nothing here reads a clock or does I/O.
     """
-    check_moment(at)
-    _check_user(user)
-    if eligible_at(promotion, user, at):
+    if is_eligible(promotion, user, at):  # it checks the arguments
         return Decision(promotion, True)
+    return Decision._deferred(promotion, user, at)
+
+
+def _reasons(promotion: Promotion, user: User, at: datetime) -> list[Reason]:
     reasons: list[Reason] = []
     if not promotion.enabled:
         reasons.append(Disabled())
@@ -145,9 +265,9 @@ def evaluate(promotion: Promotion, user: User, at: datetime) -> Decision:
         reasons.append(BetweenPeriods(window.last_end(at), window.next_start(at)))  # type: ignore[arg-type]
     elif position > 0:
         reasons.append(Ended(window.end))  # type: ignore[arg-type]
-    if user.id is None and type(promotion) is PersonalizedCatalogRule:
+    if user.id is None and isinstance(promotion, PersonalizedCatalogRule):
         if not promotion.satisfied_for_unauth:
             reasons.append(AnonymousUser())
     else:
         reasons.extend(condition_reasons(promotion.conditions, user.attributes))
-    return Decision(promotion, False, tuple(reasons))
+    return reasons

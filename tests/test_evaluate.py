@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liveops_rules import (
     AnonymousUser,
@@ -29,7 +30,8 @@ from liveops_rules import (
     evaluate,
     is_eligible,
 )
-from tests.strategies import moments, promotions, users
+from tests import eligibility_reference as reference
+from tests.strategies import ATTRIBUTES, catalogs, moments, promotions, raw_values, users
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -279,3 +281,62 @@ def test_is_eligible_agrees_with_evaluate_and_reasons_explain_every_refusal(prom
     decision = evaluate(promotion, user, at)
     assert is_eligible(promotion, user, at) is decision.eligible
     assert decision.eligible is (decision.reasons == ())
+
+
+class _Text(str):
+    """A str subclass: read as the string it is."""
+
+
+class _EqualsAnything:
+    """Not a string, though it says it equals every one: a type mismatch all the same."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    __hash__ = object.__hash__
+
+
+_tricky_values = st.one_of(
+    raw_values,
+    st.sampled_from(("gold", "10", "2026-03-01")).map(_Text),
+    st.sampled_from(("+10", ".5", "5.", " 10", "1e999999", "١٠", "10\n", "2026-03-01T00:00:00")),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from((b"10", ["gold"], {"a": 1}, object())),
+    st.builds(_EqualsAnything),
+)
+_tricky_users = st.builds(
+    User,
+    st.none() | st.sampled_from(("u1", "u2")),
+    st.dictionaries(st.sampled_from(ATTRIBUTES), _tricky_values),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(catalogs(), _tricky_users, moments)
+def test_is_eligible_and_evaluate_follow_an_independent_reading_of_the_rules(catalog, user, at):
+    # One user across a catalog, twice: the second pass reads the user's memo of converted
+    # values (and an attribute may be read as a number by one promotion, a date by the next).
+    for _ in range(2):
+        for promotion in catalog:
+            expected = reference.reason_codes(promotion, user, at)
+            assert is_eligible(promotion, user, at) is (expected == []), promotion
+            decision = evaluate(promotion, user, at)
+            assert decision.eligible is (expected == [])
+            assert [reason.code for reason in decision.reasons] == expected
+
+
+@pytest.mark.parametrize("operator", ["eq", "ne"])
+def test_only_strings_meet_string_conditions_whatever_else_claims_equality(operator):
+    promotion = Coupon(
+        external_id="c", enabled=True, conditions=[StringCondition("tier", operator, "gold")]
+    )
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    pretender = User("u", {"tier": _EqualsAnything()})
+    assert not is_eligible(promotion, pretender, at)
+    assert [r.code for r in evaluate(promotion, pretender, at).reasons] == ["type_mismatch"]
+    text = User("u", {"tier": _Text("gold" if operator == "eq" else "silver")})
+    assert is_eligible(promotion, text, at)

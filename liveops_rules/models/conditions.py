@@ -23,10 +23,17 @@ from liveops_rules.models._validate import is_bool, pattern, to_decimal
 from liveops_rules.models.values import Operator
 
 __all__ = [
+    "DATE",
+    "NUMBER",
+    "STRING_EQ",
+    "STRING_NE",
+    "Check",
     "Condition",
     "DateCondition",
     "NumberCondition",
     "StringCondition",
+    "aligned",
+    "check_status",
     "read_date",
     "read_number",
 ]
@@ -164,31 +171,81 @@ def _comparable(value: int | Decimal) -> int | Decimal:
     return value
 
 
+STRING_EQ = 0
+"""`Check` kind: the value is a string equal to `expected`."""
+STRING_NE = 1
+"""`Check` kind: the value is a string different from `expected`."""
+NUMBER = 2
+"""`Check` kind: the value read as a number compares with `expected` by `compare`."""
+DATE = 3
+"""`Check` kind: the value read as a date or moment compares with `expected` by `compare`."""
+
+Check: TypeAlias = tuple[str, int, Callable[[Any, Any], bool], Any, bool]
+"""A condition compiled to plain data: (attribute, kind, compare, expected, can_be_missing).
+
+`expected` is already in the type compared (integral numbers as int); the evaluator's loop
+reads these tuples without calling anything per condition but `compare`.
+"""
+
+
+def aligned(moment: date | datetime, expected: date | datetime) -> date | datetime:
+    """`moment` in the kind of `expected`: a moment's calendar date in its own offset, or a
+    date's midnight in UTC."""
+    if isinstance(expected, datetime):
+        if not isinstance(moment, datetime):
+            return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    elif isinstance(moment, datetime):
+        return moment.date()
+    return moment
+
+
+def check_status(check: Check, raw: object) -> int:
+    """PASS, FAIL, MISSING or MISMATCH for a raw attribute value (None when missing)."""
+    _, kind, compare, expected, can_be_missing = check
+    if raw is None:
+        return PASS if can_be_missing else MISSING
+    if kind <= STRING_NE:
+        if not isinstance(raw, str):
+            return MISMATCH
+        return PASS if (raw == expected) is (kind == STRING_EQ) else FAIL
+    if kind == NUMBER:
+        number = read_number(raw)
+        if number is None:
+            return MISMATCH
+        return PASS if compare(number, expected) else FAIL
+    moment = read_date(raw)
+    if moment is None:
+        return MISMATCH
+    return PASS if compare(aligned(moment, expected), expected) else FAIL
+
+
 @attrs.frozen
 class _ConditionBase:
     """Fields every condition has; `operator` and `value` are checked by each type.
 
-    `status(raw)` answers PASS, FAIL, MISSING or MISMATCH for a raw attribute value (None when
-    the user lacks it) in one call; it is compiled once, at construction, for speed.
+    `check` is the condition compiled once, at construction, for the evaluator's loop;
+    `status(raw)` answers PASS, FAIL, MISSING or MISMATCH for one raw value.
     """
 
     attribute: str = attrs.field(
         validator=pattern(ATTRIBUTE_PATTERN, "an attribute code ([-_.0-9A-Za-z], 1..255)")
     )
     operator: Operator = attrs.field(converter=_parse_operator)
-    status: Callable[[object], int] = attrs.field(
-        init=False, eq=False, repr=False, hash=False, order=False
-    )
+    check: Check = attrs.field(init=False, eq=False, repr=False, hash=False, order=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "status", self._compile())
+        object.__setattr__(self, "check", self._compile())
 
     def __reduce__(self) -> tuple[Any, ...]:
         fields = {f.name: getattr(self, f.name) for f in attrs.fields(type(self)) if f.init}
         return (_rebuild, (type(self), fields))
 
-    def _compile(self) -> Callable[[object], int]:
+    def _compile(self) -> Check:
         raise NotImplementedError
+
+    def status(self, raw: object) -> int:
+        """PASS, FAIL, MISSING or MISMATCH for a raw attribute value (None when missing)."""
+        return check_status(self.check, raw)
 
     def render_value(self) -> str:
         """The condition's value as text."""
@@ -204,19 +261,11 @@ class StringCondition(_ConditionBase):
     value: str = attrs.field(validator=_check_string_value)
     can_be_missing: bool = attrs.field(default=False, kw_only=True, validator=is_bool)
 
-    def _compile(self) -> Callable[[object], int]:
+    def _compile(self) -> Check:
         if self.operator not in _STRING_OPERATORS:
             raise ValidationError.single("operator", "one of eq, ne", self.operator.value)
-        expected = self.value
-        equal = self.operator is Operator.EQ
-        missing = PASS if self.can_be_missing else MISSING
-
-        def status(raw: object) -> int:
-            if raw.__class__ is str or isinstance(raw, str):
-                return PASS if (raw == expected) is equal else FAIL
-            return missing if raw is None else MISMATCH
-
-        return status
+        kind = STRING_EQ if self.operator is Operator.EQ else STRING_NE
+        return (self.attribute, kind, _COMPARE[self.operator], self.value, self.can_be_missing)
 
     @staticmethod
     def read(raw: object) -> str | None:
@@ -243,26 +292,10 @@ class NumberCondition(_ConditionBase):
 
     read = staticmethod(read_number)
 
-    def _compile(self) -> Callable[[object], int]:
+    def _compile(self) -> Check:
         threshold = _comparable(self.value)
         compare = _COMPARE[self.operator]
-        missing = PASS if self.can_be_missing else MISSING
-
-        def status(raw: object) -> int:
-            kind = raw.__class__
-            if kind is int:
-                number: object = raw
-            elif kind is str:
-                number = _number_from_text(raw)
-            elif raw is None:
-                return missing
-            else:
-                number = read_number(raw)
-            if number is None:
-                return MISMATCH
-            return PASS if compare(number, threshold) else FAIL
-
-        return status
+        return (self.attribute, NUMBER, compare, threshold, self.can_be_missing)
 
     def holds(self, value: int | Decimal) -> bool:
         """Whether a read value meets the condition."""
@@ -289,33 +322,13 @@ class DateCondition(_ConditionBase):
 
     read = staticmethod(read_date)
 
-    def _compile(self) -> Callable[[object], int]:
-        expected = self.value
+    def _compile(self) -> Check:
         compare = _COMPARE[self.operator]
-        missing = PASS if self.can_be_missing else MISSING
-        holds = self.holds
-
-        def status(raw: object) -> int:
-            if raw is None:
-                return missing
-            moment = _date_from_text(raw) if raw.__class__ is str else read_date(raw)
-            if moment is None:
-                return MISMATCH
-            if moment.__class__ is expected.__class__:  # the common case: no conversion
-                return PASS if compare(moment, expected) else FAIL
-            return PASS if holds(moment) else FAIL
-
-        return status
+        return (self.attribute, DATE, compare, self.value, self.can_be_missing)
 
     def holds(self, value: date | datetime) -> bool:
         """Whether a read value meets the condition."""
-        expected = self.value
-        if isinstance(expected, datetime):
-            if not isinstance(value, datetime):
-                value = datetime(value.year, value.month, value.day, tzinfo=UTC)
-        elif isinstance(value, datetime):
-            value = value.date()
-        return bool(_COMPARE[self.operator](value, expected))
+        return bool(_COMPARE[self.operator](aligned(value, self.value), self.value))
 
     def render_value(self) -> str:
         """The condition's value as text."""

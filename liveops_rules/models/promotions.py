@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
@@ -24,6 +25,9 @@ from liveops_rules.models._validate import (
 )
 from liveops_rules.models.conditions import (
     _COMPARE,
+    STRING_EQ,
+    STRING_NE,
+    Check,
     Condition,
     DateCondition,
     NumberCondition,
@@ -54,6 +58,18 @@ EXTERNAL_ID_PATTERN = r"[A-Za-z0-9._-]{1,255}"
 
 _HUNDRED = Decimal(100)
 T = TypeVar("T")
+
+StringCheck: TypeAlias = tuple[str, Any, bool]
+Gate: TypeAlias = tuple[
+    datetime | None,
+    datetime | None,
+    ValidityWindow | None,
+    bool | None,
+    tuple[StringCheck, ...],
+    tuple[StringCheck, ...],
+    tuple[Check, ...],
+]
+"""An enabled promotion's `gate`: everything `is_eligible` reads, in one tuple."""
 
 
 class PromotionKind(enum.StrEnum):
@@ -175,14 +191,43 @@ class _PromotionBase:
         default=(), converter=_to_conditions, validator=each(_condition, max_items=MAX_CONDITIONS)
     )
     enabled: bool = attrs.field(default=False, validator=is_bool)
-    condition_checks: tuple[tuple[str, Callable[[object], int]], ...] = attrs.field(
-        init=False, eq=False, hash=False, repr=False, order=False
-    )
-    """Each condition's attribute and `status` function, paired once for the evaluator."""
+    gate: Gate | None = attrs.field(init=False, eq=False, hash=False, repr=False, order=False)
+    """What `is_eligible` reads, gathered once: None for a disabled promotion, else (start,
+    end, the window when it has periods else None, `satisfied_for_unauth` for a personalized
+    rule else None, string `eq` checks, string `ne` checks, other checks); each string check
+    is (attribute, expected, can_be_missing), each other a condition's whole `check`."""
 
     def __attrs_post_init__(self) -> None:
-        checks = tuple((c.attribute, c.status) for c in self.conditions)
-        object.__setattr__(self, "condition_checks", checks)
+        object.__setattr__(self, "gate", self._gate() if self.enabled else None)
+
+    def _gate(self) -> Gate:
+        window = self.window
+        unauth = (
+            getattr(self, "satisfied_for_unauth", False)
+            if self.kind is PromotionKind.PERSONALIZED_RULE
+            else None
+        )
+        equal: list[tuple[str, Any, bool]] = []
+        unequal: list[tuple[str, Any, bool]] = []
+        typed: list[Check] = []
+        for condition in self.conditions:
+            check = condition.check
+            attribute, kind, _, expected, can_be_missing = check
+            if kind == STRING_EQ:
+                equal.append((attribute, expected, can_be_missing))
+            elif kind == STRING_NE:
+                unequal.append((attribute, expected, can_be_missing))
+            else:
+                typed.append(check)
+        return (
+            window.start,
+            window.end,
+            window if window.periods else None,
+            unauth,
+            tuple(equal),
+            tuple(unequal),
+            tuple(typed),
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
         fields = {f.name: getattr(self, f.name) for f in attrs.fields(type(self)) if f.init}
