@@ -294,6 +294,28 @@ def test_a_user_file_with_a_lone_surrogate_exits_2_naming_file_and_path(
     err.encode("utf-8")  # printable
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"id": "\xed\xa0\x80", "attributes": {}}',  # a surrogate encoded in UTF-8's way
+        '{"id": "\\ud800", "attributes": {}}'.encode("utf-16"),  # in UTF-16, escaped
+        '{"id": "\\ud800", "attributes": {}}'.encode("utf-32-le"),  # UTF-32, escaped
+        b'{"id": "\\uDBFF", "attributes": {}}',  # an upper-case escape
+    ],
+    ids=["utf8-bytes", "utf16", "utf32", "upper-case"],
+)
+def test_lone_surrogates_are_found_whatever_the_file_encoding(tmp_path, capsys, content):
+    # A quick check spares valid UTF-8 files the walk; it must not miss these.
+    user = tmp_path / "user.json"
+    user.write_bytes(content)
+    status, _ = run("check", CATALOG, "--at", AT, "--user", str(user))
+    err = capsys.readouterr().err
+    if status == 2 and "invalid JSON" in err and "surrogate" not in err:
+        pytest.fail(f"not parsed as JSON at all: {err}")
+    assert status == 2
+    assert "$.id: expected valid Unicode text" in err
+
+
 def test_surrogates_anywhere_in_a_file_are_refused_with_their_paths(tmp_path, capsys):
     catalog = tmp_path / "catalog.json"
     catalog.write_text(

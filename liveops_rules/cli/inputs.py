@@ -5,6 +5,7 @@ input files, and messages with no password and no unprintable text in them."""
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -158,6 +159,22 @@ def _surrogate_problems(data: object) -> Iterator[Problem]:
             pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _may_hold_surrogates(content: bytes) -> bool:
+    """False when parsing `content` cannot give a lone surrogate: it is strict UTF-8 (which
+    encodes none) and has no `\\uD800`-`\\uDFFF` escape. Checked at C speed, so that only
+    a suspect file is walked value by value."""
+    if json.detect_encoding(content) != "utf-8":
+        return True
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return _SURROGATE_ESCAPE.search(text) is not None
+
+
 def read_input_file(path: str) -> object:
     """A JSON input file, parsed strictly; a ValidationError (path `$...`) if it cannot be
     read, is larger than MAX_FILE_BYTES, is not JSON or holds text that is not Unicode."""
@@ -171,9 +188,10 @@ def read_input_file(path: str) -> object:
     if len(content) > MAX_FILE_BYTES:
         raise ValidationError.single("file", f"at most {MAX_FILE_BYTES} bytes", "a larger file")
     data = parse_json(content)
-    problems = sorted(_surrogate_problems(data), key=lambda problem: problem.path)
-    if problems:
-        raise ValidationError(problems)
+    if _may_hold_surrogates(content):
+        problems = sorted(_surrogate_problems(data), key=lambda problem: problem.path)
+        if problems:
+            raise ValidationError(problems)
     return data
 
 

@@ -152,6 +152,10 @@ def build(cls: type[T], values: dict[str, Any]) -> T:
     converted values); only when all pass is the instance built, which then runs the
     whole-object checks.
     """
+    try:  # the common case, valid values: the constructor checks each field once
+        return cls(**values)
+    except ValidationError:
+        pass
     converted: dict[str, Any] = {}
     problems: list[Problem] = []
     fields = attrs.fields(cls)  # type: ignore[arg-type]

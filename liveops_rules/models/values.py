@@ -41,14 +41,16 @@ class Operator(enum.StrEnum):
         if isinstance(value, Operator):
             return value
         if isinstance(value, str):
-            try:
-                return cls(value)
-            except ValueError:
-                pass
+            found = _OPERATORS.get(value)
+            if found is not None:
+                return found
         expected = "one of eq, ne, gt, ge, lt, le"
         if value in ("er", "ee"):
             expected += " (`er`/`ee` from the OpenAPI enum are not supported: use lt/le)"
         raise ValidationError.single(field, expected, value)
+
+
+_OPERATORS = {str(operator.value): operator for operator in Operator}
 
 
 def _to_name_items(value: object) -> object:

@@ -96,7 +96,8 @@ class ValidityWindow:
     )
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_starts", tuple(p.start for p in self.periods))
+        periods = self.periods
+        object.__setattr__(self, "_starts", tuple([p.start for p in periods]) if periods else ())
 
     @classmethod
     def of_periods(cls, periods: Iterable[Period]) -> ValidityWindow:
