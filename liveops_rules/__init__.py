@@ -48,6 +48,7 @@ from liveops_rules.errors import (
 from liveops_rules.evaluate import Decision, evaluate, is_eligible
 from liveops_rules.models import (
     MAX_CONDITIONS,
+    Attributes,
     Bonus,
     Condition,
     Coupon,
@@ -178,6 +179,7 @@ __all__ = [
     "AnonymousUser",
     "AppliedPromotion",
     "AttributeMissing",
+    "Attributes",
     "BetweenPeriods",
     "Bonus",
     "Cart",

@@ -22,12 +22,13 @@ from liveops_rules.models.promotions import (
     PromotionKind,
     UniqueCatalogOffer,
 )
-from liveops_rules.models.user import User
+from liveops_rules.models.user import Attributes, User
 from liveops_rules.models.values import LocalizedName, Operator, RewardItem, ShownItem
 from liveops_rules.models.window import Period, ValidityWindow
 
 __all__ = [
     "MAX_CONDITIONS",
+    "Attributes",
     "Bonus",
     "Condition",
     "Coupon",
