@@ -235,3 +235,38 @@ def test_strict_json_refuses_duplicate_keys_nan_and_bad_text():
     with pytest.raises(ValidationError, match="nesting"):
         parse_json("[" * 100 + "]" * 100)
     assert parse_json('{"p": 1.10}') == {"p": Decimal("1.10")}
+
+
+def _coupon(external_id: str, *conditions: object) -> dict[str, object]:
+    return {
+        "external_id": external_id,
+        "name": {"en": external_id},
+        "attribute_conditions": list(conditions),
+    }
+
+
+def test_conditions_repeated_across_a_catalog_load_alike_and_faults_keep_their_paths():
+    # Loading shares a condition already built; a repeat must be the same condition, and
+    # a faulty one (even next to known ones, even one `==` a known one) must be named.
+    good = {"attribute": "tier", "type": "string", "operator": "eq", "value": "gold"}
+    flagged = {**good, "can_be_missing": True}
+    as_int = {**good, "can_be_missing": 1}  # 1 == True in Python, not in JSON
+    for _ in range(2):  # the second pass reads the memo
+        first, second = load_catalog(
+            {"coupons": [_coupon("a", good, flagged), _coupon("b", flagged, good)]}
+        )
+        assert first.conditions == second.conditions[::-1]
+        assert first.conditions[1].can_be_missing is True
+        assert first.conditions[0] == StringCondition("tier", "eq", "gold")
+        with pytest.raises(ValidationError) as error:
+            load_catalog({"coupons": [_coupon("a", good, as_int), _coupon("b", flagged, good)]})
+        assert [(p.path, p.expected) for p in error.value.problems] == [
+            ("$.coupons[0].attribute_conditions[1].can_be_missing", "true or false")
+        ]
+        bad_value = {**good, "type": "number", "value": "ten"}
+        with pytest.raises(ValidationError) as error:
+            load_catalog({"coupons": [_coupon("a", good, bad_value, bad_value)]})
+        assert [p.path for p in error.value.problems] == [
+            "$.coupons[0].attribute_conditions[1].value",
+            "$.coupons[0].attribute_conditions[2].value",
+        ]

@@ -36,6 +36,8 @@ class Period:
 
 
 def _to_periods(value: Iterable[Period]) -> tuple[Period, ...]:
+    if type(value) is tuple:  # the common case, () included: no ABC check
+        return value
     if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
         return value  # type: ignore[return-value]  # left for the validator to reject
     return tuple(value)

@@ -17,6 +17,7 @@ from cattrs.cols import is_mapping, is_sequence, list_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn
 
+from liveops_rules._caches import remember
 from liveops_rules.errors import Problem, ValidationError, describe, join_path
 from liveops_rules.wire._payloads import (
     AnyJson,
@@ -124,6 +125,43 @@ def _per_user(value: object, _: type) -> int | PerUserTotalPayload:
         raise _WrongTypeError("an integer, or {total: integer} as read", value) from None
 
 
+_PAYLOADS: dict[tuple[tuple[str, object], ...], AttributeConditionPayload] = {}
+_PAYLOADS_KEPT = 16_384
+_PLAIN = (str, bool, type(None))
+
+
+def _known_condition(item: object) -> AttributeConditionPayload | None:
+    """The payload of a condition object seen before (or now structured without a fault);
+    None when it has to go through the detailed pass. Keys hold exact JSON types only, so
+    that no two different objects share one (`1 == True` would)."""
+    if type(item) is not dict or not all(type(v) in _PLAIN for v in item.values()):
+        return None
+    key = tuple(item.items())
+    found = _PAYLOADS.get(key)
+    if found is None:
+        try:
+            found = _CONVERTER.structure(item, AttributeConditionPayload)
+        except Exception:  # any fault: the list's own pass reports it at its index
+            return None
+        remember(_PAYLOADS, key, found, _PAYLOADS_KEPT)
+    return found
+
+
+def _condition_list_hook(converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    """`list[AttributeConditionPayload]`: conditions seen before taken from the memo, else
+    the list structured (and its faults found) as any list."""
+    structure_list = _list_factory(list[AttributeConditionPayload], converter)
+
+    def structure(value: object, target: Any) -> Any:
+        if isinstance(value, list):
+            known = [_known_condition(item) for item in value]
+            if None not in known:
+                return known
+        return structure_list(value, target)
+
+    return structure
+
+
 def _conditions(value: object, _: type) -> list[AttributeConditionPayload] | ConditionGroups:
     if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
         return ConditionGroups(_CONVERTER.structure(value, list[list[AttributeConditionPayload]]))
@@ -199,6 +237,9 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook_factory(is_sequence, _list_factory)
     converter.register_structure_hook_factory(is_mapping, _mapping_factory)
     converter.register_structure_hook_factory(attrs.has, _class_factory)
+    converter.register_structure_hook_func(
+        lambda kind: kind == list[AttributeConditionPayload], _condition_list_hook(converter)
+    )
     return converter
 
 

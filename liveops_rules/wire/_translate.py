@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from liveops_rules._caches import remember
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.models import (
     MAX_CONDITIONS,
@@ -202,10 +203,30 @@ def window(
     )
 
 
+_CONDITIONS: dict[AttributeConditionPayload, StringCondition | NumberCondition | DateCondition] = {}
+_CONDITIONS_KEPT = 16_384
+
+
 def condition(
     payload: AttributeConditionPayload, path: str, problems: Problems
 ) -> StringCondition | NumberCondition | DateCondition | None:
-    """One attribute condition, by its `type`."""
+    """One attribute condition, by its `type`.
+
+    Catalogs repeat the same conditions across promotions, and conditions are immutable:
+    a valid one already built is shared rather than built again."""
+    found = _CONDITIONS.get(payload)
+    if found is not None:
+        return found
+    faults = len(problems.found)
+    built = _condition(payload, path, problems)
+    if built is not None and len(problems.found) == faults:
+        remember(_CONDITIONS, payload, built, _CONDITIONS_KEPT)
+    return built
+
+
+def _condition(
+    payload: AttributeConditionPayload, path: str, problems: Problems
+) -> StringCondition | NumberCondition | DateCondition | None:
     values: dict[str, Any] = {
         "attribute": payload.attribute,
         "operator": payload.operator,
