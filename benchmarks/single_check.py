@@ -23,23 +23,18 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from catalog_eligibility import NOW, make_catalog, make_users
+from catalog_eligibility import NOW, make_catalog, make_users, six_condition_case
 
 from liveops_rules import (
-    Coupon,
-    DateCondition,
-    NumberCondition,
     Promotion,
-    StringCondition,
     User,
-    ValidityWindow,
     evaluate,
     is_eligible,
 )
@@ -181,38 +176,7 @@ def workload(promotions: list[Promotion], users: list[User], rounds: int, label:
 
 
 def six_conditions(rounds: int) -> None:
-    conditions = [
-        StringCondition("tier", "ne", "tier_0"),
-        NumberCondition("level", "ge", 10),
-        DateCondition("registered", "lt", "2026-01-01"),
-        StringCondition("country", "eq", "country_1"),
-        NumberCondition("spent_usd", "gt", "99.5"),
-        StringCondition("platform", "eq", "platform_1", can_be_missing=True),
-    ]
-    promotion = Coupon(
-        external_id="six", enabled=True, window=ValidityWindow(NOW, None), conditions=conditions
-    )
-    passing = User(
-        "u",
-        {
-            "tier": "tier_2",
-            "level": "12",
-            "registered": "2025-05-01",
-            "country": "country_1",
-            "spent_usd": "100",
-        },
-    )
-    failing = User(
-        "u",
-        {
-            "tier": "tier_0",
-            "level": "x",
-            "country": "country_1",
-            "spent_usd": "100",
-            "platform": "platform_3",
-        },
-    )
-    at = NOW + timedelta(hours=1)
+    promotion, passing, failing, at = six_condition_case()
     interpreter = Naive(promotion)
     plain = dict(passing.attributes)
     assert interpreter.eligible(plain, at)
