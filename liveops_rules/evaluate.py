@@ -152,6 +152,7 @@ def is_eligible(promotion: Promotion, user: User, at: datetime) -> bool:
     if unauth is not None and user.id is None:
         return unauth
     # The conditions' loops are written out here, not called: a call costs as much as a check.
+    # `eq` and `ne` have a loop each: one loop testing which it is measured slower.
     get = user.attributes.get
     if equal:
         for attribute, expected, can_be_missing in equal:

@@ -60,6 +60,7 @@ _HUNDRED = Decimal(100)
 T = TypeVar("T")
 
 StringCheck: TypeAlias = tuple[str, Any, bool]
+"""A string condition in a `gate`: (attribute, expected, can_be_missing)."""
 Gate: TypeAlias = tuple[
     datetime | None,
     datetime | None,
@@ -200,15 +201,14 @@ class _PromotionBase:
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "gate", self._gate() if self.enabled else None)
 
+    def _unauth(self) -> bool | None:
+        """What an anonymous user is answered without reading conditions (None: read them)."""
+        return None
+
     def _gate(self) -> Gate:
         window = self.window
-        unauth = (
-            getattr(self, "satisfied_for_unauth", False)
-            if self.kind is PromotionKind.PERSONALIZED_RULE
-            else None
-        )
-        equal: list[tuple[str, Any, bool]] = []
-        unequal: list[tuple[str, Any, bool]] = []
+        equal: list[StringCheck] = []
+        unequal: list[StringCheck] = []
         typed: list[Check] = []
         for condition in self.conditions:
             check = condition.check
@@ -223,7 +223,7 @@ class _PromotionBase:
             window.start,
             window.end,
             window if window.periods else None,
-            unauth,
+            self._unauth(),
             tuple(equal),
             tuple(unequal),
             tuple(typed),
@@ -377,6 +377,9 @@ class PersonalizedCatalogRule(_PromotionBase):
         validator=each(instance_of(ShownItem, "a ShownItem"), max_items=100),
     )
     satisfied_for_unauth: bool = attrs.field(default=False, validator=is_bool)
+
+    def _unauth(self) -> bool | None:
+        return self.satisfied_for_unauth
 
 
 Promotion: TypeAlias = (

@@ -130,7 +130,7 @@ _PAYLOADS_KEPT = 16_384
 _PLAIN = (str, bool, type(None))
 
 
-def _known_condition(item: object) -> AttributeConditionPayload | None:
+def _known_condition(item: object, converter: cattrs.Converter) -> AttributeConditionPayload | None:
     """The payload of a condition object seen before (or now structured without a fault);
     None when it has to go through the detailed pass. Keys hold exact JSON types only, so
     that no two different objects share one (`1 == True` would)."""
@@ -140,7 +140,7 @@ def _known_condition(item: object) -> AttributeConditionPayload | None:
     found = _PAYLOADS.get(key)
     if found is None:
         try:
-            found = _CONVERTER.structure(item, AttributeConditionPayload)
+            found = converter.structure(item, AttributeConditionPayload)
         except Exception:  # any fault: the list's own pass reports it at its index
             return None
         remember(_PAYLOADS, key, found, _PAYLOADS_KEPT)
@@ -154,7 +154,7 @@ def _condition_list_hook(converter: cattrs.Converter) -> Callable[[Any, Any], An
 
     def structure(value: object, target: Any) -> Any:
         if isinstance(value, list):
-            known = [_known_condition(item) for item in value]
+            known = [_known_condition(item, converter) for item in value]
             if None not in known:
                 return known
         return structure_list(value, target)
