@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liveops_rules import (
     Coupon,
@@ -235,6 +237,68 @@ def test_strict_json_refuses_duplicate_keys_nan_and_bad_text():
     with pytest.raises(ValidationError, match="nesting"):
         parse_json("[" * 100 + "]" * 100)
     assert parse_json('{"p": 1.10}') == {"p": Decimal("1.10")}
+
+
+_Tree = tuple[str, object]  # ("scalar", text) | ("list", [trees]) | ("object", [(key, tree)])
+
+_trees = st.recursive(
+    st.sampled_from(["1", "2.50", '"x"', "null", "true"]).map(lambda text: ("scalar", text)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda items: ("list", items)),
+        st.lists(st.tuples(st.sampled_from("abc"), inner), max_size=3).map(
+            lambda pairs: ("object", pairs)
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+def _text(tree: _Tree) -> str:
+    kind, body = tree
+    if kind == "scalar":
+        return body  # type: ignore[return-value]
+    if kind == "list":
+        return "[" + ", ".join(_text(item) for item in body) + "]"  # type: ignore[attr-defined]
+    return "{" + ", ".join(f'"{key}": {_text(item)}' for key, item in body) + "}"  # type: ignore[attr-defined]
+
+
+def _faults(tree: _Tree, depth: int = 0) -> tuple[int, bool]:
+    """The deepest level any value sits at, and whether some object repeats a key (objects
+    deeper than 64 levels are refused for their depth; their keys are not read)."""
+    kind, body = tree
+    deepest, repeated = depth, False
+    if kind == "scalar":
+        return deepest, repeated
+    children = body if kind == "list" else [item for _, item in body]  # type: ignore[attr-defined]
+    if kind == "object":
+        keys = [key for key, _ in body]  # type: ignore[attr-defined]
+        repeated = len(set(keys)) < len(keys) and depth <= 64
+    for child in children:  # type: ignore[attr-defined]
+        below, again = _faults(child, depth + 1)
+        deepest, repeated = max(deepest, below), repeated or again
+    return deepest, repeated
+
+
+@settings(max_examples=300, deadline=None)
+@given(tree=_trees, wrapping=st.integers(0, 70), in_objects=st.booleans())
+def test_strict_json_refuses_exactly_repeated_keys_and_deep_nesting(
+    tree: _Tree, wrapping: int, in_objects: bool
+) -> None:
+    # The quick pass that decides whether to walk for paths must agree with a reading of the
+    # document made here, from the tree the text was written from.
+    for _ in range(wrapping):
+        tree = ("object", [("k", tree)]) if in_objects else ("list", [tree])
+    deepest, repeated = _faults(tree)
+    text = _text(tree)
+    if deepest <= 64 and not repeated:
+        assert parse_json(text) == json.loads(text, parse_float=Decimal)
+        return
+    with pytest.raises(ValidationError) as caught:
+        parse_json(text)
+    expected = {"each key once in an object"} if repeated else set()
+    if deepest > 64:
+        expected.add("at most 64 levels of nesting")
+    assert {problem.expected for problem in caught.value.problems} == expected
 
 
 def _coupon(external_id: str, *conditions: object) -> dict[str, object]:

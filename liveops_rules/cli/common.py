@@ -4,7 +4,6 @@ opening a store, the common options, progress on a terminal and printing."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -12,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any, NoReturn, TextIO, TypeAlias, TypeVar
 
 from liveops_rules.accounting import Accounting
+from liveops_rules.cli.indented import dumps_indented
 from liveops_rules.cli.inputs import (
     moment_argument,
     read_input_file,
@@ -173,7 +173,7 @@ def progress_bar(total: int, stream: TextIO | None = None) -> Callable[[int], No
 
 def write_json(out: TextIO, document: Any) -> None:
     """One JSON document, indented."""
-    out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    out.write(dumps_indented(document) + "\n")
 
 
 def write_table(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

@@ -33,6 +33,9 @@ def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return result
 
 
+_CONTAINERS = frozenset({dict, list, _DuplicateKeys})
+
+
 class _ConstantError(ValueError):
     pass
 
@@ -54,6 +57,27 @@ def _walk(value: object, path: str, depth: int) -> Iterator[Problem]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _walk(item, f"{path}[{index}]", depth + 1)
+
+
+def _needs_walk(value: object) -> bool:
+    """Whether `value` holds a repeated key or nests too deep: the walk that names each fault
+    builds a path for every value, so a quick pass without paths looks first."""
+    level = [value]
+    depth = 0
+    while level:  # one round per level of nesting, and no more than _MAX_DEPTH + 1 of them
+        below: list[object] = []
+        for item in level:
+            if item.__class__ is _DuplicateKeys:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            if children and depth == _MAX_DEPTH:
+                return True
+            for child in children:  # type: ignore[attr-defined]
+                if child.__class__ in _CONTAINERS:
+                    below.append(child)
+        level = below
+        depth += 1
+    return False
 
 
 def parse_json(text: str | bytes) -> object:
@@ -81,7 +105,8 @@ def parse_json(text: str | bytes) -> object:
         raise ValidationError.single("$", "nesting of reasonable depth", "too deep") from None
     except (UnicodeDecodeError, ValueError) as error:  # bad encoding, or an int too long
         raise ValidationError.single("$", "valid UTF-8 JSON", describe(str(error))) from None
-    problems = list(_walk(value, "$", 0))
-    if problems:
-        raise ValidationError(problems)
+    if value.__class__ in _CONTAINERS and _needs_walk(value):
+        problems = list(_walk(value, "$", 0))
+        if problems:
+            raise ValidationError(problems)
     return value
