@@ -6,7 +6,7 @@ redeems codes against their limits on a store from `open_store("sqlite:///promot
 `Pricing` prices carts (discounts, promo codes, bonuses) and `checkout` holds their limits.
 """
 
-from importlib import metadata as _metadata
+from typing import TYPE_CHECKING
 
 from liveops_rules.accounting import (
     DEFAULT_CODE_ALPHABET,
@@ -164,11 +164,25 @@ from liveops_rules.wire import (
     redeemed_cart,
 )
 
-try:
-    __version__ = _metadata.version("liveops-rules")
+if TYPE_CHECKING:
+    __version__: str
     """The installed version of the package."""
-except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
-    __version__ = "0+unknown"
+else:
+
+    def __getattr__(name: str) -> str:
+        # The version is read when first asked for: importlib.metadata is a tenth of the
+        # package's import time, which every command line run pays.
+        if name != "__version__":
+            raise AttributeError(f"module 'liveops_rules' has no attribute {name!r}")
+        from importlib import metadata
+
+        try:
+            version = metadata.version("liveops-rules")
+        except metadata.PackageNotFoundError:  # a source tree that was never installed
+            version = "0+unknown"
+        globals()["__version__"] = version
+        return version
+
 
 __all__ = [
     "DEFAULT_CODE_ALPHABET",
