@@ -141,8 +141,7 @@ def is_eligible(promotion: Promotion, user: User, at: datetime) -> bool:
     # changes, and both checks cost one test while nothing changes.
     if at is not _checked[0] or user.__class__ is not User:
         _checked[0] = check_moment(at)
-        if user.__class__ is not User:
-            _check_user(user)
+        _check_user(user)
     gate = promotion.gate
     if gate is None:
         return False
@@ -170,36 +169,35 @@ def is_eligible(promotion: Promotion, user: User, at: datetime) -> bool:
                 if raw is None and can_be_missing:
                     continue
                 return False
-    if typed:
-        for attribute, kind, compare, expected, can_be_missing in typed:
-            raw = get(attribute)
-            if raw is None:
-                if can_be_missing:
-                    continue
-                return False
-            if kind == NUMBER:
-                if raw.__class__ is int:
-                    number: object = raw
-                else:
-                    numbers = user.numbers
-                    number = numbers.get(attribute, _UNREAD)
-                    if number is _UNREAD:
-                        number = numbers[attribute] = read_number(raw)
-                    if number is None:
-                        return False
-                if not compare(number, expected):
-                    return False
+    for attribute, kind, compare, expected, can_be_missing in typed:
+        raw = get(attribute)
+        if raw is None:
+            if can_be_missing:
+                continue
+            return False
+        if kind == NUMBER:
+            if raw.__class__ is int:
+                number: object = raw
             else:
-                dates = user.dates
-                moment = dates.get(attribute, _UNREAD)
-                if moment is _UNREAD:
-                    moment = dates[attribute] = read_date(raw)
-                if moment is None:
+                numbers = user.numbers
+                number = numbers.get(attribute, _UNREAD)
+                if number is _UNREAD:
+                    number = numbers[attribute] = read_number(raw)
+                if number is None:
                     return False
-                if moment.__class__ is not expected.__class__:
-                    moment = aligned(moment, expected)  # type: ignore[arg-type]
-                if not compare(moment, expected):
-                    return False
+            if not compare(number, expected):
+                return False
+        else:
+            dates = user.dates
+            moment = dates.get(attribute, _UNREAD)
+            if moment is _UNREAD:
+                moment = dates[attribute] = read_date(raw)
+            if moment is None:
+                return False
+            if moment.__class__ is not expected.__class__:
+                moment = aligned(moment, expected)  # type: ignore[arg-type]
+            if not compare(moment, expected):
+                return False
     return True
 
 

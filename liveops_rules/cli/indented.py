@@ -11,13 +11,13 @@ nesting) it leaves the whole document to `json.dumps`, so the text is always the
 from __future__ import annotations
 
 import json
+import math
 from json.encoder import encode_basestring
 from typing import Any
 
 __all__ = ["dumps_indented"]
 
 _MAX_DEPTH = 200
-_INFINITY = float("inf")
 
 
 class _NotPlainError(Exception):
@@ -39,41 +39,36 @@ def _write(value: Any, chunks: list[str], newline: str) -> None:
     cls = value.__class__
     if cls is str:
         chunks.append(encode_basestring(value))
-    elif cls is dict:
+    elif cls is dict or cls is list or cls is tuple:
         if not value:
-            chunks.append("{}")
+            chunks.append("{}" if cls is dict else "[]")
             return
         if len(newline) > _MAX_DEPTH:
             raise _NotPlainError
         inner = newline + "  "
-        separator = "{" + inner
-        for key, item in value.items():
-            if key.__class__ is not str:
-                raise _NotPlainError
-            # Strings, the commonest values, are written here rather than by a call.
-            if item.__class__ is str:
-                chunks.append(f"{separator}{encode_basestring(key)}: {encode_basestring(item)}")
-            else:
-                chunks.append(f"{separator}{encode_basestring(key)}: ")
-                _write(item, chunks, inner)
-            separator = "," + inner
-        chunks.append(newline + "}")
-    elif cls is list or cls is tuple:
-        if not value:
-            chunks.append("[]")
-            return
-        if len(newline) > _MAX_DEPTH:
-            raise _NotPlainError
-        inner = newline + "  "
-        separator = "[" + inner
-        for item in value:
-            if item.__class__ is str:
-                chunks.append(separator + encode_basestring(item))
-            else:
-                chunks.append(separator)
-                _write(item, chunks, inner)
-            separator = "," + inner
-        chunks.append(newline + "]")
+        if cls is dict:
+            separator = "{" + inner
+            for key, item in value.items():
+                if key.__class__ is not str:
+                    raise _NotPlainError
+                # Strings, the commonest values, are written here rather than by a call.
+                if item.__class__ is str:
+                    chunks.append(f"{separator}{encode_basestring(key)}: {encode_basestring(item)}")
+                else:
+                    chunks.append(f"{separator}{encode_basestring(key)}: ")
+                    _write(item, chunks, inner)
+                separator = "," + inner
+            chunks.append(newline + "}")
+        else:
+            separator = "[" + inner
+            for item in value:
+                if item.__class__ is str:
+                    chunks.append(separator + encode_basestring(item))
+                else:
+                    chunks.append(separator)
+                    _write(item, chunks, inner)
+                separator = "," + inner
+            chunks.append(newline + "]")
     elif value is None:
         chunks.append("null")
     elif value is True:
@@ -82,7 +77,7 @@ def _write(value: Any, chunks: list[str], newline: str) -> None:
         chunks.append("false")
     elif cls is int:
         chunks.append(int.__repr__(value))
-    elif cls is float and value == value and value not in (_INFINITY, -_INFINITY):
+    elif cls is float and math.isfinite(value):
         chunks.append(float.__repr__(value))
     else:
         raise _NotPlainError

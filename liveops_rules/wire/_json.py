@@ -62,7 +62,7 @@ def _walk(value: object, path: str, depth: int) -> Iterator[Problem]:
 def _needs_walk(value: object) -> bool:
     """Whether `value` holds a repeated key or nests too deep: the walk that names each fault
     builds a path for every value, so a quick pass without paths looks first."""
-    level = [value]
+    level: list[object] = [value] if value.__class__ in _CONTAINERS else []
     depth = 0
     while level:  # one round per level of nesting, and no more than _MAX_DEPTH + 1 of them
         below: list[object] = []
@@ -105,7 +105,7 @@ def parse_json(text: str | bytes) -> object:
         raise ValidationError.single("$", "nesting of reasonable depth", "too deep") from None
     except (UnicodeDecodeError, ValueError) as error:  # bad encoding, or an int too long
         raise ValidationError.single("$", "valid UTF-8 JSON", describe(str(error))) from None
-    if value.__class__ in _CONTAINERS and _needs_walk(value):
+    if _needs_walk(value):
         problems = list(_walk(value, "$", 0))
         if problems:
             raise ValidationError(problems)
