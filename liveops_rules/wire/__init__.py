@@ -42,6 +42,7 @@ from liveops_rules.wire._chains import (
     player_chain_page,
 )
 from liveops_rules.wire._converter import structure
+from liveops_rules.wire._direct import direct_promotion
 from liveops_rules.wire._dump import dump_model
 from liveops_rules.wire._forms import FIELDS, PATH_ID_FIELD, Form
 from liveops_rules.wire._json import parse_json
@@ -261,10 +262,14 @@ def load_promotion(
     ValidationError listing every problem, each at its JSON path.
     """
     kind = PromotionKind(kind)
+    form = None if form is None else Form(form)
+    promotion = direct_promotion(kind, data, form)  # the plain payload most are
+    if promotion is not None:
+        return promotion
     if form is None:
         problems = _required_id(kind, data, path)
     else:
-        problems = _form_problems(kind, data, path, Form(form))
+        problems = _form_problems(kind, data, path, form)
     return _translated(kind, data, path, problems)
 
 

@@ -20,7 +20,10 @@ class _DuplicateKeys(dict[str, object]):
 
 
 def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    result: dict[str, object] = {}
+    result = dict(pairs)
+    if len(result) == len(pairs):  # no key repeated: the common case, without a Python loop
+        return result
+    result = {}
     duplicates: list[str] = []
     for key, value in pairs:
         if key in result:
