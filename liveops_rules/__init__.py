@@ -6,174 +6,411 @@ redeems codes against their limits on a store from `open_store("sqlite:///promot
 `Pricing` prices carts (discounts, promo codes, bonuses) and `checkout` holds their limits.
 """
 
+import importlib
 from typing import TYPE_CHECKING
 
-from liveops_rules.accounting import (
-    DEFAULT_CODE_ALPHABET,
-    Accounting,
-    AccountingError,
-    CodePage,
-    ImportReport,
-    Outcome,
-    PromotionPage,
-    Refusal,
-    Verification,
-    check_ledger,
-    promotion_ref,
-)
-from liveops_rules.catalog import Catalog
-from liveops_rules.chains.daily import DailyChains, DailyChainView
-from liveops_rules.chains.days import DayGrid, StepState, StepStatus
-from liveops_rules.chains.offer import OfferChains, OfferChainView, OfferOrder, OfferProgress
-from liveops_rules.chains.reward import ChainView, EarnReport, RewardChains
-from liveops_rules.checkout import Checkout, Reservation
-from liveops_rules.codes import is_valid_code, normalize_code, validate_code
-from liveops_rules.error_catalog import (
-    ErrorCode,
-    chain_config_envelope,
-    error_code_for,
-    error_envelope,
-    validation_envelope,
-)
-from liveops_rules.errors import (
-    ChainConfigError,
-    LiveOpsError,
-    NaiveDatetimeError,
-    OutcomeUnknownError,
-    Problem,
-    StoreError,
-    TransactionConflictError,
-    ValidationError,
-)
+# `evaluate` is also the name of a submodule: importing that module anywhere would bind the
+# module in its place, so it is bound here, after its module, once and for all.
 from liveops_rules.evaluate import Decision, evaluate, is_eligible
-from liveops_rules.models import (
-    MAX_CONDITIONS,
-    Attributes,
-    Bonus,
-    Condition,
-    Coupon,
-    DateCondition,
-    DiscountedItem,
-    IntervalType,
-    ItemDiscount,
-    LocalizedName,
-    NumberCondition,
-    Operator,
-    Period,
-    PersonalizedCatalogRule,
-    PriceCondition,
-    PromoCode,
-    Promotion,
-    PromotionKind,
-    PromotionLimits,
-    RecurrentSchedule,
-    RewardItem,
-    ShownItem,
-    StringCondition,
-    UniqueCatalogOffer,
-    User,
-    ValidityWindow,
-)
-from liveops_rules.models.cart import Cart, CartLine, VirtualPrice
-from liveops_rules.models.chains import (
-    ChainReward,
-    ClanSettings,
-    ClanType,
-    MediaItem,
-    RewardChain,
-    RewardChainStep,
-    ValuePoint,
-    ValuePointReward,
-)
-from liveops_rules.models.daily import DailyChain, DailyChainStep, DailyChainType
-from liveops_rules.models.offer import OfferChain, OfferChainStep, OfferItem
-from liveops_rules.models.requests import (
-    CodeGenerationRequest,
-    CouponRedeemRequest,
-    PromoCodeRedeemRequest,
-    RedeemResult,
-    UserLimitState,
-    UserLimitUpdate,
-)
-from liveops_rules.models.upsell import CatalogItem, ItemType, UpsellConfig, UpsellType
-from liveops_rules.money import minor_units, round_money
-from liveops_rules.pricing import AppliedPromotion, NotApplied, PricedLine, Pricing, Quote
-from liveops_rules.reasons import (
-    AnonymousUser,
-    AttributeMissing,
-    BetweenPeriods,
-    ConditionFailed,
-    Disabled,
-    Ended,
-    Excluded,
-    LimitReached,
-    MalformedCode,
-    NoMatchingItem,
-    NotStarted,
-    PriceConditionFailed,
-    PricingReason,
-    Reason,
-    Refused,
-    SignInRequired,
-    TypeMismatch,
-    UnknownCode,
-)
-from liveops_rules.schedule import next_reset, period_of, period_start, read_form_fields
-from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore, open_store
-from liveops_rules.upsell import ItemCatalog, OfferedItem, Upsell, UpsellPage
-from liveops_rules.wire import (
-    PAYLOAD_KINDS,
-    ChainCatalog,
-    Form,
-    code_rewards,
-    code_verification,
-    dump_cart,
-    dump_catalog,
-    dump_catalog_items,
-    dump_daily_chain,
-    dump_offer_chain,
-    dump_payload,
-    dump_promotion,
-    dump_reward_chain,
-    dump_stored_promotion,
-    dump_upsell,
-    dump_value_point,
-    load_cart,
-    load_catalog,
-    load_catalog_codes,
-    load_catalog_file,
-    load_catalog_items,
-    load_chain_catalog,
-    load_chain_catalog_file,
-    load_daily_chain,
-    load_daily_chain_update,
-    load_offer_chain,
-    load_offer_chain_update,
-    load_payload,
-    load_promotion,
-    load_reward_chain,
-    load_reward_chain_update,
-    load_stored_promotion,
-    load_update,
-    load_upsell,
-    load_user,
-    load_value_point,
-    parse_json,
-    player_chain_page,
-    read_json_file,
-    redeemed_cart,
-)
 
 if TYPE_CHECKING:
+    from liveops_rules.accounting import (
+        DEFAULT_CODE_ALPHABET,
+        Accounting,
+        AccountingError,
+        CodePage,
+        ImportReport,
+        Outcome,
+        PromotionPage,
+        Refusal,
+        Verification,
+        check_ledger,
+        promotion_ref,
+    )
+    from liveops_rules.catalog import Catalog
+    from liveops_rules.chains.daily import DailyChains, DailyChainView
+    from liveops_rules.chains.days import DayGrid, StepState, StepStatus
+    from liveops_rules.chains.offer import OfferChains, OfferChainView, OfferOrder, OfferProgress
+    from liveops_rules.chains.reward import ChainView, EarnReport, RewardChains
+    from liveops_rules.checkout import Checkout, Reservation
+    from liveops_rules.codes import is_valid_code, normalize_code, validate_code
+    from liveops_rules.error_catalog import (
+        ErrorCode,
+        chain_config_envelope,
+        error_code_for,
+        error_envelope,
+        validation_envelope,
+    )
+    from liveops_rules.errors import (
+        ChainConfigError,
+        LiveOpsError,
+        NaiveDatetimeError,
+        OutcomeUnknownError,
+        Problem,
+        StoreError,
+        TransactionConflictError,
+        ValidationError,
+    )
+    from liveops_rules.models import (
+        MAX_CONDITIONS,
+        Attributes,
+        Bonus,
+        Condition,
+        Coupon,
+        DateCondition,
+        DiscountedItem,
+        IntervalType,
+        ItemDiscount,
+        LocalizedName,
+        NumberCondition,
+        Operator,
+        Period,
+        PersonalizedCatalogRule,
+        PriceCondition,
+        PromoCode,
+        Promotion,
+        PromotionKind,
+        PromotionLimits,
+        RecurrentSchedule,
+        RewardItem,
+        ShownItem,
+        StringCondition,
+        UniqueCatalogOffer,
+        User,
+        ValidityWindow,
+    )
+    from liveops_rules.models.cart import Cart, CartLine, VirtualPrice
+    from liveops_rules.models.chains import (
+        ChainReward,
+        ClanSettings,
+        ClanType,
+        MediaItem,
+        RewardChain,
+        RewardChainStep,
+        ValuePoint,
+        ValuePointReward,
+    )
+    from liveops_rules.models.daily import DailyChain, DailyChainStep, DailyChainType
+    from liveops_rules.models.offer import OfferChain, OfferChainStep, OfferItem
+    from liveops_rules.models.requests import (
+        CodeGenerationRequest,
+        CouponRedeemRequest,
+        PromoCodeRedeemRequest,
+        RedeemResult,
+        UserLimitState,
+        UserLimitUpdate,
+    )
+    from liveops_rules.models.upsell import CatalogItem, ItemType, UpsellConfig, UpsellType
+    from liveops_rules.money import minor_units, round_money
+    from liveops_rules.pricing import AppliedPromotion, NotApplied, PricedLine, Pricing, Quote
+    from liveops_rules.reasons import (
+        AnonymousUser,
+        AttributeMissing,
+        BetweenPeriods,
+        ConditionFailed,
+        Disabled,
+        Ended,
+        Excluded,
+        LimitReached,
+        MalformedCode,
+        NoMatchingItem,
+        NotStarted,
+        PriceConditionFailed,
+        PricingReason,
+        Reason,
+        Refused,
+        SignInRequired,
+        TypeMismatch,
+        UnknownCode,
+    )
+    from liveops_rules.schedule import next_reset, period_of, period_start, read_form_fields
+    from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore, open_store
+    from liveops_rules.upsell import ItemCatalog, OfferedItem, Upsell, UpsellPage
+    from liveops_rules.wire import (
+        PAYLOAD_KINDS,
+        ChainCatalog,
+        Form,
+        code_rewards,
+        code_verification,
+        dump_cart,
+        dump_catalog,
+        dump_catalog_items,
+        dump_daily_chain,
+        dump_offer_chain,
+        dump_payload,
+        dump_promotion,
+        dump_reward_chain,
+        dump_stored_promotion,
+        dump_upsell,
+        dump_value_point,
+        load_cart,
+        load_catalog,
+        load_catalog_codes,
+        load_catalog_file,
+        load_catalog_items,
+        load_chain_catalog,
+        load_chain_catalog_file,
+        load_daily_chain,
+        load_daily_chain_update,
+        load_offer_chain,
+        load_offer_chain_update,
+        load_payload,
+        load_promotion,
+        load_reward_chain,
+        load_reward_chain_update,
+        load_stored_promotion,
+        load_update,
+        load_upsell,
+        load_user,
+        load_value_point,
+        parse_json,
+        player_chain_page,
+        read_json_file,
+        redeemed_cart,
+    )
+
     __version__: str
     """The installed version of the package."""
 else:
+    # Everything else is imported when first asked for (PEP 562): a program, or a command
+    # line run, pays for the parts it uses (the stores, the chains, the wire) and no more.
+    _EXPORTS = {
+        "liveops_rules.accounting": (
+            "DEFAULT_CODE_ALPHABET",
+            "Accounting",
+            "AccountingError",
+            "CodePage",
+            "ImportReport",
+            "Outcome",
+            "PromotionPage",
+            "Refusal",
+            "Verification",
+            "check_ledger",
+            "promotion_ref",
+        ),
+        "liveops_rules.catalog": ("Catalog",),
+        "liveops_rules.chains.daily": (
+            "DailyChains",
+            "DailyChainView",
+        ),
+        "liveops_rules.chains.days": (
+            "DayGrid",
+            "StepState",
+            "StepStatus",
+        ),
+        "liveops_rules.chains.offer": (
+            "OfferChains",
+            "OfferChainView",
+            "OfferOrder",
+            "OfferProgress",
+        ),
+        "liveops_rules.chains.reward": (
+            "ChainView",
+            "EarnReport",
+            "RewardChains",
+        ),
+        "liveops_rules.checkout": (
+            "Checkout",
+            "Reservation",
+        ),
+        "liveops_rules.codes": (
+            "is_valid_code",
+            "normalize_code",
+            "validate_code",
+        ),
+        "liveops_rules.error_catalog": (
+            "ErrorCode",
+            "chain_config_envelope",
+            "error_code_for",
+            "error_envelope",
+            "validation_envelope",
+        ),
+        "liveops_rules.errors": (
+            "ChainConfigError",
+            "LiveOpsError",
+            "NaiveDatetimeError",
+            "OutcomeUnknownError",
+            "Problem",
+            "StoreError",
+            "TransactionConflictError",
+            "ValidationError",
+        ),
+        "liveops_rules.models": (
+            "MAX_CONDITIONS",
+            "Attributes",
+            "Bonus",
+            "Condition",
+            "Coupon",
+            "DateCondition",
+            "DiscountedItem",
+            "IntervalType",
+            "ItemDiscount",
+            "LocalizedName",
+            "NumberCondition",
+            "Operator",
+            "Period",
+            "PersonalizedCatalogRule",
+            "PriceCondition",
+            "PromoCode",
+            "Promotion",
+            "PromotionKind",
+            "PromotionLimits",
+            "RecurrentSchedule",
+            "RewardItem",
+            "ShownItem",
+            "StringCondition",
+            "UniqueCatalogOffer",
+            "User",
+            "ValidityWindow",
+        ),
+        "liveops_rules.models.cart": (
+            "Cart",
+            "CartLine",
+            "VirtualPrice",
+        ),
+        "liveops_rules.models.chains": (
+            "ChainReward",
+            "ClanSettings",
+            "ClanType",
+            "MediaItem",
+            "RewardChain",
+            "RewardChainStep",
+            "ValuePoint",
+            "ValuePointReward",
+        ),
+        "liveops_rules.models.daily": (
+            "DailyChain",
+            "DailyChainStep",
+            "DailyChainType",
+        ),
+        "liveops_rules.models.offer": (
+            "OfferChain",
+            "OfferChainStep",
+            "OfferItem",
+        ),
+        "liveops_rules.models.requests": (
+            "CodeGenerationRequest",
+            "CouponRedeemRequest",
+            "PromoCodeRedeemRequest",
+            "RedeemResult",
+            "UserLimitState",
+            "UserLimitUpdate",
+        ),
+        "liveops_rules.models.upsell": (
+            "CatalogItem",
+            "ItemType",
+            "UpsellConfig",
+            "UpsellType",
+        ),
+        "liveops_rules.money": (
+            "minor_units",
+            "round_money",
+        ),
+        "liveops_rules.pricing": (
+            "AppliedPromotion",
+            "NotApplied",
+            "PricedLine",
+            "Pricing",
+            "Quote",
+        ),
+        "liveops_rules.reasons": (
+            "AnonymousUser",
+            "AttributeMissing",
+            "BetweenPeriods",
+            "ConditionFailed",
+            "Disabled",
+            "Ended",
+            "Excluded",
+            "LimitReached",
+            "MalformedCode",
+            "NoMatchingItem",
+            "NotStarted",
+            "PriceConditionFailed",
+            "PricingReason",
+            "Reason",
+            "Refused",
+            "SignInRequired",
+            "TypeMismatch",
+            "UnknownCode",
+        ),
+        "liveops_rules.schedule": (
+            "next_reset",
+            "period_of",
+            "period_start",
+            "read_form_fields",
+        ),
+        "liveops_rules.stores": (
+            "InMemoryStore",
+            "RedemptionStore",
+            "SQLiteStore",
+            "open_store",
+        ),
+        "liveops_rules.upsell": (
+            "ItemCatalog",
+            "OfferedItem",
+            "Upsell",
+            "UpsellPage",
+        ),
+        "liveops_rules.wire": (
+            "PAYLOAD_KINDS",
+            "ChainCatalog",
+            "Form",
+            "code_rewards",
+            "code_verification",
+            "dump_cart",
+            "dump_catalog",
+            "dump_catalog_items",
+            "dump_daily_chain",
+            "dump_offer_chain",
+            "dump_payload",
+            "dump_promotion",
+            "dump_reward_chain",
+            "dump_stored_promotion",
+            "dump_upsell",
+            "dump_value_point",
+            "load_cart",
+            "load_catalog",
+            "load_catalog_codes",
+            "load_catalog_file",
+            "load_catalog_items",
+            "load_chain_catalog",
+            "load_chain_catalog_file",
+            "load_daily_chain",
+            "load_daily_chain_update",
+            "load_offer_chain",
+            "load_offer_chain_update",
+            "load_payload",
+            "load_promotion",
+            "load_reward_chain",
+            "load_reward_chain_update",
+            "load_stored_promotion",
+            "load_update",
+            "load_upsell",
+            "load_user",
+            "load_value_point",
+            "parse_json",
+            "player_chain_page",
+            "read_json_file",
+            "redeemed_cart",
+        ),
+    }
+    _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
-    def __getattr__(name: str) -> str:
-        # The version is read when first asked for: importlib.metadata is a tenth of the
-        # package's import time, which every command line run pays.
-        if name != "__version__":
+    def __getattr__(name: str) -> object:
+        if name == "__version__":
+            return _version()
+        module = _MODULE_OF.get(name)
+        if module is None:
             raise AttributeError(f"module 'liveops_rules' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})
+
+    def _version() -> str:
+        # Read when first asked for: importlib.metadata is a tenth of a full import.
         from importlib import metadata
 
         try:
