@@ -123,7 +123,9 @@ def serve() -> None:
     # imported, and run once, before the forks, so that each command starts at once
     import liveops_rules.stores.postgres_store
     import liveops_rules.stores.redis_store  # noqa: F401
-    from liveops_rules.cli import main
+    from liveops_rules.cli import build_parser, main
+
+    build_parser()  # every verb's module, and every loader (a run imports only its own)
 
     samples = Path(__file__).resolve().parent.parent / "liveops_rules" / "samples"
     catalog, user, cart = (

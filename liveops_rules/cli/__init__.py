@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import importlib
 import io
 import logging
 import os
@@ -18,17 +19,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
-from liveops_rules.accounting import AccountingError
-from liveops_rules.cli import (
-    catalog,
-    chains,
-    codes,
-    counting,
-    ladders,
-    promotions,
-    quote,
-    upsell,
-)
 from liveops_rules.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -41,7 +31,7 @@ from liveops_rules.cli.common import (
 from liveops_rules.cli.inputs import Scrubber
 from liveops_rules.errors import LiveOpsError
 
-__all__ = ["main"]
+__all__ = ["VERB_GROUPS", "build_parser", "main"]
 
 
 def _sample(name: str) -> Path:
@@ -55,25 +45,64 @@ def _demo(_: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _parser() -> argparse.ArgumentParser:
-    from liveops_rules import __version__
+_GROUPS = ("catalog", "promotions", "codes", "counting", "quote", "chains", "ladders", "upsell")
+"""The modules of verbs, in the order the help lists them."""
 
+VERB_GROUPS: dict[str, tuple[str, str] | None] = {
+    "check": ("catalog", "add_check"),
+    "validate": ("catalog", "add_validate"),
+    "import": ("catalog", "add_import"),
+    "promotions": ("promotions", "register"),
+    "codes": ("codes", "register"),
+    "redeem": ("counting", "register"),
+    "verify": ("counting", "register"),
+    "holds": ("counting", "register"),
+    "limits": ("counting", "register"),
+    "quote": ("quote", "register"),
+    "chains": ("chains", "register"),
+    "daily-chains": ("ladders", "register"),
+    "offer-chains": ("ladders", "register"),
+    "upsell": ("upsell", "register"),
+    "demo": None,
+}
+"""Each verb, and the module and function that add it (`demo` is this module's own)."""
+
+
+def _adders_for(argv: Sequence[str]) -> list[tuple[str, str]]:
+    # A run names its verb first: only what adds that verb is imported (a `check` needs none
+    # of the stores', chains' or answers' code). Anything else (`--help`, a mistyped verb)
+    # gets every verb, so that the help and the complaint list them all.
+    if argv and argv[0] in VERB_GROUPS:
+        adder = VERB_GROUPS[argv[0]]
+        return [] if adder is None else [adder]
+    return [(group, "register") for group in _GROUPS]
+
+
+class _Version(argparse.Action):
+    """`--version`, read from the installed package only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from liveops_rules import __version__
+
+        sys.stdout.write(f"liveops-rules {__version__}\n")
+        parser.exit()
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The command's parser, with the verbs `argv` needs (every verb for none)."""
     parser = Parser(
         prog="liveops-rules",
         description="Decide which LiveOps promotions apply to a player, and why.",
         epilog="Exit status: 0 done, 1 refused (a limit, an unknown code or promotion),"
         " 2 not done (bad input, an unusable store).",
     )
-    parser.add_argument("--version", action="version", version=f"liveops-rules {__version__}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    catalog.register(commands)
-    promotions.register(commands)
-    codes.register(commands)
-    counting.register(commands)
-    quote.register(commands)
-    chains.register(commands)
-    ladders.register(commands)
-    upsell.register(commands)
+    for group, adder in _adders_for(argv):
+        getattr(importlib.import_module(f"liveops_rules.cli.{group}"), adder)(commands)
     demo = commands.add_parser("demo", help="a walk through the library on bundled sample data")
     demo.set_defaults(run=_demo)
     return parser
@@ -87,7 +116,7 @@ def _tolerate_unprintable(stream: TextIO) -> None:
 
 def _run(argv: Sequence[str], out: TextIO, complain: Callable[..., None]) -> int:
     try:
-        args = _parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         return int(args.run(args, out))
     except UsageError as error:
         complain(str(error), prefix="")
@@ -95,10 +124,13 @@ def _run(argv: Sequence[str], out: TextIO, complain: Callable[..., None]) -> int
     except CliError as error:
         complain(str(error))
         return EXIT_USAGE
-    except AccountingError as error:
-        complain(f"{error.message} [{int(error.error_code)}]")
-        return EXIT_REFUSED
     except LiveOpsError as error:
+        # Imported here: a refusal comes from the accounting, which is then loaded already.
+        from liveops_rules.accounting import AccountingError
+
+        if isinstance(error, AccountingError):
+            complain(f"{error.message} [{int(error.error_code)}]")
+            return EXIT_REFUSED
         complain(str(error))
         return EXIT_USAGE
 

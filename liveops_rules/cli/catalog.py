@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 import attrs
 
+from liveops_rules import wire
 from liveops_rules.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -29,17 +30,10 @@ from liveops_rules.errors import ValidationError
 from liveops_rules.evaluate import Decision, evaluate
 from liveops_rules.models import PromotionKind
 from liveops_rules.stores import redact_uri
-from liveops_rules.wire import (
-    PAYLOAD_KINDS,
-    Form,
-    load_catalog,
-    load_catalog_codes,
-    load_payload,
-    load_user,
-)
+from liveops_rules.wire import Form, load_catalog, load_catalog_codes, load_user
 from liveops_rules.wire._detect import detect_kinds
 
-__all__ = ["register"]
+__all__ = ["add_check", "add_import", "add_validate", "register"]
 
 _PROMOTION_KINDS = frozenset(kind.value for kind in PromotionKind)
 
@@ -128,7 +122,7 @@ def _validate_one(path: str, kind: str | None, form: str | None) -> _Verdict:
         try:
             # A form is checked where a payload has forms (promotions, catalogs of them);
             # other payloads have one form only.
-            load_payload(candidate, data, form=form if _has_forms(candidate) else None)
+            wire.load_payload(candidate, data, form=form if _has_forms(candidate) else None)
         except ValidationError as error:
             failures.append((candidate, error))
             continue
@@ -187,6 +181,13 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
 
 def register(commands: Commands) -> None:
     """Add `check`, `validate` and `import`."""
+    add_check(commands)
+    add_validate(commands)
+    add_import(commands)
+
+
+def add_check(commands: Commands) -> None:
+    """Add `check` alone (the command line's quickest verb needs nothing of the others)."""
     check = commands.add_parser(
         "check", help="for each promotion in a catalog file: eligible or not, and why"
     )
@@ -195,6 +196,11 @@ def register(commands: Commands) -> None:
     at_option(check)
     format_option(check)
     check.set_defaults(run=_check)
+
+
+def add_validate(commands: Commands) -> None:
+    """Add `validate` alone."""
+    from liveops_rules.wire import PAYLOAD_KINDS  # every loader of the wire: only for this verb
 
     validate = commands.add_parser(
         "validate", help="check LiveOps payload files; print every problem with its JSON path"
@@ -211,6 +217,9 @@ def register(commands: Commands) -> None:
     format_option(validate)
     validate.set_defaults(run=_validate)
 
+
+def add_import(commands: Commands) -> None:
+    """Add `import` alone."""
     importer = commands.add_parser(
         "import", help="keep a catalog's promotions and codes in a store (idempotent)"
     )

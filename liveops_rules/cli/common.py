@@ -8,9 +8,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NoReturn, TextIO, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeAlias, TypeVar
 
-from liveops_rules.accounting import Accounting
 from liveops_rules.cli.indented import dumps_indented
 from liveops_rules.cli.inputs import (
     moment_argument,
@@ -20,7 +19,10 @@ from liveops_rules.cli.inputs import (
 )
 from liveops_rules.errors import LiveOpsError, ValidationError
 from liveops_rules.models import PromotionKind
-from liveops_rules.stores import RedemptionStore, open_store
+
+if TYPE_CHECKING:
+    from liveops_rules.accounting import Accounting
+    from liveops_rules.stores import RedemptionStore
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -87,6 +89,8 @@ def load_file(path: str, what: str, loader: Callable[[object], T]) -> T:
 @contextmanager
 def store_on(uri: str) -> Iterator[RedemptionStore]:
     """The store at `uri`, closed afterwards; an unusable store is exit 2."""
+    from liveops_rules.stores import open_store  # only the verbs that count need the stores
+
     try:
         store: RedemptionStore = open_store(uri)
     except LiveOpsError as error:
@@ -100,6 +104,8 @@ def store_on(uri: str) -> Iterator[RedemptionStore]:
 @contextmanager
 def accounting_on(uri: str) -> Iterator[Accounting]:
     """An Accounting on the store at `uri`, closed afterwards; an unusable store is exit 2."""
+    from liveops_rules.accounting import Accounting
+
     with store_on(uri) as store:
         yield Accounting(store)
 

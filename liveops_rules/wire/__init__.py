@@ -6,10 +6,10 @@ ValidationError lists every problem with its JSON path. Dumping writes plain JSO
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -17,46 +17,15 @@ from liveops_rules.codes import is_valid_code
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.evaluate import check_moment
 from liveops_rules.models import Bonus, ItemDiscount, Promotion, PromotionKind, User
-from liveops_rules.models.answers import PromotionPage
-from liveops_rules.models.cart import Cart
-from liveops_rules.pricing import Quote
 from liveops_rules.schedule import read_form_fields
 from liveops_rules.wire import _translate
-from liveops_rules.wire._answers import ANSWER_LOADERS, dump_answer
 from liveops_rules.wire._cart import dump_cart, load_cart
-from liveops_rules.wire._chains import (
-    CHAIN_CATALOG_SECTIONS,
-    CHAIN_LOADERS,
-    ChainCatalog,
-    chain_sections,
-    dump_chain_payload,
-    dump_chain_sections,
-    dump_reward_chain,
-    dump_value_point,
-    load_reward_chain,
-    load_reward_chain_update,
-    load_value_point,
-    load_value_point_rewards,
-    load_value_point_rewards_patch,
-    player_chain,
-    player_chain_page,
-)
 from liveops_rules.wire._converter import structure
 from liveops_rules.wire._direct import direct_promotion
+from liveops_rules.wire._document_names import CHAIN_CATALOG_SECTIONS, LIBRARY_EXTENSIONS
 from liveops_rules.wire._dump import dump_model
 from liveops_rules.wire._forms import FIELDS, PATH_ID_FIELD, Form
 from liveops_rules.wire._json import parse_json
-from liveops_rules.wire._ladders import (
-    LADDER_LOADERS,
-    LIBRARY_EXTENSIONS,
-    dump_daily_chain,
-    dump_ladder_payload,
-    dump_offer_chain,
-    load_daily_chain,
-    load_daily_chain_update,
-    load_offer_chain,
-    load_offer_chain_update,
-)
 from liveops_rules.wire._payloads import (
     BonusPayload,
     CouponPayload,
@@ -67,13 +36,82 @@ from liveops_rules.wire._payloads import (
     UserPayload,
 )
 from liveops_rules.wire._produce import code_rewards, code_verification, redeemed_cart
-from liveops_rules.wire._requests import REQUEST_LOADERS, dump_request
-from liveops_rules.wire._upsell import (
-    dump_catalog_items,
-    dump_upsell,
-    load_catalog_items,
-    load_upsell,
-)
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from liveops_rules.wire._any_payload import PAYLOAD_KINDS, dump_payload, load_payload
+    from liveops_rules.wire._chains import (
+        ChainCatalog,
+        dump_reward_chain,
+        dump_value_point,
+        load_reward_chain,
+        load_reward_chain_update,
+        load_value_point,
+        load_value_point_rewards,
+        load_value_point_rewards_patch,
+        player_chain,
+        player_chain_page,
+    )
+    from liveops_rules.wire._ladders import (
+        dump_daily_chain,
+        dump_offer_chain,
+        load_daily_chain,
+        load_daily_chain_update,
+        load_offer_chain,
+        load_offer_chain_update,
+    )
+    from liveops_rules.wire._upsell import (
+        dump_catalog_items,
+        dump_upsell,
+        load_catalog_items,
+        load_upsell,
+    )
+else:
+    # Imported when first asked for (PEP 562): checking a catalog of promotions needs none of
+    # the chains', upsell's or answers' loaders.
+    _LAZY = {
+        "liveops_rules.wire._any_payload": ("PAYLOAD_KINDS", "dump_payload", "load_payload"),
+        "liveops_rules.wire._chains": (
+            "ChainCatalog",
+            "dump_reward_chain",
+            "dump_value_point",
+            "load_reward_chain",
+            "load_reward_chain_update",
+            "load_value_point",
+            "load_value_point_rewards",
+            "load_value_point_rewards_patch",
+            "player_chain",
+            "player_chain_page",
+        ),
+        "liveops_rules.wire._ladders": (
+            "dump_daily_chain",
+            "dump_offer_chain",
+            "load_daily_chain",
+            "load_daily_chain_update",
+            "load_offer_chain",
+            "load_offer_chain_update",
+        ),
+        "liveops_rules.wire._upsell": (
+            "dump_catalog_items",
+            "dump_upsell",
+            "load_catalog_items",
+            "load_upsell",
+        ),
+    }
+    _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
+
+    def __getattr__(name: str) -> object:
+        module = _MODULE_OF.get(name)
+        if module is None:
+            raise AttributeError(f"module 'liveops_rules.wire' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "CATALOG_SECTIONS",
@@ -448,7 +486,11 @@ def load_catalog_codes(
     codes: dict[tuple[PromotionKind, str], tuple[str, ...]] = {}
     code_paths: dict[str, str] = {}
     seen: dict[tuple[PromotionKind, str], str] = {}
-    chain_sections(data, problems)  # checked here too: a catalog is valid as a whole
+    if any(section in data for section in CHAIN_CATALOG_SECTIONS):
+        # Checked here too, a catalog being valid as a whole; imported only for such a file.
+        from liveops_rules.wire._chains import chain_sections
+
+        chain_sections(data, problems)
     for section, items in data.items():
         if section in CHAIN_CATALOG_SECTIONS:
             continue
@@ -532,6 +574,8 @@ def load_chain_catalog(data: object) -> ChainCatalog:
     lists too (see `load_catalog`): each reward chain names a value point of the catalog, a
     clan chain a clan point. Raises ValidationError listing every problem in the whole
     file."""
+    from liveops_rules.wire._chains import chain_sections
+
     load_catalog_codes(data)
     assert isinstance(data, dict)
     problems: list[Problem] = []
@@ -554,186 +598,14 @@ def dump_catalog(
     sections = {kind: name for name, kind in CATALOG_SECTIONS.items()}
     document: dict[str, list[dict[str, Any]]] = {}
     if chains is not None:
+        from liveops_rules.wire._chains import dump_chain_sections
+
         document.update(dump_chain_sections(chains))
     for promotion in promotions:
         document.setdefault(sections[promotion.kind], []).append(
             dump_promotion(promotion, Form.RESPONSE)
         )
     return document
-
-
-# A page of one kind: the list's field and the counts LiveOps gives with it.
-_PAGES: dict[str, tuple[PromotionKind, str, tuple[str, ...]]] = {
-    f"{kind.value}_list": (
-        kind,
-        "promotions" if kind in (PromotionKind.ITEM_DISCOUNT, PromotionKind.BONUS) else "items",
-        ("total_items_count", "has_more")
-        if kind is PromotionKind.PERSONALIZED_RULE
-        else ("total_promotions_count", "active_promotions_count", "inactive_promotions_count"),
-    )
-    for kind in PromotionKind
-}
-_PAGE_FIELDS = {
-    "total_items_count": "total_count",
-    "total_promotions_count": "total_count",
-    "active_promotions_count": "active_count",
-    "inactive_promotions_count": "inactive_count",
-    "has_more": "has_more",
-}
-
-
-def _load_page(name: str, data: object, path: str) -> PromotionPage:
-    kind, list_field, counts = _PAGES[name]
-    if not isinstance(data, dict):
-        raise ValidationError.single(path, "an object", data)
-    problems = [
-        Problem(f"{path}.{key}", f"one of {list_field}, " + ", ".join(counts), "an unknown field")
-        for key in data
-        if key != list_field and key not in counts
-    ]
-    items = data.get(list_field)
-    promotions: list[Promotion] = []
-    if not isinstance(items, list):
-        problems.append(Problem(f"{path}.{list_field}", "a list", describe(items)))
-    else:
-        for index, item in enumerate(items):
-            try:
-                promotions.append(
-                    load_promotion(kind, item, f"{path}.{list_field}[{index}]", Form.RESPONSE)
-                )
-            except ValidationError as error:
-                problems.extend(error.problems)
-    values: dict[str, Any] = {}
-    for key in counts:
-        value = data.get(key)
-        wanted = bool if key == "has_more" else int
-        if value is not None and type(value) is not wanted:
-            problems.append(
-                Problem(
-                    f"{path}.{key}",
-                    "true or false" if wanted is bool else "an integer",
-                    describe(value),
-                )
-            )
-        values[_PAGE_FIELDS[key]] = value
-    if problems:
-        raise ValidationError(problems)
-    try:
-        return PromotionPage(kind=kind, promotions=promotions, **values)
-    except ValidationError as error:
-        raise error.prefixed(path) from None
-
-
-def _dump_page(page: PromotionPage) -> dict[str, Any]:
-    _, list_field, counts = _PAGES[f"{page.kind.value}_list"]
-    document: dict[str, Any] = {
-        list_field: [dump_promotion(p, Form.RESPONSE) for p in page.promotions]
-    }
-    for key in counts:
-        value = getattr(page, _PAGE_FIELDS[key])
-        if value is not None:
-            document[key] = value
-    return document
-
-
-PAYLOAD_KINDS: tuple[str, ...] = (
-    *(kind.value for kind in PromotionKind),
-    "catalog",
-    "user",
-    "cart",
-    *REQUEST_LOADERS,
-    *ANSWER_LOADERS,
-    *_PAGES,
-    "value_point",
-    "reward_chain",
-    *CHAIN_LOADERS,
-    "daily_chain",
-    "offer_chain",
-    *LADDER_LOADERS,
-)
-"""Every payload `load_payload` reads, by name."""
-
-
-def load_payload(name: str, data: object, path: str = "$", form: Form | str | None = None) -> Any:
-    """Any supported payload, by its name in PAYLOAD_KINDS: a promotion kind (in `form`, see
-    `load_promotion`), `catalog`, `user`, a request (`coupon_redeem_request`,
-    `code_request`, `user_limit_set`, ...), an answer (`created`, `code_list`, `code_rewards`,
-    `promocode_redeem_response`, ...), a page of one kind (`coupon_list`, ...), or a value
-    point or reward chain payload: `value_point` and `reward_chain` (in `form`; a
-    `reward_chain` update is a RewardChainUpdate), `value_point_rewards` (the PUT mapping; in
-    the `update` form the PATCH), `value_point_rewards_patch`, `value_point_list`,
-    `value_point_reward_list`, `value_point_created`, `reward_chain_list` (the admin list,
-    no steps), `reward_chain_created`, `user_reward_chain_list` (a player's chains),
-    `reward_chain_balance`, `clan_top_contributors`, `clan_update_response`; or a daily or
-    offer chain payload: `daily_chain` and `offer_chain` (in `form`; an update body's chain
-    id is its `id`, see `load_daily_chain_update` to check it against a path's),
-    `daily_chain_list`, `offer_chain_list` (the admin lists; an offer chain's without steps),
-    `daily_chain_created`, `offer_chain_created`."""
-    if name in REQUEST_LOADERS:
-        return REQUEST_LOADERS[name](data, path)
-    if name in ANSWER_LOADERS:
-        return ANSWER_LOADERS[name](data, path)
-    if name in _PAGES:
-        return _load_page(name, data, path)
-    if name in CHAIN_LOADERS:
-        if name == "value_point_rewards" and form is not None and Form(form) is Form.UPDATE:
-            return load_value_point_rewards_patch(data, path)  # the PATCH body
-        return CHAIN_LOADERS[name](data, path)
-    if name in LADDER_LOADERS:
-        return LADDER_LOADERS[name](data, path)
-    if name == "daily_chain":
-        return load_daily_chain(data, path, form)
-    if name == "offer_chain":
-        return load_offer_chain(data, path, form)
-    if name == "value_point":
-        return load_value_point(data, path, form)
-    if name == "reward_chain":
-        if form is not None and Form(form) is Form.UPDATE:
-            return load_reward_chain_update(data, path)
-        return load_reward_chain(data, path, form)
-    if name == "catalog":
-        return load_catalog(data, None if form is None else Form(form))
-    if name == "user":
-        return load_user(data, path)
-    if name == "cart":
-        return load_cart(data)
-    try:
-        kind = PromotionKind(name)
-    except ValueError:
-        raise ValidationError.single("kind", "one of " + ", ".join(PAYLOAD_KINDS), name) from None
-    return load_promotion(kind, data, path, form)
-
-
-def dump_payload(value: object, form: Form | str = Form.REQUEST) -> Any:
-    """The LiveOps payload (plain JSON values) of what `load_payload` gives: a promotion (in
-    `form`), a list of promotions (a catalog), a user, a request or answer model, a page of
-    promotions; and of a `Quote`, LiveOps' answer to redeeming a promo code for that cart
-    (see `redeemed_cart` for names and dates of the promotions); of value points, reward
-    chains and their answers (see `dump_value_point`, `dump_reward_chain`; a ChainCatalog
-    dumps as a catalog of its lists); of daily and offer chains, their lists and created
-    answers (see `dump_daily_chain`, `dump_offer_chain`)."""
-    chained = dump_chain_payload(value, form)
-    if chained is not NotImplemented:
-        return chained
-    laddered = dump_ladder_payload(value, form)
-    if laddered is not NotImplemented:
-        return laddered
-    if isinstance(value, ChainCatalog):
-        return dump_catalog([], value)
-    if isinstance(value, Promotion.__args__):
-        return dump_promotion(value, form)
-    if isinstance(value, Quote):
-        value = redeemed_cart(value)
-    if isinstance(value, PromotionPage):
-        return _dump_page(value)
-    if isinstance(value, User):
-        return dump_user(value)
-    if isinstance(value, Cart):
-        return dump_cart(value)
-    if isinstance(value, list) and all(isinstance(p, Promotion.__args__) for p in value):
-        return dump_catalog(value)
-    answer = dump_answer(value)
-    return dump_request(value) if answer is None else answer
 
 
 def dump_user(user: User) -> dict[str, Any]:

@@ -62,6 +62,7 @@ from liveops_rules.wire._chain_common import (
     without_none,
 )
 from liveops_rules.wire._converter import structure
+from liveops_rules.wire._document_names import CHAIN_CATALOG_SECTIONS
 from liveops_rules.wire._dump import dump_conditions, dump_schedule, moment_text
 from liveops_rules.wire._forms import Form
 from liveops_rules.wire._ladders import (
@@ -1234,11 +1235,6 @@ def dump_chain_payload(value: object, form: Form | str = Form.REQUEST) -> Any:
 
 def _tuple(value: Iterable[Any] | None) -> tuple[Any, ...]:
     return to_tuple(value)
-
-
-CHAIN_CATALOG_SECTIONS = ("value_points", "reward_chains", "daily_chains", "offer_chains")
-"""A catalog file's lists of value points, reward chains, daily chains and offer chains
-(beside the promotion lists)."""
 
 
 @attrs.frozen(kw_only=True)

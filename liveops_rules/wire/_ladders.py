@@ -46,6 +46,7 @@ from liveops_rules.wire._chain_common import (
     without_none,
 )
 from liveops_rules.wire._converter import structure
+from liveops_rules.wire._document_names import LIBRARY_EXTENSIONS
 from liveops_rules.wire._dump import dump_conditions, dump_schedule, moment_text
 from liveops_rules.wire._forms import Form
 from liveops_rules.wire._payloads import (
@@ -74,10 +75,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-LIBRARY_EXTENSIONS = "library_extensions"
-"""The field of a library document (a stored promotion, a catalog's daily chain) holding
-what LiveOps payloads cannot carry."""
 
 DAY_ZONE_EXTENSION = "day_zone"
 """The extension holding a daily chain's `day_zone` (an IANA zone; not LiveOps')."""

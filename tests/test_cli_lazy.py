@@ -1,0 +1,109 @@
+"""The command line imports only what its verb needs, and each verb parses as it does among
+all the others."""
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from liveops_rules.cli import VERB_GROUPS, build_parser, main
+from liveops_rules.cli.common import UsageError
+
+SAMPLES = Path(__file__).resolve().parent.parent / "liveops_rules" / "samples"
+
+
+def _help(argv: list[str], parser_argv: list[str]) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        build_parser(parser_argv).parse_args(argv)
+    return out.getvalue()
+
+
+def test_every_verb_of_the_full_command_is_in_the_table() -> None:
+    listed = _help(["--help"], [])
+    lines = listed.splitlines()
+    verbs = {line.split()[0] for line in lines if line.startswith("    ") and line[4] != " "}
+    assert verbs == set(VERB_GROUPS)
+
+
+@pytest.mark.parametrize("verb", sorted(VERB_GROUPS))
+def test_a_verb_alone_parses_and_helps_as_among_all(verb: str) -> None:
+    assert _help([verb, "--help"], [verb]) == _help([verb, "--help"], [])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "c.json", "--user", "u.json", "--at", "2026-11-28T12:00:00+00:00"],
+        ["validate", "a.json", "--kind", "coupon_list", "--form", "response"],
+        ["import", "c.json", "--store", "memory://", "--sync", "--dry-run"],
+        ["redeem", "CODE", "--user", "u.json", "--store", "memory://", "--at", "now"],
+        ["chains", "list", "--store", "memory://"],
+    ],
+)
+def test_a_verb_alone_reads_its_arguments_as_among_all(argv: list[str]) -> None:
+    alone, among = build_parser(argv).parse_args(argv), build_parser().parse_args(argv)
+    assert {k: v for k, v in vars(alone).items() if k != "at"} == {
+        k: v for k, v in vars(among).items() if k != "at"
+    }
+
+
+def test_a_mistyped_verb_is_told_every_verb() -> None:
+    with pytest.raises(UsageError) as error:
+        build_parser(["chekc"]).parse_args(["chekc"])
+    for verb in VERB_GROUPS:
+        assert verb in str(error.value)
+
+
+def test_version_is_printed_and_exits_zero() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "liveops_rules.cli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("liveops-rules ")
+
+
+def test_check_imports_neither_stores_nor_chains_nor_answers(tmp_path: Path) -> None:
+    code = (
+        "import json, sys\n"
+        "from liveops_rules.cli import main\n"
+        f"status = main(['check', {str(SAMPLES / 'catalog.json')!r}, '--user', "
+        f"{str(SAMPLES / 'user.json')!r}, '--at', '2026-11-28T12:00:00+00:00',"
+        " '--format', 'json'])\n"
+        "print(json.dumps([status, sorted(sys.modules)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    status, loaded = json.loads(done.stdout.splitlines()[-1])
+    assert status == 0
+    heavy = (
+        "liveops_rules.accounting",
+        "liveops_rules.chains",
+        "liveops_rules.wire._chains",
+        "liveops_rules.wire._answers",
+        "liveops_rules.wire._ladders",
+        "liveops_rules.cli.chains",
+        "liveops_rules.cli.counting",
+    )
+    assert [name for name in loaded if name.startswith(heavy)] == []
+
+
+def test_a_refusal_still_exits_one_with_its_code(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = main(["promotions", "activate", "coupon:none", "--store", store], io.StringIO())
+    assert (status, err.getvalue()) == (
+        1,
+        "liveops-rules: Promotion coupon:none not found [9802]\n",
+    )
