@@ -71,29 +71,70 @@ def test_version_is_printed_and_exits_zero() -> None:
     assert done.stdout.startswith("liveops-rules ")
 
 
-def test_check_imports_neither_stores_nor_chains_nor_answers(tmp_path: Path) -> None:
+PLAIN_CATALOG = {
+    "coupons": [
+        {
+            "external_id": "welcome",
+            "name": {"en": "Welcome"},
+            "is_enabled": True,
+            "bonus": [{"sku": "gem", "quantity": 1}],
+            "attribute_conditions": [
+                {
+                    "attribute": "tier",
+                    "type": "string",
+                    "operator": "eq",
+                    "value": "gold",
+                    "can_be_missing": False,
+                }
+            ],
+        }
+    ],
+    "discounts": [
+        {
+            "id": 7,
+            "name": {"en": "Sale"},
+            "is_enabled": True,
+            "discount": {"percent": "10.00"},
+            "items": [{"sku": "sword"}],
+        }
+    ],
+}
+
+
+def test_check_of_plain_payloads_imports_no_store_chain_answer_or_cattrs(tmp_path: Path) -> None:
+    catalog, user = tmp_path / "catalog.json", tmp_path / "user.json"
+    catalog.write_text(json.dumps(PLAIN_CATALOG))
+    user.write_text(json.dumps({"id": "u1", "attributes": {"tier": "gold", "level": 3}}))
     code = (
         "import json, sys\n"
         "from liveops_rules.cli import main\n"
-        f"status = main(['check', {str(SAMPLES / 'catalog.json')!r}, '--user', "
-        f"{str(SAMPLES / 'user.json')!r}, '--at', '2026-11-28T12:00:00+00:00',"
-        " '--format', 'json'])\n"
+        f"status = main(['check', {str(catalog)!r}, '--user', {str(user)!r},"
+        " '--at', '2026-11-28T12:00:00+00:00', '--format', 'json'])\n"
         "print(json.dumps([status, sorted(sys.modules)]))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
-    status, loaded = json.loads(done.stdout.splitlines()[-1])
+    lines = done.stdout.splitlines()
+    status, loaded = json.loads(lines[-1])
     assert status == 0
+    answers = json.loads("\n".join(lines[:-1]))
+    assert [(row["id"], row["eligible"]) for row in answers["results"]] == [
+        ("welcome", True),
+        ("7", True),
+    ]
     heavy = (
         "liveops_rules.accounting",
         "liveops_rules.chains",
         "liveops_rules.wire._chains",
         "liveops_rules.wire._answers",
         "liveops_rules.wire._ladders",
+        "liveops_rules.wire._converter",
+        "liveops_rules.wire._dump",
         "liveops_rules.cli.chains",
         "liveops_rules.cli.counting",
+        "cattrs",
     )
     assert [name for name in loaded if name.startswith(heavy)] == []
 

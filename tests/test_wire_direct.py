@@ -21,10 +21,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liveops_rules import Promotion, PromotionKind, ValidationError
+from liveops_rules import Promotion, PromotionKind, User, ValidationError
 from liveops_rules import wire as wire_module
-from liveops_rules.wire import CATALOG_SECTIONS, Form, dump_promotion, load_catalog, load_promotion
-from liveops_rules.wire._direct import direct_promotion
+from liveops_rules.wire import (
+    CATALOG_SECTIONS,
+    Form,
+    dump_promotion,
+    load_catalog,
+    load_promotion,
+    load_user,
+)
+from liveops_rules.wire._direct import direct_promotion, direct_user
 
 from .strategies import full_promotions
 
@@ -439,3 +446,91 @@ def test_edge_cases_are_loaded_or_refused_as_the_detailed_path_does(
         assert isinstance(expected, ValidationError)  # each valid case here is plain
     else:
         assert_same(built, expected)
+
+
+# -- users ---------------------------------------------------------------------------------
+
+ATTRIBUTE_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6),
+    st.sampled_from(["10", "2026-01-31", "gold", "x" * 300, "\ud800"]),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+)
+ATTRIBUTE_NAMES = st.one_of(
+    st.text(max_size=8),
+    st.sampled_from(["level", "tier", "bad name", "", "x" * 300]),
+    st.integers(),
+    st.none(),
+)
+
+
+@st.composite
+def user_documents(draw: st.DrawFn) -> object:
+    if draw(st.integers(0, 20)) == 0:
+        return draw(st.one_of(st.none(), st.integers(), st.text(max_size=3), st.lists(st.none())))
+    document: dict[Any, Any] = {}
+    if draw(st.booleans()):
+        document["id"] = draw(
+            st.one_of(st.none(), st.text(max_size=8), st.integers(), st.booleans(), st.just(""))
+        )
+    if draw(st.booleans()):
+        document["attributes"] = draw(
+            st.one_of(
+                st.none(),
+                st.dictionaries(ATTRIBUTE_NAMES, ATTRIBUTE_VALUES, max_size=4),
+                st.lists(st.integers(), max_size=2),
+                st.text(max_size=2),
+            )
+        )
+    if draw(st.integers(0, 9)) == 0:
+        document[draw(st.sampled_from(["name", "extra", 5]))] = 1
+    return document
+
+
+def _detailed_user(data: object) -> User | ValidationError:
+    with mock.patch.object(wire_module, "direct_user", return_value=None):
+        try:
+            return load_user(data)
+        except ValidationError as error:
+            return error
+
+
+@settings(max_examples=1000)
+@given(user_documents())
+def test_a_user_is_loaded_directly_as_the_detailed_path_loads_it(data: object) -> None:
+    expected = _detailed_user(data)
+    built = direct_user(data)
+    if built is None:  # left to the detailed path, which must then be what load_user gives
+        try:
+            loaded: User | ValidationError = load_user(data)
+        except ValidationError as error:
+            loaded = error
+        if isinstance(expected, ValidationError):
+            assert isinstance(loaded, ValidationError)
+            assert loaded.problems == expected.problems
+        else:
+            assert loaded == expected
+        return
+    assert not isinstance(expected, ValidationError), expected
+    assert built == expected
+    assert repr(built) == repr(expected)
+    assert dict(built.attributes) == dict(expected.attributes)
+
+
+def test_plain_users_load_directly() -> None:
+    for document in (
+        {
+            "id": "u1",
+            "attributes": {"level": "42", "tier": "gold", "spent": Decimal("10.5"), "vip": True},
+        },
+        {"id": None, "attributes": {}},
+        {"attributes": {"level": 3}},
+        {"id": "u2"},
+        {},
+    ):
+        assert direct_user(document) == _detailed_user(document), document

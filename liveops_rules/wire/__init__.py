@@ -20,10 +20,8 @@ from liveops_rules.models import Bonus, ItemDiscount, Promotion, PromotionKind, 
 from liveops_rules.schedule import read_form_fields
 from liveops_rules.wire import _translate
 from liveops_rules.wire._cart import dump_cart, load_cart
-from liveops_rules.wire._converter import structure
-from liveops_rules.wire._direct import direct_promotion
+from liveops_rules.wire._direct import direct_promotion, direct_user
 from liveops_rules.wire._document_names import CHAIN_CATALOG_SECTIONS, LIBRARY_EXTENSIONS
-from liveops_rules.wire._dump import dump_model
 from liveops_rules.wire._forms import FIELDS, PATH_ID_FIELD, Form
 from liveops_rules.wire._json import parse_json
 from liveops_rules.wire._payloads import (
@@ -35,7 +33,6 @@ from liveops_rules.wire._payloads import (
     UniqueCatalogOfferPayload,
     UserPayload,
 )
-from liveops_rules.wire._produce import code_rewards, code_verification, redeemed_cart
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -61,6 +58,7 @@ if TYPE_CHECKING:
         load_offer_chain,
         load_offer_chain_update,
     )
+    from liveops_rules.wire._produce import code_rewards, code_verification, redeemed_cart
     from liveops_rules.wire._upsell import (
         dump_catalog_items,
         dump_upsell,
@@ -92,6 +90,7 @@ else:
             "load_offer_chain",
             "load_offer_chain_update",
         ),
+        "liveops_rules.wire._produce": ("code_rewards", "code_verification", "redeemed_cart"),
         "liveops_rules.wire._upsell": (
             "dump_catalog_items",
             "dump_upsell",
@@ -314,6 +313,8 @@ def load_promotion(
 def _translated(kind: PromotionKind, data: object, path: str, problems: list[Problem]) -> Promotion:
     """The promotion `data` describes; a ValidationError with `problems` (of its form) and
     every problem of its shape and values."""
+    from liveops_rules.wire._converter import structure  # cattrs: only for this path
+
     payload_class, translate = _LOADERS[kind]
     try:
         promotion = translate(structure(data, payload_class, path), path)
@@ -340,6 +341,8 @@ def dump_promotion(
     response also carries the reset fields LiveOps computes for a recurrent per-user limit
     (`reset_next_date`, `displayable_reset_start_date`, `displayable_reset_next_date`).
     """
+    from liveops_rules.wire._dump import dump_model  # cattrs: imported by the first dump
+
     document = dump_model(promotion, Form(form), version)
     schedule = getattr(getattr(promotion, "limits", None), "recurrent_schedule", None)
     if at is not None and Form(form) is Form.RESPONSE and schedule is not None:
@@ -454,6 +457,11 @@ def _with_extensions(promotion: Promotion, document: dict[str, Any], path: str) 
 
 def load_user(data: object, path: str = "$") -> User:
     """A User from `{"id": ..., "attributes": {...}}` (id null or absent: anonymous)."""
+    user = direct_user(data)  # the plain document most are
+    if user is not None:
+        return user
+    from liveops_rules.wire._converter import structure  # cattrs: only for this path
+
     return _translate.user(structure(data, UserPayload, path), path)
 
 

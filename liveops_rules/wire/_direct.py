@@ -12,6 +12,7 @@ which tests/test_wire_direct.py checks on generated payloads. Parts that catalog
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -32,6 +33,7 @@ from liveops_rules.models import (
     RewardItem,
     ShownItem,
     UniqueCatalogOffer,
+    User,
     ValidityWindow,
 )
 from liveops_rules.models.conditions import Condition
@@ -48,7 +50,7 @@ from liveops_rules.wire._payloads import (
     UniqueCatalogOfferPayload,
 )
 
-__all__ = ["direct_promotion"]
+__all__ = ["direct_promotion", "direct_user"]
 
 
 class _DeclinedError(Exception):
@@ -401,4 +403,34 @@ def direct_promotion(kind: PromotionKind, data: object, form: Form | None) -> Pr
     try:
         return _BUILDERS[kind][1](data, form)
     except (_DeclinedError, ValidationError):
+        return None
+
+
+_USER_FIELDS = frozenset(("id", "attributes"))
+_PLAIN_ATTRIBUTE_VALUES = frozenset((str, int, bool, type(None)))
+
+
+def direct_user(data: object) -> User | None:
+    """The user of a plain user document (an id string or null, attributes with string
+    names), as the detailed path builds it; None when it is not plain or not valid."""
+    if data.__class__ is not dict or not data.keys() <= _USER_FIELDS:
+        return None
+    user_id = data.get("id")
+    attributes = data.get("attributes")
+    if user_id is not None and user_id.__class__ is not str:
+        return None
+    if attributes is None:
+        attributes = {}
+    elif attributes.__class__ is not dict or not all(
+        key.__class__ is str
+        and (
+            value.__class__ in _PLAIN_ATTRIBUTE_VALUES
+            or (value.__class__ is Decimal and value.is_finite())
+        )
+        for key, value in attributes.items()
+    ):
+        return None  # a float, say, is read as the Decimal its text names: the detailed path
+    try:
+        return User(id=user_id, attributes=attributes)
+    except ValidationError:
         return None
