@@ -126,6 +126,8 @@ def test_check_of_plain_payloads_imports_no_store_chain_answer_or_cattrs(tmp_pat
     ]
     heavy = (
         "liveops_rules.accounting",
+        "liveops_rules.stores",
+        "sqlite3",
         "liveops_rules.chains",
         "liveops_rules.wire._chains",
         "liveops_rules.wire._answers",

@@ -403,6 +403,14 @@ TRICKY: list[tuple[PromotionKind, dict[str, Any], Form | None]] = [
         for limits in ({"per_user": 5}, {"per_user": {"total": 5}}, {"per_user": None})
         for form in (None, Form.REQUEST, Form.RESPONSE)
     ),
+    # The same without the response's `id`: a request body (create), so the direct loader's
+    # request branch is reached.
+    *(
+        (kind, {k: v for k, v in BASES[kind].items() if k != "id"} | {"limits": limits}, form)
+        for kind in (PromotionKind.ITEM_DISCOUNT, PromotionKind.BONUS)
+        for limits in ({"per_user": 5}, {"per_user": {"total": 5}}, {"per_user": None})
+        for form in (None, Form.REQUEST, Form.RESPONSE)
+    ),
     # Fields of the other form.
     (PromotionKind.COUPON, {**BASES[PromotionKind.COUPON], "is_enabled": True}, Form.REQUEST),
     (

@@ -29,7 +29,7 @@ from liveops_rules.cli.inputs import read_input_file
 from liveops_rules.errors import ValidationError
 from liveops_rules.evaluate import Decision, evaluate
 from liveops_rules.models import PromotionKind
-from liveops_rules.stores import redact_uri
+from liveops_rules.redaction import redact_uri
 from liveops_rules.wire import Form, load_catalog, load_catalog_codes, load_user
 from liveops_rules.wire._detect import detect_kinds
 

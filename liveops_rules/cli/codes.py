@@ -20,7 +20,7 @@ from liveops_rules.cli.common import (
     write_table,
 )
 from liveops_rules.cli.inputs import amount_argument, text_argument
-from liveops_rules.stores import redact_uri
+from liveops_rules.redaction import redact_uri
 
 __all__ = ["register"]
 

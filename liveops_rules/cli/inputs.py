@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from liveops_rules.errors import Problem, ValidationError
-from liveops_rules.stores import redact_uri
-from liveops_rules.stores.redaction import redact_message
+from liveops_rules.redaction import redact_message, redact_uri
 from liveops_rules.wire import parse_json
 
 __all__ = [

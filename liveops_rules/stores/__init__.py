@@ -18,6 +18,7 @@ from urllib.parse import (
 )
 
 from liveops_rules.errors import ValidationError
+from liveops_rules.redaction import redact_uri
 from liveops_rules.stores.memory import InMemoryStore
 from liveops_rules.stores.protocol import (
     CodeStore,
@@ -36,7 +37,6 @@ from liveops_rules.stores.protocol import (
     SettleResult,
     Status,
 )
-from liveops_rules.stores.redaction import redact_uri
 from liveops_rules.stores.sqlite import SQLiteStore
 
 __all__ = [

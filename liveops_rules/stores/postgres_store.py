@@ -61,6 +61,7 @@ from liveops_rules.errors import (
     TransactionConflictError,
     ValidationError,
 )
+from liveops_rules.redaction import redact_message, redact_uri
 from liveops_rules.stores.bounds import COUNT_MAX, check_seconds
 from liveops_rules.stores.protocol import (
     SETTLED,
@@ -76,7 +77,6 @@ from liveops_rules.stores.protocol import (
     Status,
     document_version,
 )
-from liveops_rules.stores.redaction import redact_message, redact_uri
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore", "schema_sql"]
 

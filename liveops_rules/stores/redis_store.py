@@ -37,6 +37,7 @@ from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
 from liveops_rules.errors import OutcomeUnknownError, StoreError, ValidationError
+from liveops_rules.redaction import redact_message
 from liveops_rules.stores import _redis_scripts as scripts
 from liveops_rules.stores.bounds import COUNT_MAX, check_seconds
 from liveops_rules.stores.protocol import (
@@ -53,7 +54,6 @@ from liveops_rules.stores.protocol import (
     Status,
     document_version,
 )
-from liveops_rules.stores.redaction import redact_message
 
 __all__ = ["SCHEMA_VERSION", "RedisStore"]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +36,6 @@ from liveops_rules.wire._payloads import (
 )
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from liveops_rules.wire._any_payload import PAYLOAD_KINDS, dump_payload, load_payload
     from liveops_rules.wire._chains import (
         ChainCatalog,
