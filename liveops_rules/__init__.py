@@ -27,6 +27,9 @@ if TYPE_CHECKING:
         check_ledger,
         promotion_ref,
     )
+    from liveops_rules.accounting.asynchronous import AsyncAccounting
+    from liveops_rules.accounting.engine import AccountingSteps
+    from liveops_rules.accounting.steps import run_steps, run_steps_async
     from liveops_rules.catalog import Catalog
     from liveops_rules.chains.daily import DailyChains, DailyChainView
     from liveops_rules.chains.days import DayGrid, StepState, StepStatus
@@ -125,6 +128,8 @@ if TYPE_CHECKING:
     )
     from liveops_rules.schedule import next_reset, period_of, period_start, read_form_fields
     from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore, open_store
+    from liveops_rules.stores.asynchronous import AsyncMemoryStore, ThreadedStore, open_async_store
+    from liveops_rules.stores.calls import AsyncStore, StoreCall
     from liveops_rules.upsell import ItemCatalog, OfferedItem, Upsell, UpsellPage
     from liveops_rules.wire import (
         PAYLOAD_KINDS,
@@ -188,6 +193,9 @@ else:
             "check_ledger",
             "promotion_ref",
         ),
+        "liveops_rules.accounting.asynchronous": ("AsyncAccounting",),
+        "liveops_rules.accounting.engine": ("AccountingSteps",),
+        "liveops_rules.accounting.steps": ("run_steps", "run_steps_async"),
         "liveops_rules.catalog": ("Catalog",),
         "liveops_rules.chains.daily": (
             "DailyChains",
@@ -345,6 +353,12 @@ else:
             "SQLiteStore",
             "open_store",
         ),
+        "liveops_rules.stores.asynchronous": (
+            "AsyncMemoryStore",
+            "ThreadedStore",
+            "open_async_store",
+        ),
+        "liveops_rules.stores.calls": ("AsyncStore", "StoreCall"),
         "liveops_rules.upsell": (
             "ItemCatalog",
             "OfferedItem",
@@ -427,8 +441,12 @@ __all__ = [
     "PAYLOAD_KINDS",
     "Accounting",
     "AccountingError",
+    "AccountingSteps",
     "AnonymousUser",
     "AppliedPromotion",
+    "AsyncAccounting",
+    "AsyncMemoryStore",
+    "AsyncStore",
     "AttributeMissing",
     "Attributes",
     "BetweenPeriods",
@@ -523,8 +541,10 @@ __all__ = [
     "SignInRequired",
     "StepState",
     "StepStatus",
+    "StoreCall",
     "StoreError",
     "StringCondition",
+    "ThreadedStore",
     "TransactionConflictError",
     "TypeMismatch",
     "UniqueCatalogOffer",
@@ -586,6 +606,7 @@ __all__ = [
     "minor_units",
     "next_reset",
     "normalize_code",
+    "open_async_store",
     "open_store",
     "parse_json",
     "period_of",
@@ -596,6 +617,8 @@ __all__ = [
     "read_json_file",
     "redeemed_cart",
     "round_money",
+    "run_steps",
+    "run_steps_async",
     "validate_code",
     "validation_envelope",
 ]

@@ -277,3 +277,41 @@ def test_total_limit_across_4_processes_sharing_one_store(tmp_path, request, kin
     assert won == 500
     assert store.counters()["t|coupon:race"].used == 500
     assert check_ledger(store) == []
+
+
+def _async_process_worker(
+    uri: str, worker: int, tasks: int, results: multiprocessing.Queue, start: threading.Barrier
+) -> None:
+    import asyncio
+
+    from liveops_rules import AsyncAccounting, open_async_store
+
+    async def race() -> int:
+        async with AsyncAccounting(open_async_store(uri)) as accounting:
+            outcomes = await asyncio.gather(
+                *(accounting.redeem("RACE1", User(f"a{worker}-{n}"), AT) for n in range(tasks))
+            )
+        return sum(outcome.ok for outcome in outcomes)
+
+    start.wait(timeout=120)
+    results.put(asyncio.run(race()))
+
+
+@pytest.mark.parametrize("kind", ["postgres", "redis", "sqlite"])
+def test_total_limit_across_3_processes_of_200_async_tasks_each(tmp_path, request, kind, closing):
+    uri = SHARED[kind](tmp_path, request)
+    store = closing(open_store(uri + "&create_schema=true" if kind == "postgres" else uri))
+    prepare(store, ["RACE1"], redeem_total_limit=300)
+    spawner = closing(Spawner())
+    results = spawner.queue()
+    start = spawner.context.Barrier(3)
+    workers = [
+        spawner.process(_async_process_worker, uri, n, 200, results, start) for n in range(3)
+    ]
+    won = sum(results.get(timeout=300) for _ in workers)
+    for process in workers:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+    assert won == 300
+    assert store.counters()["t|coupon:race"].used == 300
+    assert check_ledger(store) == []

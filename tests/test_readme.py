@@ -130,3 +130,8 @@ def test_the_readme_upsell_example_runs(capsys):
     exec(compile(example("Upsell("), str(README), "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     assert printed == ["[('shield', '8.00')]", "['potion', 'sword']"]
+
+
+def test_the_readme_async_example_runs(capsys):
+    exec(compile(example("AsyncAccounting("), str(README), "exec"), {})
+    assert capsys.readouterr().out.splitlines() == ["[False, False, False, True, True]"]

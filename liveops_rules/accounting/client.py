@@ -10,6 +10,7 @@ import attrs
 
 from liveops_rules.accounting.core import AccountingCore, is_promotion_ref, tombstone_moment
 from liveops_rules.accounting.outcomes import LIMIT_NAMES, Refusal
+from liveops_rules.accounting.steps import Steps, call
 from liveops_rules.errors import ValidationError
 from liveops_rules.evaluate import eligible_at, evaluate
 from liveops_rules.models import Coupon, PromoCode, Promotion, PromotionKind, RewardItem, User
@@ -43,7 +44,7 @@ class Verification:
 class ClientCalls(AccountingCore):
     """Reads a client makes: code verification and the promotions a player can use."""
 
-    def verify(self, code: str, user: User, at: datetime) -> Verification | Refusal:
+    def verify(self, code: str, user: User, at: datetime) -> Steps[Verification | Refusal]:
         """Whether `user` can use `code` at `at`, counting nothing: the `Verification`, or the
         Refusal a redeem (coupon) or a checkout (promo code) would meet — `malformed_code`
         and unmet conditions (9807), `unknown_code` (9811), `ended` (9810), `limit_reached`
@@ -57,12 +58,12 @@ class ClientCalls(AccountingCore):
             raise ValidationError.single("code", "a string", code)
         code = self._code(code)
         self._owners.pop(code, None)  # a verification reads the store: codes can move
-        _, ref, found, refused = self._resolve(code, None)
+        _, ref, found, refused = yield from self._resolve(code, None)
         if refused is not None:
             assert refused.refusal is not None
             return refused.refusal
         assert ref is not None
-        found = self.promotion(ref)  # as the store keeps it now: nothing checks it later
+        found = yield from self.promotion(ref)  # as the store keeps it now: nothing checks it later
         if found is None:
             return Refusal("unknown_promotion", f"{ref} not found")
         if not isinstance(found, Coupon | PromoCode):
@@ -73,7 +74,7 @@ class ClientCalls(AccountingCore):
         for spec in self._counters(found, ref, user, code, at):
             if spec.limit is None:
                 continue
-            state = self.store.counter(spec.key, at)
+            state = yield call("counter", spec.key, at)
             if state.used + state.reserved + 1 > spec.limit + state.extra:
                 name, label = LIMIT_NAMES[spec.key[0]]
                 taken, allowed = state.used + state.reserved, spec.limit + state.extra
@@ -82,7 +83,7 @@ class ClientCalls(AccountingCore):
                 )
         return Verification(found.kind, code, found, tuple(found.bonus))
 
-    def available_promotions(self, user: User, at: datetime) -> list[Promotion]:
+    def available_promotions(self, user: User, at: datetime) -> Steps[list[Promotion]]:
         """The store's promotions that apply to `user` at `at` and whose every limit has room
         for one more use (holds in flight counted), sorted by ref; counting nothing. Codes'
         own limits are not part of it: a code is verified with `verify`."""
@@ -92,21 +93,22 @@ class ClientCalls(AccountingCore):
         if user.id is not None:
             check_text(user.id, "user.id")
         found = []
-        for ref, document in sorted(self.store.promotion_documents().items()):
+        documents = yield call("promotion_documents")
+        for ref, document in sorted(documents.items()):
             if not is_promotion_ref(ref) or tombstone_moment(document) is not None:
                 continue
-            promotion = self.promotion(ref)
+            promotion = yield from self.promotion(ref)
             if promotion is None or not eligible_at(promotion, user, at):
                 continue
             if user.id is None and _per_user_limit(promotion):
                 continue  # a per-user limit needs a signed-in player
-            room = all(
-                spec.limit is None
-                or (state := self.store.counter(spec.key, at)).used + state.reserved + 1
-                <= spec.limit + state.extra
-                for spec in self._counters(promotion, ref, user, None, at)
-            )
-            if room:
+            for spec in self._counters(promotion, ref, user, None, at):
+                if spec.limit is None:
+                    continue
+                state = yield call("counter", spec.key, at)
+                if state.used + state.reserved + 1 > spec.limit + state.extra:
+                    break
+            else:
                 found.append(promotion)
         return found
 

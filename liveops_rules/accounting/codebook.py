@@ -11,6 +11,7 @@ import attrs
 
 from liveops_rules.accounting.core import AccountingCore
 from liveops_rules.accounting.outcomes import AccountingError, Refusal, code_exists_error
+from liveops_rules.accounting.steps import Steps, call
 from liveops_rules.codes import CODE_MAX_LENGTH
 from liveops_rules.errors import ValidationError
 from liveops_rules.models import Promotion
@@ -37,21 +38,21 @@ class CodePage:
 class CodeBook(AccountingCore):
     """The codes of the store's promotions."""
 
-    def code_promotion(self, code: str) -> Promotion | Refusal:
+    def code_promotion(self, code: str) -> Steps[Promotion | Refusal]:
         """The promotion that owns `code` (normalized as redeem does), or why there is none:
         a Refusal `malformed_code`, `unknown_code` or `unknown_promotion`."""
         if not isinstance(code, str):
             raise ValidationError.single("code", "a string", code)
         code = self._code(code)
         self._owners.pop(code, None)  # a lookup reads the store: codes can move
-        _, _, found, refusal = self._resolve(code, None)
+        _, _, found, refusal = yield from self._resolve(code, None)
         if refusal is not None:
             assert refusal.refusal is not None
             return refusal.refusal
         assert found is not None
         return found
 
-    def add_codes(self, promotion: Promotion | str, codes: Sequence[str]) -> None:
+    def add_codes(self, promotion: Promotion | str, codes: Sequence[str]) -> Steps[None]:
         """Give `codes` to `promotion` (imported first if the store lacks it);
         AccountingError `code_exists` (9803) if any is taken, `no_codes` if the promotion's
         kind has none.
@@ -60,9 +61,9 @@ class CodeBook(AccountingCore):
         nothing is added. Codes already taken are not added; the others are.
         """
         normalized = self._valid_codes(codes)
-        ref = self._require(promotion)
-        self._check_code_kind(self._stored(ref))
-        taken = self.store.add_codes(ref, normalized)
+        ref = yield from self._require(promotion)
+        self._check_code_kind((yield from self._stored(ref)))
+        taken = yield call("add_codes", ref, normalized)
         if taken:
             raise code_exists_error(list(taken))
 
@@ -74,7 +75,7 @@ class CodeBook(AccountingCore):
         length: int = 12,
         alphabet: str = DEFAULT_CODE_ALPHABET,
         progress: Callable[[int], None] | None = None,
-    ) -> list[str]:
+    ) -> Steps[list[str]]:
         """Make `count` (1..100,000) new random codes for `promotion`, unique in the store.
 
         Codes come from `secrets`. The alphabet must be Latin letters and digits; the space
@@ -95,8 +96,8 @@ class CodeBook(AccountingCore):
             raise ValidationError.single(
                 "length", f"a length giving at least {count * 1000} possible codes", length
             )
-        ref = self._require(promotion)
-        self._check_code_kind(self._stored(ref))
+        ref = yield from self._require(promotion)
+        self._check_code_kind((yield from self._stored(ref)))
         made: list[str] = []
         barren = 0
         while len(made) < count:
@@ -105,7 +106,7 @@ class CodeBook(AccountingCore):
             while len(batch) < wanted:  # the space holds >= 1,000 x count codes: ends quickly
                 batch.add("".join(secrets.choice(symbols) for _ in range(length)))
             ordered = sorted(batch)
-            taken = set(self.store.add_codes(ref, ordered))
+            taken = set((yield call("add_codes", ref, ordered)))
             fresh = [code for code in ordered if code not in taken]
             made.extend(fresh)
             barren = 0 if fresh else barren + 1
@@ -122,45 +123,49 @@ class CodeBook(AccountingCore):
 
     def code_usage(
         self, promotion: Promotion | str, at: datetime, codes: Sequence[str] | None = None
-    ) -> dict[str, CounterState]:
+    ) -> Steps[dict[str, CounterState]]:
         """Each code of the promotion (or each of `codes`) with its counter (used, reserved);
         AccountingError `unknown_code` (9811) for a code that is not the promotion's."""
         check_stored_moment(at)
-        ref = self._require(promotion)
+        ref = yield from self._require(promotion)
         if codes is None:
-            wanted = self.store.codes(ref)
+            wanted = yield call("codes", ref)
         else:
             wanted = self._valid_codes(codes)
-            owners = self.store.code_owners(wanted)
+            owners = yield call("code_owners", wanted)
             strangers = [code for code in wanted if owners.get(code) != ref]
             if strangers:
                 raise AccountingError(
                     "unknown_code", f"Code not found in {ref}: {', '.join(strangers[:5])}"
                 )
-        return {code: self.store.counter(f"c|{ref}|{code}", at) for code in wanted}
+        usage = {}
+        for code in wanted:
+            usage[code] = yield call("counter", f"c|{ref}|{code}", at)
+        return usage
 
     def list_codes(
         self, promotion: Promotion | str, *, limit: int | None = None, offset: int = 0
-    ) -> CodePage:
+    ) -> Steps[CodePage]:
         """The promotion's codes, sorted: `limit` of them from `offset`, and how many it has."""
         if limit is not None:
             check_count(limit, "limit", 1)
         check_count(offset, "offset", 0)
-        ref = self._require(promotion)
-        return CodePage(tuple(self.store.codes(ref, offset, limit)), self.store.code_count(ref))
+        ref = yield from self._require(promotion)
+        codes = yield call("codes", ref, offset, limit)
+        return CodePage(tuple(codes), (yield call("code_count", ref)))
 
-    def remove_codes(self, promotion: Promotion | str, codes: Sequence[str]) -> None:
+    def remove_codes(self, promotion: Promotion | str, codes: Sequence[str]) -> Steps[None]:
         """Take codes from a promotion (they may then be given to another); their counters
         and ledger lines stay. AccountingError `unknown_code` (9811), nothing removed, if any
         is not the promotion's."""
         normalized = self._valid_codes(codes)
-        ref = self._require(promotion)
-        owners = self.store.code_owners(normalized)
+        ref = yield from self._require(promotion)
+        owners = yield call("code_owners", normalized)
         strangers = [code for code in normalized if owners.get(code) != ref]
         if strangers:
             raise AccountingError(
                 "unknown_code", f"Code not found in {ref}: {', '.join(strangers[:5])}"
             )
-        self.store.remove_codes(ref, normalized)
+        yield call("remove_codes", ref, normalized)
         for code in normalized:
             self._owners.pop(code, None)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from liveops_rules.accounting.ids import OperationIds
 from liveops_rules.accounting.outcomes import AccountingError, Outcome, refused_outcome
+from liveops_rules.accounting.steps import Steps, call
 from liveops_rules.codes import is_valid_code, validate_code
 from liveops_rules.errors import ValidationError
 from liveops_rules.models import (
@@ -23,7 +24,7 @@ from liveops_rules.models import (
 )
 from liveops_rules.schedule import period_start
 from liveops_rules.stores.bounds import check_text
-from liveops_rules.stores.protocol import CounterSpec, RedemptionStore, document_version
+from liveops_rules.stores.protocol import CounterSpec, document_version
 from liveops_rules.wire import dump_stored_promotion, load_stored_promotion
 
 __all__ = [
@@ -83,17 +84,16 @@ def tombstone_moment(document: str | None) -> datetime | None:
 
 
 class AccountingCore:
-    """The state every part of `Accounting` shares: the store, the promotions loaded from it
-    and their versions, the codes already resolved."""
+    """The state every part of the engine shares: the promotions loaded from the store and
+    their versions, the codes already resolved. It holds no store: its operations are steps
+    (see `accounting.steps`) that a driver performs on one."""
 
     def __init__(
         self,
-        store: RedemptionStore,
         *,
         code_normalizer: Callable[[str], str] | None = None,
         new_id: Callable[[], str] | None = None,
     ) -> None:
-        self.store = store
         self._normalize = code_normalizer
         self._new_id = new_id if new_id is not None else OperationIds()
         self._loaded: dict[str, tuple[str, Promotion, str]] = {}
@@ -109,34 +109,37 @@ class AccountingCore:
         """The JSON document a store keeps for a promotion (its version is the document's)."""
         return json.dumps(dump_stored_promotion(promotion), sort_keys=True)
 
-    def import_promotions(self, promotions: Sequence[Promotion]) -> None:
+    def import_promotions(self, promotions: Sequence[Promotion]) -> Steps[None]:
         """Keep these promotions' configuration in the store (replacing older versions), in
         one write. The id of a deleted promotion starts anew: its counters are forgiven."""
         # Every document is made before the first is kept: one that cannot be kept keeps none.
         documents = [(promotion_ref(p), self._document(p)) for p in promotions]
-        self._put_documents(documents, self.store.promotion_documents())
+        kept = yield call("promotion_documents")
+        yield from self._put_documents(documents, kept)
 
-    def _put_documents(self, documents: list[tuple[str, str]], kept: Mapping[str, str]) -> None:
+    def _put_documents(
+        self, documents: list[tuple[str, str]], kept: Mapping[str, str]
+    ) -> Steps[None]:
         """Keep `documents`, given the documents the store keeps now: ids of deleted
         promotions get their counters forgiven first."""
         for ref, _ in documents:
             deleted_at = tombstone_moment(kept.get(ref))
             if deleted_at is not None:
-                self._forgive(ref, deleted_at)
-        self.store.put_promotions(documents)
+                yield from self._forgive(ref, deleted_at)
+        yield call("put_promotions", documents)
 
-    def _forgive(self, ref: str, at: datetime) -> None:
+    def _forgive(self, ref: str, at: datetime) -> Steps[None]:
         """Forgive every counter of a promotion: its total, its users', its codes'."""
-        self.store.reset(f"t|{ref}", at, exact=True)
-        self.store.reset(f"u|{ref}|", at)
-        self.store.reset(f"c|{ref}|", at)
+        yield call("reset", f"t|{ref}", at, exact=True)
+        yield call("reset", f"u|{ref}|", at)
+        yield call("reset", f"c|{ref}|", at)
 
-    def promotion(self, ref: str) -> Promotion | None:
+    def promotion(self, ref: str) -> Steps[Promotion | None]:
         """The promotion kept under `ref`, or None (also when it was deleted)."""
         check_text(ref, "promotion", 512)
         if not is_promotion_ref(ref):
             return None
-        document = self.store.promotion(ref)
+        document = yield call("promotion", ref)
         if document is None or tombstone_moment(document) is not None:
             return None
         cached = self._loaded.get(ref)
@@ -146,21 +149,21 @@ class AccountingCore:
         self._loaded[ref] = (document, promotion, document_version(document))
         return promotion
 
-    def _changed(self, ref: str) -> bool:
+    def _changed(self, ref: str) -> Steps[bool]:
         """Whether the store keeps another document for `ref` than the one loaded (then the
         loaded copy is dropped)."""
         cached = self._loaded.get(ref)
-        if cached is not None and self.store.promotion(ref) == cached[0]:
+        if cached is not None and (yield call("promotion", ref)) == cached[0]:
             return False
         self._loaded.pop(ref, None)
         return True
 
-    def _current(self, ref: str) -> tuple[Promotion | None, str | None]:
+    def _current(self, ref: str) -> Steps[tuple[Promotion | None, str | None]]:
         """The promotion last loaded for `ref` (read from the store the first time) and its
         version; `count` refuses a stale version, so a change made elsewhere is never missed."""
         cached = self._loaded.get(ref)
         if cached is None:
-            if self.promotion(ref) is None:
+            if (yield from self.promotion(ref)) is None:
                 return None, None
             cached = self._loaded[ref]
         return cached[1], cached[2]
@@ -201,7 +204,7 @@ class AccountingCore:
                 "and unique catalog offers do",
             )
 
-    def _require(self, promotion: Promotion | str) -> str:
+    def _require(self, promotion: Promotion | str) -> Steps[str]:
         """The ref of a promotion the store has: a model the store lacks is imported; an
         unknown ref is AccountingError `unknown_promotion`."""
         if isinstance(promotion, str):
@@ -212,22 +215,22 @@ class AccountingCore:
             raise ValidationError.single(
                 "promotion", "a promotion or its ref (kind:external_id)", promotion
             )
-        if self.promotion(ref) is None:
+        if (yield from self.promotion(ref)) is None:
             if isinstance(promotion, str):
                 raise AccountingError("unknown_promotion", f"Promotion {ref} not found")
-            self.import_promotions([promotion])
+            yield from self.import_promotions([promotion])
         return ref
 
-    def _stored(self, ref: str) -> Promotion:
+    def _stored(self, ref: str) -> Steps[Promotion]:
         """The promotion the store keeps under `ref` (which `_require` has checked)."""
-        found = self.promotion(ref)
+        found = yield from self.promotion(ref)
         if found is None:  # deleted meanwhile
             raise AccountingError("unknown_promotion", f"Promotion {ref} not found")
         return found
 
     def _resolve(
         self, code: str | None, promotion: Promotion | str | None
-    ) -> tuple[str | None, str | None, Promotion | None, Outcome | None]:
+    ) -> Steps[tuple[str | None, str | None, Promotion | None, Outcome | None]]:
         if code is not None:
             ref = self._owners.get(code)  # a known code was valid when it was added
             if ref is None:
@@ -238,7 +241,7 @@ class AccountingCore:
                         None,
                         refused_outcome("malformed_code", "Enter a valid coupon code."),
                     )
-                ref = self.store.code_owner(code)
+                ref = yield call("code_owner", code)
                 if ref is None:
                     return code, None, None, refused_outcome("unknown_code", "Code not found.")
                 if len(self._owners) >= 100_000:
@@ -248,7 +251,8 @@ class AccountingCore:
                 if promotion_ref(promotion) != ref:
                     return code, None, None, refused_outcome("unknown_code", "Code not found.")
                 return code, ref, promotion, None
-            found, _ = self._current(ref)
+            cached = self._loaded.get(ref)  # as `_current`, without its steps when loaded
+            found = cached[1] if cached is not None else (yield from self._current(ref))[0]
             if found is None:
                 return (
                     code,
@@ -260,7 +264,7 @@ class AccountingCore:
         if promotion is None:
             raise ValidationError.single("promotion", "a code or a promotion", None)
         if isinstance(promotion, str):
-            found, _ = self._current(promotion)
+            found, _ = yield from self._current(promotion)
             if found is None:
                 return (
                     None,

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from liveops_rules.accounting.core import REDEEMABLE, AccountingCore, promotion_ref
 from liveops_rules.accounting.outcomes import LIMIT_NAMES, AccountingError, Outcome, refused_outcome
+from liveops_rules.accounting.steps import Steps, call
 from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.evaluate import eligible_at, evaluate
 from liveops_rules.models import PromoCode, Promotion, RewardItem, UniqueCatalogOffer, User
@@ -29,12 +30,14 @@ class Counting(AccountingCore):
 
     def redeem(
         self, code: str, user: User, at: datetime, *, idempotency_key: str | None = None
-    ) -> Outcome:
+    ) -> Steps[Outcome]:
         """Redeem `code` for `user` at `at`: all limits checked and counted, or none.
 
         Only coupon codes and unique catalog offer codes are redeemed on their own; a promo
         code is applied to a cart (a checkout reserves it) and is refused here with
         `not_redeemable` (9807)."""
+        # The steps of `_count` themselves, not wrapped in one more generator: a redeem is
+        # the hot path, and each level of generators costs on every step.
         return self._count("redeem", user, at, code=code, idempotency_key=idempotency_key)
 
     def reserve(
@@ -47,7 +50,7 @@ class Counting(AccountingCore):
         promotion: Promotion | str | None = None,
         quantity: int = 1,
         idempotency_key: str | None = None,
-    ) -> Outcome:
+    ) -> Steps[Outcome]:
         """Hold capacity for a checkout until `at + hold`; then `commit` or `release` it.
 
         Name the promotion by `code`, or give it (or its ref) as `promotion`. A promotion
@@ -78,7 +81,7 @@ class Counting(AccountingCore):
         quantity: int = 1,
         hold: timedelta | None = None,
         idempotency_key: str | None = None,
-    ) -> Outcome:
+    ) -> Steps[Outcome]:
         # Everything a store could not keep is refused here, before any I/O.
         check_stored_moment(at)
         expires_at = None if operation == "redeem" else hold_expiry(at, hold)
@@ -104,11 +107,11 @@ class Counting(AccountingCore):
                 else promotion_ref(promotion)
             )
             fingerprint = json.dumps([operation, code, wanted, user.id, quantity])
-            replayed = self._recall(idempotency_key, fingerprint)
+            replayed = yield from self._recall(idempotency_key, fingerprint)
             if replayed is not None:
                 return replayed
         for _ in range(_STALE_RETRIES):
-            outcome = self._count_once(
+            outcome = yield from self._count_once(
                 operation,
                 user,
                 at,
@@ -134,10 +137,10 @@ class Counting(AccountingCore):
         expires_at: datetime | None,
         idempotency_key: str | None,
         fingerprint: str,
-    ) -> Outcome | None:
+    ) -> Steps[Outcome | None]:
         """Resolve, evaluate and count once; None when the store held a newer version of the
         promotion than the one evaluated (its cached copy is dropped: the caller tries again)."""
-        code, ref, found, refusal = self._resolve(code, promotion)
+        code, ref, found, refusal = yield from self._resolve(code, promotion)
         given = promotion is not None and not isinstance(promotion, str)
         if refusal is None:
             assert found is not None
@@ -154,7 +157,7 @@ class Counting(AccountingCore):
                     ref,
                 )
             elif not eligible_at(found, user, at):  # reasons are built only for a refusal
-                if not given and self._changed(ref):
+                if not given and (yield from self._changed(ref)):
                     return None  # refused by an old copy: evaluate the current one instead
                 decision = evaluate(found, user, at)
                 first = decision.reasons[0]
@@ -165,7 +168,7 @@ class Counting(AccountingCore):
                     reasons=tuple(r.to_dict() for r in decision.reasons),
                 )
         if refusal is not None:
-            return self._keep_refusal(idempotency_key, fingerprint, refusal)
+            return (yield from self._keep_refusal(idempotency_key, fingerprint, refusal))
         assert found is not None
         assert ref is not None
         operation_id = self._new_id()
@@ -194,7 +197,7 @@ class Counting(AccountingCore):
             given and code is None,
         )
         try:
-            result = self.store.count(request)
+            result = yield call("count", request)
         except IdempotencyConflict:
             raise self._conflict(idempotency_key) from None
         except OperationCollision:
@@ -226,7 +229,7 @@ class Counting(AccountingCore):
         refusal = refused_outcome(
             "limit_reached", f"{label} limit {taken} of {allowed} used", ref, limit=name
         )
-        return self._keep_refusal(idempotency_key, fingerprint, refusal)
+        return (yield from self._keep_refusal(idempotency_key, fingerprint, refusal))
 
     @staticmethod
     def _conflict(key: str | None) -> AccountingError:
@@ -234,28 +237,28 @@ class Counting(AccountingCore):
             "idempotency_conflict", f"idempotency key {key!r} was used for a different request"
         )
 
-    def _recall(self, key: str, fingerprint: str) -> Outcome | None:
+    def _recall(self, key: str, fingerprint: str) -> Steps[Outcome | None]:
         try:
-            kept = self.store.recall(key, fingerprint)
+            kept = yield call("recall", key, fingerprint)
         except IdempotencyConflict:
             raise self._conflict(key) from None
         return None if kept is None else Outcome.from_dict(json.loads(kept), replayed=True)
 
-    def _keep_refusal(self, key: str | None, fingerprint: str, refusal: Outcome) -> Outcome:
+    def _keep_refusal(self, key: str | None, fingerprint: str, refusal: Outcome) -> Steps[Outcome]:
         if key is None:
             return refusal
         try:
-            kept = self.store.remember(key, fingerprint, json.dumps(refusal.to_dict()))
+            kept = yield call("remember", key, fingerprint, json.dumps(refusal.to_dict()))
         except IdempotencyConflict:
             raise self._conflict(key) from None
         if kept == json.dumps(refusal.to_dict()):
             return refusal
         return Outcome.from_dict(json.loads(kept), replayed=True)
 
-    def _settle(self, action: SettleAction, operation_id: str, at: datetime) -> Outcome:
+    def _settle(self, action: SettleAction, operation_id: str, at: datetime) -> Steps[Outcome]:
         check_stored_moment(at)
         check_text(operation_id, "operation_id")
-        result = self.store.settle(action, operation_id, at)
+        result = yield call("settle", action, operation_id, at)
         if result.status is None:
             raise AccountingError("unknown_operation", f"no reservation {operation_id!r}")
         if not result.ok:
@@ -269,16 +272,16 @@ class Counting(AccountingCore):
             )
         return Outcome(ok=True, promotion=result.promotion, operation_id=operation_id)
 
-    def commit(self, operation_id: str, at: datetime) -> Outcome:
+    def commit(self, operation_id: str, at: datetime) -> Steps[Outcome]:
         """Turn a hold into a redemption (idempotent); AccountingError if it expired or was
         released."""
         return self._settle(SettleAction.COMMIT, operation_id, at)
 
-    def release(self, operation_id: str, at: datetime) -> Outcome:
+    def release(self, operation_id: str, at: datetime) -> Steps[Outcome]:
         """Give a hold's capacity back (idempotent; an expired hold is already released)."""
         return self._settle(SettleAction.RELEASE, operation_id, at)
 
-    def cancel(self, operation_id: str, at: datetime) -> Outcome:
+    def cancel(self, operation_id: str, at: datetime) -> Steps[Outcome]:
         """Undo a committed redemption (a refund) and give back what it still counts: a reset
         since then has already forgiven it on the limits it reset (idempotent)."""
         return self._settle(SettleAction.CANCEL, operation_id, at)

@@ -24,6 +24,7 @@ from liveops_rules.accounting.core import (
     tombstone_moment,
 )
 from liveops_rules.accounting.outcomes import AccountingError, code_exists_error
+from liveops_rules.accounting.steps import Steps, call
 from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.models import Promotion, PromotionKind
 from liveops_rules.stores.bounds import check_count, check_stored_moment
@@ -86,7 +87,7 @@ class PromotionRegistry(AccountingCore):
         dry_run: bool = False,
         at: datetime | None = None,
         progress: Callable[[int], None] | None = None,
-    ) -> ImportReport:
+    ) -> Steps[ImportReport]:
         """Make the store keep these promotions and give each its codes, in a few batched
         writes: documents that did not change are not written again, and importing the same
         catalog again changes nothing.
@@ -128,11 +129,8 @@ class PromotionRegistry(AccountingCore):
                 progress(index // 2)  # making documents is about half the work
         if progress is not None:
             progress(len(promotions) // 2)
-        kept = {
-            ref: doc
-            for ref, doc in self.store.promotion_documents().items()
-            if is_promotion_ref(ref)
-        }
+        stored = yield call("promotion_documents")
+        kept = {ref: doc for ref, doc in stored.items() if is_promotion_ref(ref)}
         created = tuple(ref for ref, _ in documents if self._absent(kept.get(ref)))
         updated = tuple(
             ref for ref, doc in documents if not self._absent(kept.get(ref)) and kept[ref] != doc
@@ -143,7 +141,7 @@ class PromotionRegistry(AccountingCore):
             sorted(ref for ref, doc in kept.items() if ref not in listed and not self._absent(doc))
         )
         # Codes: who holds them now, and (sync) what the store holds that the file drops.
-        owners = self.store.code_map() if sync else self.store.code_owners(list(seen))
+        owners = yield (call("code_map") if sync else call("code_owners", list(seen)))
         dropped: dict[str, list[str]] = {}
         if sync:
             for code, owner in owners.items():
@@ -174,15 +172,15 @@ class PromotionRegistry(AccountingCore):
         if sync:
             assert at is not None
             for ref in removed:
-                self._delete(ref, at)
+                yield from self._delete(ref, at)
             for owner, codes_of in sorted(dropped.items()):
                 if owner not in removed:  # a deleted promotion's codes are freed already
-                    self.store.remove_codes(owner, codes_of)
-        self._put_documents(
+                    yield call("remove_codes", owner, codes_of)
+        yield from self._put_documents(
             [(ref, doc) for ref, doc in documents if ref in created or ref in updated], kept
         )
         assignments = [(ref, fresh) for ref, fresh in new_codes.items() if fresh]
-        taken = self.store.add_code_sets(assignments) if assignments else []
+        taken = (yield call("add_code_sets", assignments)) if assignments else []
         lost = [code for (_, fresh), gone in zip(assignments, taken, strict=True) for code in gone]
         if lost:
             raise code_exists_error(lost)
@@ -196,7 +194,7 @@ class PromotionRegistry(AccountingCore):
 
     # -- one promotion ----------------------------------------------------------------------
 
-    def create_promotion(self, promotion: Promotion) -> Promotion:
+    def create_promotion(self, promotion: Promotion) -> Steps[Promotion]:
         """Keep a new promotion, disabled (activate it to start it), as LiveOps creates them;
         AccountingError `promotion_exists` (422) when its id is taken. A promotion without an
         id (an item discount, a bonus or a rule as LiveOps creates them) is given the next
@@ -207,76 +205,79 @@ class PromotionRegistry(AccountingCore):
         if promotion.key is None:
             for _ in range(_SWAP_TRIES):
                 try:
-                    return self._create(
-                        attrs.evolve(promotion, promotion_id=self._next_id(promotion))
-                    )
+                    next_id = yield from self._next_id(promotion)
+                    return (yield from self._create(attrs.evolve(promotion, promotion_id=next_id)))
                 except AccountingError as error:
                     if error.code != "promotion_exists":
                         raise
             raise StoreError(f"others kept taking the next {promotion.kind.value} id")
-        return self._create(promotion)
+        return (yield from self._create(promotion))
 
-    def _next_id(self, promotion: Promotion) -> int:
+    def _next_id(self, promotion: Promotion) -> Steps[int]:
         prefix = promotion.kind.value + ":"
+        refs = yield call("promotion_refs")
         taken = [
             int(ref[len(prefix) :])
-            for ref in self.store.promotion_refs()
+            for ref in refs
             if ref.startswith(prefix) and ref[len(prefix) :].isdigit()
         ]
         return max(taken, default=0) + 1
 
-    def _create(self, promotion: Promotion) -> Promotion:
+    def _create(self, promotion: Promotion) -> Steps[Promotion]:
         created = attrs.evolve(promotion, enabled=False)
         ref = promotion_ref(created)
         document = self._document(created)
-        kept = self.store.promotion(ref)
+        kept = yield call("promotion", ref)
         if not self._absent(kept):
             raise AccountingError("promotion_exists", f"Promotion {ref} already exists.")
         deleted_at = tombstone_moment(kept)
         if deleted_at is not None:
-            self._forgive(ref, deleted_at)
+            yield from self._forgive(ref, deleted_at)
         expected = None if kept is None else document_version(kept)
-        if not self.store.swap_promotion(ref, expected, document):
+        if not (yield call("swap_promotion", ref, expected, document)):
             raise AccountingError("promotion_exists", f"Promotion {ref} already exists.")
         return created
 
-    def update_promotion(self, promotion: Promotion) -> Promotion:
+    def update_promotion(self, promotion: Promotion) -> Steps[Promotion]:
         """Replace a promotion's whole configuration (LiveOps' PUT), keeping whether it is
         enabled (activate and deactivate change that); `unknown_promotion` (9802) if there is
         none."""
         if not isinstance(promotion, Promotion):
             raise ValidationError.single("promotion", "a promotion", promotion)
-        return self._change(
-            promotion_ref(promotion), lambda kept: attrs.evolve(promotion, enabled=kept.enabled)
+        return (
+            yield from self._change(
+                promotion_ref(promotion),
+                lambda kept: attrs.evolve(promotion, enabled=kept.enabled),
+            )
         )
 
-    def activate_promotion(self, promotion: Promotion | str) -> Promotion:
+    def activate_promotion(self, promotion: Promotion | str) -> Steps[Promotion]:
         """Enable a promotion (idempotent)."""
-        return self._change(self._ref(promotion), lambda kept: attrs.evolve(kept, enabled=True))
+        return (yield from self._change(self._ref(promotion), _enabled(True)))
 
-    def deactivate_promotion(self, promotion: Promotion | str) -> Promotion:
+    def deactivate_promotion(self, promotion: Promotion | str) -> Steps[Promotion]:
         """Disable a promotion (idempotent): it no longer applies anywhere."""
-        return self._change(self._ref(promotion), lambda kept: attrs.evolve(kept, enabled=False))
+        return (yield from self._change(self._ref(promotion), _enabled(False)))
 
-    def delete_promotion(self, promotion: Promotion | str, at: datetime) -> int:
+    def delete_promotion(self, promotion: Promotion | str, at: datetime) -> Steps[int]:
         """Delete a promotion at `at`, irreversibly: it no longer applies anywhere, its codes
         are freed (they may be given to another promotion) and their number returned; its
         counters and ledger lines stay, for audit."""
         check_stored_moment(at)
         ref = self._ref(promotion)
-        freed = self._delete(ref, at)
+        freed = yield from self._delete(ref, at)
         if freed is None:
             raise AccountingError("unknown_promotion", f"Promotion {ref} not found")
         return freed
 
-    def _delete(self, ref: str, at: datetime) -> int | None:
+    def _delete(self, ref: str, at: datetime) -> Steps[int | None]:
         for _ in range(_SWAP_TRIES):
-            document = self.store.promotion(ref)
-            kept = None if self._absent(document) else self.promotion(ref)
+            document = yield call("promotion", ref)
+            kept = None if self._absent(document) else (yield from self.promotion(ref))
             if kept is None or document is None:
                 return None
-            freed = self.store.retire_promotion(
-                ref, document_version(document), tombstone(kept, at)
+            freed: int | None = yield call(
+                "retire_promotion", ref, document_version(document), tombstone(kept, at)
             )
             if freed is not None:
                 self._loaded.pop(ref, None)
@@ -284,18 +285,20 @@ class PromotionRegistry(AccountingCore):
                 return freed
         raise StoreError(f"{ref} kept changing during {_SWAP_TRIES} tries to change it")
 
-    def _change(self, ref: str, change: Callable[[Promotion], Promotion]) -> Promotion:
+    def _change(self, ref: str, change: Callable[[Promotion], Promotion]) -> Steps[Promotion]:
         """Apply `change` to the promotion kept under `ref`, compare-and-set on its version."""
         for _ in range(_SWAP_TRIES):
-            document = self.store.promotion(ref)
-            kept = None if self._absent(document) else self.promotion(ref)
+            document = yield call("promotion", ref)
+            kept = None if self._absent(document) else (yield from self.promotion(ref))
             if kept is None or document is None:
                 raise AccountingError("unknown_promotion", f"Promotion {ref} not found")
             changed = change(kept)
             if promotion_ref(changed) != ref:
                 raise ValidationError.single("promotion", f"the promotion {ref}", changed.key)
             new = self._document(changed)
-            if new == document or self.store.swap_promotion(ref, document_version(document), new):
+            if new == document or (
+                yield call("swap_promotion", ref, document_version(document), new)
+            ):
                 return changed
         raise StoreError(f"{ref} kept changing during {_SWAP_TRIES} tries to change it")
 
@@ -315,7 +318,7 @@ class PromotionRegistry(AccountingCore):
         enabled: bool | None = None,
         limit: int | None = None,
         offset: int = 0,
-    ) -> PromotionPage:
+    ) -> Steps[PromotionPage]:
         """The store's promotions, sorted by ref: of one `kind`, `enabled` or not, `limit` of
         them from `offset`; LiveOps' counts are of every promotion of the kind."""
         wanted = None if kind is None else _kind(kind)
@@ -325,12 +328,12 @@ class PromotionRegistry(AccountingCore):
             check_count(limit, "limit", 1)
         check_count(offset, "offset", 0)
         found = []
-        for ref in sorted(self.store.promotion_refs()):
+        for ref in sorted((yield call("promotion_refs"))):
             if not is_promotion_ref(ref):
                 continue
             if wanted is not None and not ref.startswith(wanted.value + ":"):
                 continue
-            promotion = self.promotion(ref)
+            promotion = yield from self.promotion(ref)
             if promotion is not None:
                 found.append(promotion)
         active = sum(1 for p in found if p.enabled)
@@ -338,27 +341,34 @@ class PromotionRegistry(AccountingCore):
         page = shown[offset:] if limit is None else shown[offset : offset + limit]
         return PromotionPage(tuple(page), len(found), active, len(found) - active)
 
-    def promotion_view(self, promotion: Promotion | str, at: datetime) -> dict[str, Any]:
+    def promotion_view(self, promotion: Promotion | str, at: datetime) -> Steps[dict[str, Any]]:
         """A promotion as LiveOps' GET answers it at `at`: the response form, with
         `total_limit_state` ({available, reserved, used}) when it has a total limit and
         `total_codes_count` when it has codes."""
         check_stored_moment(at)
         ref = self._ref(promotion)
-        found = self.promotion(ref)
+        found = yield from self.promotion(ref)
         if found is None:
             raise AccountingError("unknown_promotion", f"Promotion {ref} not found")
         view: dict[str, Any] = dump_promotion(found, Form.RESPONSE, at=at)
         total = getattr(found, "redeem_total_limit", None)
         if total is not None:
-            state = self.store.counter(f"t|{ref}", at)
+            state = yield call("counter", f"t|{ref}", at)
             view["total_limit_state"] = {
                 "available": max(0, total + state.extra - state.used - state.reserved),
                 "reserved": state.reserved,
                 "used": state.used,
             }
         if isinstance(found, CODE_KINDS):
-            view["total_codes_count"] = self.store.code_count(ref)
+            view["total_codes_count"] = yield call("code_count", ref)
         return view
+
+
+def _enabled(enabled: bool) -> Callable[[Promotion], Promotion]:
+    def change(kept: Promotion) -> Promotion:
+        return attrs.evolve(kept, enabled=enabled)
+
+    return change
 
 
 def _kind(kind: PromotionKind | str) -> PromotionKind:

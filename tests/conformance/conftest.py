@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore
+
+from ..async_backed import OPEN, AsyncBacked
 
 StoreFactory = Callable[[], RedemptionStore]
 
@@ -38,6 +40,31 @@ def _postgres(_: Path, request: pytest.FixtureRequest) -> StoreFactory:
     schema = f"t_{uuid.uuid4().hex}"  # each test its own tables on the shared server
     PostgresStore.create_schema(url, schema=schema)
     return lambda: PostgresStore(url, schema=schema, pool_size=4)
+
+
+# The modules whose tests run through both APIs: `Accounting`, and `AsyncAccounting` over the
+# async form of the same store (their module's `Accounting` replaced for the "async" run).
+BOTH_APIS = frozenset(
+    {"test_accounting", "test_registry", "test_soundness", "test_zones", "test_periods"}
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__.rpartition(".")[2] in BOTH_APIS:
+        metafunc.parametrize("api", ["sync", "async"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def api(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Which API the test's `Accounting` is: "sync" unless its module runs both."""
+    chosen = getattr(request, "param", "sync")
+    if chosen == "async":
+        monkeypatch.setattr(request.module, "Accounting", AsyncBacked)
+    try:
+        yield chosen
+    finally:
+        while OPEN:
+            OPEN.pop().close()
 
 
 FACTORIES = {"memory": _memory, "sqlite": _sqlite, "redis": _redis, "postgres": _postgres}

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -22,6 +23,8 @@ from hypothesis.stateful import (
 from liveops_rules import Coupon, RewardItem, User
 from liveops_rules.accounting import Accounting, AccountingError, check_ledger
 from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore
+
+from ..async_backed import AsyncBacked
 
 START = datetime(2026, 11, 22, 12, tzinfo=UTC)
 HOLD = timedelta(minutes=10)
@@ -147,6 +150,9 @@ class Reference:
 class AccountingMachine(RuleBasedStateMachine):
     """Subclasses or `run_state_machine_as_test` give `make_store`, called once per example."""
 
+    api: Callable[[RedemptionStore], Any] = Accounting
+    """The API the machine drives: `Accounting`, or `AsyncAccounting` behind `AsyncBacked`."""
+
     def __init__(self, make_store: Callable[[], RedemptionStore] | None = None) -> None:
         super().__init__()
         self.make_store = make_store
@@ -160,7 +166,7 @@ class AccountingMachine(RuleBasedStateMachine):
         else:
             self.directory = tempfile.TemporaryDirectory()
             self.store = SQLiteStore(Path(self.directory.name) / "s.db", synchronous="NORMAL")
-        self.accounting = Accounting(self.store)
+        self.accounting = self.api(self.store)
         self.promotion = Coupon(
             external_id="ref",
             enabled=True,
@@ -176,6 +182,8 @@ class AccountingMachine(RuleBasedStateMachine):
         self.operations: list[str] = []
 
     def teardown(self) -> None:
+        if isinstance(getattr(self, "accounting", None), AsyncBacked):
+            self.accounting.close()
         store = getattr(self, "store", None)
         if store is not None:
             store.close()
@@ -277,8 +285,18 @@ class SQLiteMachine(AccountingMachine):
     store_kind = "sqlite"
 
 
+class AsyncMemoryMachine(MemoryMachine):  # settings inherited from MemoryMachine
+    api = AsyncBacked
+
+
+class AsyncSQLiteMachine(SQLiteMachine):
+    api = AsyncBacked
+
+
 TestMemoryStoreMatchesTheReference = MemoryMachine.TestCase
 TestSQLiteStoreMatchesTheReference = SQLiteMachine.TestCase
+TestAsyncMemoryStoreMatchesTheReference = AsyncMemoryMachine.TestCase
+TestAsyncSQLiteStoreMatchesTheReference = AsyncSQLiteMachine.TestCase
 
 
 def test_redis_store_matches_the_reference(redis_server):

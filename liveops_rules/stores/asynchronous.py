@@ -1,0 +1,120 @@
+"""Stores behind the async interface (`AsyncStore`), for `AsyncAccounting`.
+
+- `AsyncMemoryStore`: an InMemoryStore whose calls run on the event loop itself (each holds
+  the store's lock for microseconds: a thread would cost more than the call).
+- `ThreadedStore`: any RedemptionStore whose calls run in worker threads of its own, never on
+  the loop: SQLite's way (one worker per store, its connection kept in that thread), and for
+  now Redis's and PostgreSQL's (their native async drivers are still to come).
+
+A call the awaiting task gave up on (cancelled, timed out) is left to finish or not start:
+each store call is atomic, so the store holds it once or not at all, as after a lost reply;
+a retry with the same idempotency key settles which.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlsplit
+
+from liveops_rules.errors import ValidationError
+from liveops_rules.stores import InMemoryStore, open_store
+from liveops_rules.stores.calls import AsyncClosing, StoreCall
+from liveops_rules.stores.protocol import RedemptionStore
+
+__all__ = ["AsyncMemoryStore", "ThreadedStore", "open_async_store"]
+
+_MAX_WORKERS = 256
+
+
+class AsyncMemoryStore(AsyncClosing):
+    """An InMemoryStore (a new one by default) behind the async interface; `store` is it.
+    With `owned=False`, `aclose` leaves it open (its owner closes it)."""
+
+    def __init__(self, store: InMemoryStore | None = None, *, owned: bool = True) -> None:
+        if store is not None and not isinstance(store, InMemoryStore):
+            raise ValidationError.single("store", "an InMemoryStore", store)
+        self.store = InMemoryStore() if store is None else store
+        self._owned = owned
+
+    async def perform(self, call: StoreCall) -> Any:
+        """See `AsyncStore.perform`."""
+        return getattr(self.store, call.method)(*call.args, **call.kwargs)
+
+    async def aclose(self) -> None:
+        """See `AsyncStore.aclose`."""
+        if self._owned:
+            self.store.close()
+
+    def __repr__(self) -> str:
+        return f"AsyncMemoryStore({self.store!r})"
+
+
+class ThreadedStore(AsyncClosing):
+    """A RedemptionStore behind the async interface, each call made in one of `workers`
+    threads of its own (1 for SQLite: calls are then done in the order asked). `store` is it;
+    `aclose` waits for the calls in flight, then closes it (with `owned=False` it leaves it
+    open for its owner)."""
+
+    def __init__(self, store: RedemptionStore, *, workers: int = 1, owned: bool = True) -> None:
+        if type(workers) is not int or not 1 <= workers <= _MAX_WORKERS:
+            raise ValidationError.single("workers", f"an integer in 1..{_MAX_WORKERS}", workers)
+        for method in ("count", "settle", "promotion", "close"):
+            if not callable(getattr(store, method, None)):
+                raise ValidationError.single("store", "a RedemptionStore", store)
+        self.store = store
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="liveops-store")
+        self._owned = owned
+        self._closed = False
+
+    async def perform(self, call: StoreCall) -> Any:
+        """See `AsyncStore.perform`."""
+        if self._closed:
+            raise ValidationError.single("store", "an open store", "a closed one")
+        method = getattr(self.store, call.method)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(method, *call.args, **call.kwargs)
+        )
+
+    async def aclose(self) -> None:
+        """See `AsyncStore.aclose`."""
+        if self._closed:
+            return
+        self._closed = True
+        # Waiting for the workers is itself done off the loop.
+        await asyncio.get_running_loop().run_in_executor(None, self._shut_down)
+
+    def _shut_down(self) -> None:
+        self._executor.shutdown(wait=True)
+        if self._owned:
+            self.store.close()
+
+    def __repr__(self) -> str:
+        return f"ThreadedStore({self.store!r})"
+
+
+_SERVER_WORKERS = 8
+
+
+def open_async_store(uri: str, *, workers: int | None = None) -> AsyncMemoryStore | ThreadedStore:
+    """An async store from the URIs `open_store` reads: `memory://` runs on the loop,
+    `sqlite:///path.db` in a worker thread of its own, Redis and PostgreSQL in `workers`
+    threads (8 by default; size the PostgreSQL pool to match). Opening refuses what
+    `open_store` refuses, before anything runs."""
+    if workers is not None and (type(workers) is not int or not 1 <= workers <= _MAX_WORKERS):
+        raise ValidationError.single("workers", f"an integer in 1..{_MAX_WORKERS}", workers)
+    store = open_store(uri)
+    if isinstance(store, InMemoryStore):
+        if workers is not None:
+            store.close()
+            raise ValidationError.single(
+                "workers", "none for memory:// (it runs on the loop)", workers
+            )
+        return AsyncMemoryStore(store)
+    scheme = urlsplit(uri).scheme
+    if scheme == "sqlite":
+        return ThreadedStore(store, workers=1 if workers is None else workers)
+    return ThreadedStore(store, workers=_SERVER_WORKERS if workers is None else workers)

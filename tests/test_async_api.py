@@ -1,0 +1,229 @@
+"""The async API's shape and its stores, and the engine's steps driven by hand: one set of
+decisions behind `Accounting` and `AsyncAccounting`."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from liveops_rules import (
+    Accounting,
+    AccountingSteps,
+    AsyncAccounting,
+    AsyncMemoryStore,
+    Coupon,
+    InMemoryStore,
+    RewardItem,
+    SQLiteStore,
+    StoreCall,
+    ThreadedStore,
+    User,
+    ValidationError,
+    open_async_store,
+    run_steps,
+)
+from liveops_rules.accounting.engine import OPERATIONS
+from liveops_rules.stores.protocol import IdempotencyConflict
+
+AT = datetime(2026, 11, 22, 12, tzinfo=UTC)
+COUPON = Coupon(external_id="spring", enabled=True, bonus=[RewardItem("gem", 2)])
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    running = asyncio.new_event_loop()
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+def _public(cls: type) -> set[str]:
+    return {name for name, _ in inspect.getmembers(cls, callable) if not name.startswith("_")}
+
+
+def test_both_apis_offer_every_operation_of_the_engine_with_its_signature() -> None:
+    assert _public(AccountingSteps) == set(OPERATIONS)
+    assert _public(Accounting) == set(OPERATIONS)
+    assert _public(AsyncAccounting) == set(OPERATIONS) | {"aclose"}
+    for name in OPERATIONS:
+        steps = getattr(AccountingSteps, name)
+        for api in (Accounting, AsyncAccounting):
+            method = getattr(api, name)
+            assert method.__wrapped__ is steps, (api, name)  # the operation of its own name
+            assert method.__doc__ == steps.__doc__
+            assert steps.__doc__
+        assert inspect.iscoroutinefunction(getattr(AsyncAccounting, name))
+        assert not inspect.iscoroutinefunction(getattr(Accounting, name))
+
+
+def test_the_steps_of_a_redeem_are_store_calls_a_driver_of_ones_own_can_perform() -> None:
+    store = InMemoryStore()
+    accounting = Accounting(store)
+    accounting.import_promotions([COUPON])
+    accounting.add_codes(COUPON, ["SPRING1"])
+    engine = AccountingSteps()
+    asked: list[str] = []
+    steps = engine.redeem("SPRING1", User("u1"), AT)
+    answer: Any = None
+    try:
+        while True:
+            wanted = steps.send(answer)
+            assert isinstance(wanted, StoreCall)
+            asked.append(wanted.method)
+            answer = getattr(store, wanted.method)(*wanted.args, **wanted.kwargs)
+    except StopIteration as done:
+        outcome = done.value
+    assert outcome.ok
+    assert outcome.items == (RewardItem("gem", 2),)
+    assert asked == ["code_owner", "promotion", "count"]
+    # The engine learnt the code and the promotion: the next redeem asks only to count.
+    asked.clear()
+    steps = engine.redeem("SPRING1", User("u2"), AT)
+    answer = None
+    try:
+        while True:
+            wanted = steps.send(answer)
+            asked.append(wanted.method)
+            answer = getattr(store, wanted.method)(*wanted.args, **wanted.kwargs)
+    except StopIteration:
+        pass
+    assert asked == ["count"]
+    assert store.counters()["t|coupon:spring"].used == 2
+
+
+def test_a_store_error_is_thrown_into_the_steps_where_the_call_was() -> None:
+    class Conflicting(InMemoryStore):
+        def recall(self, key: str, fingerprint: str) -> str | None:
+            raise IdempotencyConflict(key)
+
+    store = Conflicting()
+    accounting = Accounting(store)
+    accounting.import_promotions([COUPON])
+    accounting.add_codes(COUPON, ["SPRING1"])
+    with pytest.raises(Exception, match="idempotency key 'k' was used for a different request"):
+        accounting.redeem("SPRING1", User("u1"), AT, idempotency_key="k")
+    assert store.counters() == {}
+
+
+def test_an_interrupt_during_a_store_call_closes_the_steps_and_propagates() -> None:
+    closed: list[bool] = []
+
+    def steps() -> Any:
+        try:
+            yield StoreCall("promotion", ("coupon:x",))
+        finally:
+            closed.append(True)
+
+    class Interrupted:
+        def promotion(self, ref: str) -> None:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_steps(steps(), Interrupted())
+    assert closed == [True]
+
+
+def test_async_accounting_refuses_what_is_not_an_async_store() -> None:
+    with pytest.raises(ValidationError, match="an async store"):
+        AsyncAccounting(InMemoryStore())  # type: ignore[arg-type]
+
+
+def test_open_async_store_gives_each_scheme_its_driver(
+    tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    async def scenario() -> list[bool]:
+        memory = open_async_store("memory://")
+        sqlite = open_async_store(f"sqlite:///{tmp_path / 'a.db'}")
+        kinds = [isinstance(memory, AsyncMemoryStore), isinstance(sqlite, ThreadedStore)]
+        for store in (memory, sqlite):
+            async with AsyncAccounting(store) as accounting:
+                await accounting.import_promotions([COUPON])
+                await accounting.add_codes(COUPON, ["SPRING1"])
+                outcome = await accounting.redeem("SPRING1", User("u1"), AT)
+                kinds.append(outcome.ok)
+        return kinds
+
+    assert loop.run_until_complete(scenario()) == [True, True, True, True]
+    # What the async SQLite store kept is in the file, for any other store on it.
+    kept = SQLiteStore(tmp_path / "a.db")
+    try:
+        assert kept.counters()["t|coupon:spring"].used == 1
+    finally:
+        kept.close()
+
+
+@pytest.mark.parametrize(
+    ("uri", "options", "message"),
+    [
+        ("ftp://x", {}, "a URI starting memory://"),
+        ("memory://", {"workers": 2}, "none for memory://"),
+        ("sqlite:///x.db", {"workers": 0}, r"an integer in 1\.\.256"),
+        ("sqlite:///x.db", {"workers": True}, r"an integer in 1\.\.256"),
+        (5, {}, "a store URI"),
+    ],
+)
+def test_open_async_store_refuses_bad_input_before_opening(
+    uri: Any, options: dict[str, Any], message: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError, match=message):
+        open_async_store(uri, **options)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_threaded_store_refuses_calls_once_closed_and_closes_its_store_once(
+    tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    closes: list[int] = []
+
+    class Counted(SQLiteStore):
+        def close(self) -> None:
+            closes.append(1)
+            super().close()
+
+    threaded = ThreadedStore(Counted(tmp_path / "b.db"))
+
+    async def scenario() -> None:
+        await threaded.perform(StoreCall("promotion_refs"))
+        await threaded.aclose()
+        await threaded.aclose()
+        with pytest.raises(ValidationError, match="an open store"):
+            await threaded.perform(StoreCall("promotion_refs"))
+
+    loop.run_until_complete(scenario())
+    assert closes == [1]
+
+
+def test_a_threaded_store_never_runs_a_call_on_the_loop(
+    tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    import threading
+
+    seen: list[str] = []
+
+    class Watched(SQLiteStore):
+        def promotion_refs(self) -> list[str]:
+            seen.append(threading.current_thread().name)
+            return super().promotion_refs()
+
+    async def scenario() -> None:
+        async with ThreadedStore(Watched(tmp_path / "c.db")) as threaded:
+            await threaded.perform(StoreCall("promotion_refs"))
+
+    loop.run_until_complete(scenario())
+    assert seen
+    assert seen[0].startswith("liveops-store")
+
+
+def test_refused_workers_and_stores_are_typed_errors() -> None:
+    with pytest.raises(ValidationError, match="a RedemptionStore"):
+        ThreadedStore(object())  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="an InMemoryStore"):
+        AsyncMemoryStore(object())  # type: ignore[arg-type]
