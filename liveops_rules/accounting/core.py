@@ -228,6 +228,17 @@ class AccountingCore:
             raise AccountingError("unknown_promotion", f"Promotion {ref} not found")
         return found
 
+    def _known(
+        self, code: str | None, promotion: Promotion | str | None
+    ) -> tuple[str | None, str | None, Promotion | None, Outcome | None] | None:
+        """What `_resolve` gives when the caches hold all of it (a code resolved before, its
+        promotion loaded, no promotion given), without its steps; else None."""
+        if code is None or promotion is not None:
+            return None
+        ref = self._owners.get(code)
+        cached = None if ref is None else self._loaded.get(ref)
+        return None if cached is None else (code, ref, cached[1], None)
+
     def _resolve(
         self, code: str | None, promotion: Promotion | str | None
     ) -> Steps[tuple[str | None, str | None, Promotion | None, Outcome | None]]:

@@ -110,126 +110,104 @@ class Counting(AccountingCore):
             replayed = yield from self._recall(idempotency_key, fingerprint)
             if replayed is not None:
                 return replayed
+        # Resolve, evaluate and count; again when the store held a newer version of the
+        # promotion than the one evaluated (its cached copy is dropped). One generator for
+        # all of it: a redeem is the hot path, and each level of steps costs on every step.
         for _ in range(_STALE_RETRIES):
-            outcome = yield from self._count_once(
-                operation,
-                user,
-                at,
-                code,
-                promotion,
-                quantity,
-                expires_at,
-                idempotency_key,
-                fingerprint,
+            known = self._known(code, promotion)
+            code, ref, found, refusal = (
+                known if known is not None else (yield from self._resolve(code, promotion))
             )
-            if outcome is not None:
-                return outcome
-        raise StoreError(f"the promotion kept changing during {_STALE_RETRIES} tries to count")
-
-    def _count_once(
-        self,
-        operation: str,
-        user: User,
-        at: datetime,
-        code: str | None,
-        promotion: Promotion | str | None,
-        quantity: int,
-        expires_at: datetime | None,
-        idempotency_key: str | None,
-        fingerprint: str,
-    ) -> Steps[Outcome | None]:
-        """Resolve, evaluate and count once; None when the store held a newer version of the
-        promotion than the one evaluated (its cached copy is dropped: the caller tries again)."""
-        code, ref, found, refusal = yield from self._resolve(code, promotion)
-        given = promotion is not None and not isinstance(promotion, str)
-        if refusal is None:
+            given = promotion is not None and not isinstance(promotion, str)
+            if refusal is None:
+                assert found is not None
+                assert ref is not None
+                if operation == "redeem" and not isinstance(found, REDEEMABLE):
+                    refusal = refused_outcome(
+                        "not_redeemable",
+                        f"{found.kind.value} codes are not redeemed on their own"
+                        + (
+                            ": a promo code is applied to a cart at checkout"
+                            if isinstance(found, PromoCode)
+                            else ""
+                        ),
+                        ref,
+                    )
+                elif not eligible_at(found, user, at):  # reasons are built only for a refusal
+                    if not given and (yield from self._changed(ref)):
+                        continue  # refused by an old copy: evaluate the current one instead
+                    decision = evaluate(found, user, at)
+                    first = decision.reasons[0]
+                    refusal = refused_outcome(
+                        first.code,
+                        first.message,
+                        ref,
+                        reasons=tuple(r.to_dict() for r in decision.reasons),
+                    )
+            if refusal is not None:
+                return (yield from self._keep_refusal(idempotency_key, fingerprint, refusal))
             assert found is not None
             assert ref is not None
-            if operation == "redeem" and not isinstance(found, REDEEMABLE):
-                refusal = refused_outcome(
-                    "not_redeemable",
-                    f"{found.kind.value} codes are not redeemed on their own"
-                    + (
-                        ": a promo code is applied to a cart at checkout"
-                        if isinstance(found, PromoCode)
-                        else ""
-                    ),
-                    ref,
-                )
-            elif not eligible_at(found, user, at):  # reasons are built only for a refusal
-                if not given and (yield from self._changed(ref)):
-                    return None  # refused by an old copy: evaluate the current one instead
-                decision = evaluate(found, user, at)
-                first = decision.reasons[0]
-                refusal = refused_outcome(
-                    first.code,
-                    first.message,
-                    ref,
-                    reasons=tuple(r.to_dict() for r in decision.reasons),
-                )
-        if refusal is not None:
+            operation_id = self._new_id()
+            if isinstance(found, UniqueCatalogOffer):
+                items = tuple(RewardItem(sku) for sku in found.items)  # the items it unlocks
+            else:
+                items = tuple(getattr(found, "bonus", ()))
+            success = Outcome(True, ref, operation_id, items)
+            # A promotion object given by the caller counts only while the store keeps that very
+            # version (or none, when given without a code); one named by code or ref was loaded
+            # from the store, and the store checks it is still current.
+            version = self._version_of(found) if given else self._loaded[ref][2]
+            request = CountRequest(  # positional: the fields in their declared order
+                operation_id,
+                idempotency_key,
+                fingerprint,
+                at,
+                expires_at,
+                user.id or "",
+                ref,
+                code,
+                quantity,
+                self._counters(found, ref, user, code, at),
+                "" if idempotency_key is None else json.dumps(success.to_dict()),
+                version,
+                given and code is None,
+            )
+            try:
+                result = yield call("count", request)
+            except IdempotencyConflict:
+                raise self._conflict(idempotency_key) from None
+            except OperationCollision:
+                raise StoreError(
+                    f"operation id {operation_id!r} is already the id of another operation: "
+                    "operation ids must be unique (nothing was counted)"
+                ) from None
+            if result.stale:
+                # The promotion changed, or the code moved: what was loaded or resolved is old.
+                self._loaded.pop(ref, None)
+                if code is not None:
+                    self._owners.pop(code, None)
+                if given:
+                    raise AccountingError(
+                        "stale_promotion",
+                        f"{ref} given is not the version the store keeps: it was changed "
+                        "elsewhere; load it from the store again (nothing was counted)",
+                    )
+                continue
+            if result.replayed is not None:
+                return Outcome.from_dict(json.loads(result.replayed), replayed=True)
+            if result.ok:
+                return success
+            assert result.exhausted is not None
+            assert result.state is not None
+            name, label = LIMIT_NAMES[result.exhausted.key[0]]
+            allowed = (result.exhausted.limit or 0) + result.state.extra
+            taken = result.state.used + result.state.reserved
+            refusal = refused_outcome(
+                "limit_reached", f"{label} limit {taken} of {allowed} used", ref, limit=name
+            )
             return (yield from self._keep_refusal(idempotency_key, fingerprint, refusal))
-        assert found is not None
-        assert ref is not None
-        operation_id = self._new_id()
-        if isinstance(found, UniqueCatalogOffer):
-            items = tuple(RewardItem(sku) for sku in found.items)  # the items it unlocks
-        else:
-            items = tuple(getattr(found, "bonus", ()))
-        success = Outcome(True, ref, operation_id, items)
-        # A promotion object given by the caller counts only while the store keeps that very
-        # version (or none, when given without a code); one named by code or ref was loaded
-        # from the store, and the store checks it is still current.
-        version = self._version_of(found) if given else self._loaded[ref][2]
-        request = CountRequest(  # positional: the fields in their declared order
-            operation_id,
-            idempotency_key,
-            fingerprint,
-            at,
-            expires_at,
-            user.id or "",
-            ref,
-            code,
-            quantity,
-            self._counters(found, ref, user, code, at),
-            "" if idempotency_key is None else json.dumps(success.to_dict()),
-            version,
-            given and code is None,
-        )
-        try:
-            result = yield call("count", request)
-        except IdempotencyConflict:
-            raise self._conflict(idempotency_key) from None
-        except OperationCollision:
-            raise StoreError(
-                f"operation id {operation_id!r} is already the id of another operation: "
-                "operation ids must be unique (nothing was counted)"
-            ) from None
-        if result.stale:
-            # The promotion changed, or the code moved: what was loaded or resolved is old.
-            self._loaded.pop(ref, None)
-            if code is not None:
-                self._owners.pop(code, None)
-            if given:
-                raise AccountingError(
-                    "stale_promotion",
-                    f"{ref} given is not the version the store keeps: it was changed "
-                    "elsewhere; load it from the store again (nothing was counted)",
-                )
-            return None
-        if result.replayed is not None:
-            return Outcome.from_dict(json.loads(result.replayed), replayed=True)
-        if result.ok:
-            return success
-        assert result.exhausted is not None
-        assert result.state is not None
-        name, label = LIMIT_NAMES[result.exhausted.key[0]]
-        allowed = (result.exhausted.limit or 0) + result.state.extra
-        taken = result.state.used + result.state.reserved
-        refusal = refused_outcome(
-            "limit_reached", f"{label} limit {taken} of {allowed} used", ref, limit=name
-        )
-        return (yield from self._keep_refusal(idempotency_key, fingerprint, refusal))
+        raise StoreError(f"the promotion kept changing during {_STALE_RETRIES} tries to count")
 
     @staticmethod
     def _conflict(key: str | None) -> AccountingError:
