@@ -80,10 +80,12 @@ class Checkout:
     def commit(self, accounting: Accounting, at: datetime) -> None:
         """Turn every hold into a redemption (idempotent). Every hold is tried; then an
         AccountingError names the ones that could not be committed (an expired hold)."""
+        _check_accounting(accounting)
         self._settle(accounting.commit, at)
 
     def release(self, accounting: Accounting, at: datetime) -> None:
         """Give every hold's capacity back (idempotent; expired holds are already free)."""
+        _check_accounting(accounting)
         self._settle(accounting.release, at)
 
     def _settle(self, action: Any, at: datetime) -> None:
@@ -114,6 +116,14 @@ def _reason(refusal: Refusal) -> PricingReason:
     return Refused(refusal.code, refusal.message)
 
 
+def _check_accounting(accounting: object) -> None:
+    # An AsyncAccounting's coroutines would be taken for answers: checkout is synchronous.
+    if not isinstance(accounting, Accounting):
+        raise ValidationError.single(
+            "accounting", "an Accounting (checkout is not async yet)", accounting
+        )
+
+
 def _code_state(accounting: Accounting, text: str) -> _CodeState:
     found = accounting.code_promotion(text)
     if isinstance(found, Refusal):
@@ -139,6 +149,7 @@ def reserve_quote(
     """`Pricing.checkout`: quote, reserve what the quote applies, re-quote without what was
     refused, until every applied limited promotion is held."""
     check_moment(at)
+    _check_accounting(accounting)
     if not isinstance(hold, timedelta) or hold <= timedelta(0):
         raise ValidationError.single("hold", "a positive timedelta", hold)
     if order_id is not None and (not isinstance(order_id, str) or not order_id):

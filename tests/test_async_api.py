@@ -4,9 +4,11 @@ decisions behind `Accounting` and `AsyncAccounting`."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
+import typing
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +229,57 @@ def test_refused_workers_and_stores_are_typed_errors() -> None:
         ThreadedStore(object())  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="an InMemoryStore"):
         AsyncMemoryStore(object())  # type: ignore[arg-type]
+
+
+def test_each_api_shows_what_its_operations_return_not_their_steps() -> None:
+    for name in OPERATIONS:
+        for api in (Accounting, AsyncAccounting):
+            shown = inspect.signature(getattr(api, name)).return_annotation
+            assert isinstance(shown, str)
+            assert not shown.startswith("Steps["), (api, name, shown)
+            hints = typing.get_type_hints(getattr(api, name))
+            assert (
+                hints["return"]
+                == typing.get_type_hints(getattr(AccountingSteps, name))["return"].__args__[2]
+            )
+
+
+def test_a_closed_memory_store_refuses_calls(loop: asyncio.AbstractEventLoop) -> None:
+    async def scenario() -> None:
+        store = AsyncMemoryStore()
+        await store.aclose()
+        with pytest.raises(ValidationError, match="an open store"):
+            await store.perform(StoreCall("promotion_refs"))
+
+    loop.run_until_complete(scenario())
+
+
+def test_a_threaded_call_sees_the_callers_context_variables(
+    tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("rid", default=None)
+    seen: list[str | None] = []
+
+    class Watched(SQLiteStore):
+        def promotion_refs(self) -> list[str]:
+            seen.append(request_id.get())
+            return super().promotion_refs()
+
+    async def scenario() -> None:
+        async with ThreadedStore(Watched(tmp_path / "d.db")) as threaded:
+            request_id.set("req-42")
+            await threaded.perform(StoreCall("promotion_refs"))
+
+    loop.run_until_complete(scenario())
+    assert seen == ["req-42"]
+
+
+def test_checkout_refuses_an_async_accounting(loop: asyncio.AbstractEventLoop) -> None:
+    from liveops_rules import Cart, CartLine, ItemDiscount, Pricing
+
+    sale = ItemDiscount(promotion_id=1, enabled=True, discount_percent="10", items=["sword"])
+    cart = Cart(currency="USD", lines=[CartLine(sku="sword", quantity=1, price="10.00")])
+    accounting = AsyncAccounting(AsyncMemoryStore())
+    with pytest.raises(ValidationError, match="checkout is not async yet"):
+        Pricing([sale]).checkout(accounting, cart, User("u1"), AT, hold=timedelta(minutes=5))  # type: ignore[arg-type]
+    loop.run_until_complete(accounting.aclose())

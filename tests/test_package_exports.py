@@ -95,3 +95,28 @@ def test_dir_lists_every_public_name_before_it_is_used() -> None:
 
 def test_version_is_read_when_asked() -> None:
     assert liveops_rules.__version__ == importlib.metadata.version("liveops-rules")
+
+
+def test_every_module_of_the_package_has_what_its_all_names() -> None:
+    import pkgutil
+
+    missing = []
+    for found in pkgutil.walk_packages(liveops_rules.__path__, "liveops_rules."):
+        if found.name.endswith(".__main__"):
+            continue  # it runs the command line
+        if found.name.endswith(("redis_store", "postgres_store")) and not _driver(found.name):
+            continue
+        module = importlib.import_module(found.name)
+        missing += [
+            f"{found.name}.{n}" for n in getattr(module, "__all__", ()) if not hasattr(module, n)
+        ]
+    assert missing == []
+
+
+def _driver(name: str) -> bool:
+    driver = "redis" if name.endswith("redis_store") else "psycopg"
+    try:
+        importlib.import_module(driver)
+    except ImportError:
+        return False
+    return True

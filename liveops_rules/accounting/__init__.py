@@ -20,7 +20,13 @@ from liveops_rules.accounting.ids import OperationIds
 from liveops_rules.accounting.ledger import check_ledger
 from liveops_rules.accounting.outcomes import AccountingError, Outcome, Refusal
 from liveops_rules.accounting.registry import ImportReport, PromotionPage
-from liveops_rules.accounting.steps import Steps, StoreCall, run_steps, sync_operation
+from liveops_rules.accounting.steps import (
+    Steps,
+    StoreCall,
+    run_steps,
+    run_steps_async,
+    sync_operation,
+)
 from liveops_rules.stores.protocol import RedemptionStore
 
 __all__ = [

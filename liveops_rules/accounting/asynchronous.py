@@ -37,7 +37,10 @@ class AsyncAccounting(AsyncClosing):
         self.steps = AccountingSteps(code_normalizer=code_normalizer, new_id=new_id)
 
     async def aclose(self) -> None:
-        """Close the store."""
+        """Close the store once the calls in flight are done. Close it after the operations
+        using it have ended: an operation of several calls (an import with `sync`) stopped
+        halfway by a closed store is left as a crash would leave it, and done again in full
+        by running it again."""
         await self.store.aclose()
 
     import_catalog = async_operation(AccountingSteps.import_catalog)

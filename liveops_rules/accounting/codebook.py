@@ -166,6 +166,6 @@ class CodeBook(AccountingCore):
             raise AccountingError(
                 "unknown_code", f"Code not found in {ref}: {', '.join(strangers[:5])}"
             )
-        yield call("remove_codes", ref, normalized)
-        for code in normalized:
+        for code in normalized:  # forgotten first: a cancelled removal may still be applied
             self._owners.pop(code, None)
+        yield call("remove_codes", ref, normalized)

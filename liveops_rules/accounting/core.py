@@ -259,8 +259,11 @@ class AccountingCore:
                     self._owners.clear()
                 self._owners[code] = ref
             if promotion is not None and not isinstance(promotion, str):
-                if promotion_ref(promotion) != ref:
-                    return code, None, None, refused_outcome("unknown_code", "Code not found.")
+                wanted = promotion_ref(promotion)
+                if wanted != ref:
+                    ref = yield from self._owner(code)  # the owner cached may be out of date
+                    if wanted != ref:
+                        return code, None, None, refused_outcome("unknown_code", "Code not found.")
                 return code, ref, promotion, None
             cached = self._loaded.get(ref)  # as `_current`, without its steps when loaded
             found = cached[1] if cached is not None else (yield from self._current(ref))[0]
@@ -285,6 +288,17 @@ class AccountingCore:
                 )
             return None, promotion, found, None
         return None, promotion_ref(promotion), promotion, None
+
+    def _owner(self, code: str) -> Steps[str | None]:
+        """The code's owner as the store has it now (a cached one may be out of date: the
+        code was moved elsewhere, or by a removal whose answer was lost)."""
+        self._owners.pop(code, None)
+        owner: str | None = yield call("code_owner", code)
+        if owner is not None:
+            if len(self._owners) >= 100_000:
+                self._owners.clear()
+            self._owners[code] = owner
+        return owner
 
     def _counters(
         self, promotion: Promotion, ref: str, user: User, code: str | None, at: datetime

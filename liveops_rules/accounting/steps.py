@@ -11,6 +11,7 @@ refusals, idempotency fingerprints) exist once, whatever drives them.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeAlias, TypeVar
 
@@ -80,6 +81,22 @@ class _Driven(Protocol):
     store: Any
 
 
+def _returning(operation: Callable[..., Any]) -> inspect.Signature:
+    """The operation's signature as its API shows it: returning what its steps return."""
+    signature = inspect.signature(operation)
+    shown = signature.return_annotation
+    if isinstance(shown, str) and shown.startswith("Steps[") and shown.endswith("]"):
+        shown = shown[len("Steps[") : -1]
+    return signature.replace(return_annotation=shown)
+
+
+def _presented(run: Callable[..., Any], operation: Callable[..., Any]) -> None:
+    # functools.wraps gives the name and docs; the signature and annotations are the API's.
+    signature = _returning(operation)
+    run.__signature__ = signature  # type: ignore[attr-defined]
+    run.__annotations__ = {**operation.__annotations__, "return": signature.return_annotation}
+
+
 def sync_operation(
     operation: Callable[Concatenate[Any, P], Steps[T]],
 ) -> Callable[Concatenate[Any, P], T]:
@@ -90,6 +107,7 @@ def sync_operation(
     def run(self: _Driven, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return run_steps(operation(self.steps, *args, **kwargs), self.store)
 
+    _presented(run, operation)
     return run
 
 
@@ -103,4 +121,5 @@ def async_operation(
     async def run(self: _Driven, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return await run_steps_async(operation(self.steps, *args, **kwargs), self.store)
 
+    _presented(run, operation)
     return run

@@ -14,6 +14,7 @@ a retry with the same idempotency key settles which.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -38,13 +39,19 @@ class AsyncMemoryStore(AsyncClosing):
             raise ValidationError.single("store", "an InMemoryStore", store)
         self.store = InMemoryStore() if store is None else store
         self._owned = owned
+        self._closed = False
 
     async def perform(self, call: StoreCall) -> Any:
         """See `AsyncStore.perform`."""
+        if self._closed:
+            raise ValidationError.single("store", "an open store", "a closed one")
         return getattr(self.store, call.method)(*call.args, **call.kwargs)
 
     async def aclose(self) -> None:
         """See `AsyncStore.aclose`."""
+        if self._closed:
+            return
+        self._closed = True
         if self._owned:
             self.store.close()
 
@@ -75,8 +82,11 @@ class ThreadedStore(AsyncClosing):
             raise ValidationError.single("store", "an open store", "a closed one")
         method = getattr(self.store, call.method)
         loop = asyncio.get_running_loop()
+        # In the caller's context, as asyncio.to_thread does: its context variables (a
+        # request id, a trace) reach the store's log lines.
+        context = contextvars.copy_context()
         return await loop.run_in_executor(
-            self._executor, functools.partial(method, *call.args, **call.kwargs)
+            self._executor, functools.partial(context.run, method, *call.args, **call.kwargs)
         )
 
     async def aclose(self) -> None:
@@ -101,8 +111,9 @@ _SERVER_WORKERS = 8
 
 def open_async_store(uri: str, *, workers: int | None = None) -> AsyncMemoryStore | ThreadedStore:
     """An async store from the URIs `open_store` reads: `memory://` runs on the loop,
-    `sqlite:///path.db` in a worker thread of its own, Redis and PostgreSQL in `workers`
-    threads (8 by default; size the PostgreSQL pool to match). Opening refuses what
+    `sqlite:///path.db` in worker threads of its own (`workers`, 1 by default: calls in the
+    order asked), Redis and PostgreSQL in `workers` threads (8 by default; size the
+    PostgreSQL pool to match). Opening refuses what
     `open_store` refuses, before anything runs."""
     if workers is not None and (type(workers) is not int or not 1 <= workers <= _MAX_WORKERS):
         raise ValidationError.single("workers", f"an integer in 1..{_MAX_WORKERS}", workers)

@@ -356,3 +356,22 @@ def test_a_promotion_changed_elsewhere_takes_effect_at_the_next_redeem(store_fac
     assert here.redeem("WINTER1", User("u4"), AT).ok
     assert here.store.counter("t|coupon:winter", AT).used == 2
     assert check_ledger(here.store) == []
+
+
+def test_a_code_moved_elsewhere_is_held_for_its_new_promotion(store_factory):
+    """The code's owner cached by one Accounting goes out of date when another moves the
+    code: holding it for the promotion that now owns it asks the store again."""
+    here, elsewhere = Accounting(store_factory()), Accounting(store_factory())
+    first = setup(here, coupon(external_id="first"), codes=("MOVE2",))
+    second = coupon(external_id="second")
+    here.import_promotions([second])
+    assert here.verify("MOVE2", User("u1"), AT).promotion == first  # the owner is cached
+    elsewhere.remove_codes(first, ["MOVE2"])
+    elsewhere.add_codes(second, ["MOVE2"])
+    held = here.reserve(User("u1"), AT, hold=HOLD, code="MOVE2", promotion=second)
+    assert held.ok
+    assert held.promotion == "coupon:second"
+    # And the old owner no longer takes it.
+    refused = here.reserve(User("u2"), AT, hold=HOLD, code="MOVE2", promotion=first)
+    assert refused.refusal.code == "unknown_code"
+    assert check_ledger(here.store) == []
