@@ -261,34 +261,42 @@ def _name(value: object) -> dict[str, str]:
     return value
 
 
-def _coupon(data: dict[str, Any], _: Form | None) -> Promotion:
+def _named(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields every named promotion reads alike: its name, window and enabled flag."""
+    return {
+        "name": _name(data.get("name")),
+        "window": _window(data),
+        "enabled": _flag(data.get("is_enabled")),
+    }
+
+
+def _with_codes(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a promotion with codes: its external id and three limits."""
     _state(data.get("total_limit_state"))
+    return {
+        "external_id": _text(data.get("external_id")),
+        "redeem_total_limit": _number(data.get("redeem_total_limit")),
+        "redeem_user_limit": _number(data.get("redeem_user_limit")),
+        "redeem_code_limit": _number(data.get("redeem_code_limit")),
+    }
+
+
+def _coupon(data: dict[str, Any], _: Form | None) -> Promotion:
     return Coupon(
-        external_id=_text(data.get("external_id")),
-        name=_name(data.get("name")),
-        window=_window(data),
-        enabled=_flag(data.get("is_enabled")),
+        **_named(data),
+        **_with_codes(data),
         conditions=_conditions(data.get("attribute_conditions")),
-        redeem_total_limit=_number(data.get("redeem_total_limit")),
-        redeem_user_limit=_number(data.get("redeem_user_limit")),
-        redeem_code_limit=_number(data.get("redeem_code_limit")),
         bonus=_rewards(data.get("bonus")),
     )
 
 
 def _promo_code(data: dict[str, Any], _: Form | None) -> Promotion:
-    _state(data.get("total_limit_state"))
     if data.get("discounted_items") is not None:
         raise _DeclinedError
     return PromoCode(
-        external_id=_text(data.get("external_id")),
-        name=_name(data.get("name")),
-        window=_window(data),
-        enabled=_flag(data.get("is_enabled")),
+        **_named(data),
+        **_with_codes(data),
         conditions=_conditions(data.get("attribute_conditions")),
-        redeem_total_limit=_number(data.get("redeem_total_limit")),
-        redeem_user_limit=_number(data.get("redeem_user_limit")),
-        redeem_code_limit=_number(data.get("redeem_code_limit")),
         bonus=_rewards(data.get("bonus")),
         discount_percent=_percent(data.get("discount")),
         price_conditions=_prices(data.get("price_conditions")),
@@ -302,10 +310,8 @@ def _item_discount(data: dict[str, Any], form: Form | None) -> Promotion:
     if percent is None:
         raise _DeclinedError
     return ItemDiscount(
+        **_named(data),
         promotion_id=_number(data.get("id")),
-        name=_name(data.get("name")),
-        window=_window(data),
-        enabled=_flag(data.get("is_enabled")),
         conditions=_conditions(data.get("attribute_conditions")),
         discount_percent=percent,
         items=_skus(data.get("items")),
@@ -319,10 +325,8 @@ def _bonus(data: dict[str, Any], form: Form | None) -> Promotion:
     if data.get("bonus") is None:
         raise _DeclinedError
     return Bonus(
+        **_named(data),
         promotion_id=_number(data.get("id")),
-        name=_name(data.get("name")),
-        window=_window(data),
-        enabled=_flag(data.get("is_enabled")),
         conditions=_conditions(data.get("attribute_conditions")),
         bonus=_rewards(data.get("bonus")),
         condition=_skus(data.get("condition")),
@@ -333,20 +337,10 @@ def _bonus(data: dict[str, Any], form: Form | None) -> Promotion:
 
 
 def _unique_catalog_offer(data: dict[str, Any], _: Form | None) -> Promotion:
-    _state(data.get("total_limit_state"))
     items = data.get("items")
     if items is not None and not all(sku.__class__ is str for sku in _list(items)):
         raise _DeclinedError
-    return UniqueCatalogOffer(
-        external_id=_text(data.get("external_id")),
-        name=_name(data.get("name")),
-        window=_window(data),
-        enabled=_flag(data.get("is_enabled")),
-        redeem_total_limit=_number(data.get("redeem_total_limit")),
-        redeem_user_limit=_number(data.get("redeem_user_limit")),
-        redeem_code_limit=_number(data.get("redeem_code_limit")),
-        items=items or (),
-    )
+    return UniqueCatalogOffer(**_named(data), **_with_codes(data), items=items or ())
 
 
 _SHOWN_FIELDS = frozenset(("sku", "item_id"))

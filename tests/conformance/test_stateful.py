@@ -285,7 +285,12 @@ class SQLiteMachine(AccountingMachine):
     store_kind = "sqlite"
 
 
-class AsyncMemoryMachine(MemoryMachine):  # settings inherited from MemoryMachine
+# Fewer examples than the sync machines: the decisions are the same steps, what is new is
+# the driver and the async store under them.
+ASYNC_STATEFUL = settings(max_examples=50, stateful_step_count=40, deadline=None)
+
+
+class AsyncMemoryMachine(MemoryMachine):
     api = AsyncBacked
 
 
@@ -296,7 +301,9 @@ class AsyncSQLiteMachine(SQLiteMachine):
 TestMemoryStoreMatchesTheReference = MemoryMachine.TestCase
 TestSQLiteStoreMatchesTheReference = SQLiteMachine.TestCase
 TestAsyncMemoryStoreMatchesTheReference = AsyncMemoryMachine.TestCase
+TestAsyncMemoryStoreMatchesTheReference.settings = ASYNC_STATEFUL
 TestAsyncSQLiteStoreMatchesTheReference = AsyncSQLiteMachine.TestCase
+TestAsyncSQLiteStoreMatchesTheReference.settings = ASYNC_STATEFUL
 
 
 def test_redis_store_matches_the_reference(redis_server):
