@@ -252,12 +252,9 @@ class AccountingCore:
                         None,
                         refused_outcome("malformed_code", "Enter a valid coupon code."),
                     )
-                ref = yield call("code_owner", code)
+                ref = yield from self._owner(code)
                 if ref is None:
                     return code, None, None, refused_outcome("unknown_code", "Code not found.")
-                if len(self._owners) >= 100_000:
-                    self._owners.clear()
-                self._owners[code] = ref
             if promotion is not None and not isinstance(promotion, str):
                 wanted = promotion_ref(promotion)
                 if wanted != ref:
@@ -265,8 +262,7 @@ class AccountingCore:
                     if wanted != ref:
                         return code, None, None, refused_outcome("unknown_code", "Code not found.")
                 return code, ref, promotion, None
-            cached = self._loaded.get(ref)  # as `_current`, without its steps when loaded
-            found = cached[1] if cached is not None else (yield from self._current(ref))[0]
+            found, _ = yield from self._current(ref)
             if found is None:
                 return (
                     code,

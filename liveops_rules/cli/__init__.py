@@ -45,9 +45,6 @@ def _demo(_: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-_GROUPS = ("catalog", "promotions", "codes", "counting", "quote", "chains", "ladders", "upsell")
-"""The modules of verbs, in the order the help lists them."""
-
 VERB_GROUPS: dict[str, tuple[str, str] | None] = {
     "check": ("catalog", "add_check"),
     "validate": ("catalog", "add_validate"),
@@ -66,6 +63,9 @@ VERB_GROUPS: dict[str, tuple[str, str] | None] = {
     "demo": None,
 }
 """Each verb, and the module and function that add it (`demo` is this module's own)."""
+
+_GROUPS = tuple(dict.fromkeys(adder[0] for adder in VERB_GROUPS.values() if adder is not None))
+"""The modules of verbs, in the order the help lists them."""
 
 
 def _adders_for(argv: Sequence[str]) -> list[tuple[str, str]]:
@@ -125,10 +125,10 @@ def _run(argv: Sequence[str], out: TextIO, complain: Callable[..., None]) -> int
         complain(str(error))
         return EXIT_USAGE
     except LiveOpsError as error:
-        # Imported here: a refusal comes from the accounting, which is then loaded already.
-        from liveops_rules.accounting import AccountingError
-
-        if isinstance(error, AccountingError):
+        # A refusal comes from the accounting, loaded by then: a run that never loaded it
+        # (a bad catalog in `check`) does not import it to tell.
+        outcomes = sys.modules.get("liveops_rules.accounting.outcomes")
+        if outcomes is not None and isinstance(error, outcomes.AccountingError):
             complain(f"{error.message} [{int(error.error_code)}]")
             return EXIT_REFUSED
         complain(str(error))

@@ -18,16 +18,20 @@ import contextvars
 import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlsplit
 
 from liveops_rules.errors import ValidationError
-from liveops_rules.stores import InMemoryStore, open_store
+from liveops_rules.stores import InMemoryStore, SQLiteStore, open_store
 from liveops_rules.stores.calls import AsyncClosing, StoreCall
 from liveops_rules.stores.protocol import RedemptionStore
 
 __all__ = ["AsyncMemoryStore", "ThreadedStore", "open_async_store"]
 
 _MAX_WORKERS = 256
+
+
+def _check_workers(workers: object) -> None:
+    if type(workers) is not int or not 1 <= workers <= _MAX_WORKERS:
+        raise ValidationError.single("workers", f"an integer in 1..{_MAX_WORKERS}", workers)
 
 
 class AsyncMemoryStore(AsyncClosing):
@@ -66,8 +70,7 @@ class ThreadedStore(AsyncClosing):
     open for its owner)."""
 
     def __init__(self, store: RedemptionStore, *, workers: int = 1, owned: bool = True) -> None:
-        if type(workers) is not int or not 1 <= workers <= _MAX_WORKERS:
-            raise ValidationError.single("workers", f"an integer in 1..{_MAX_WORKERS}", workers)
+        _check_workers(workers)
         for method in ("count", "settle", "promotion", "close"):
             if not callable(getattr(store, method, None)):
                 raise ValidationError.single("store", "a RedemptionStore", store)
@@ -115,8 +118,8 @@ def open_async_store(uri: str, *, workers: int | None = None) -> AsyncMemoryStor
     order asked), Redis and PostgreSQL in `workers` threads (8 by default; size the
     PostgreSQL pool to match). Opening refuses what
     `open_store` refuses, before anything runs."""
-    if workers is not None and (type(workers) is not int or not 1 <= workers <= _MAX_WORKERS):
-        raise ValidationError.single("workers", f"an integer in 1..{_MAX_WORKERS}", workers)
+    if workers is not None:
+        _check_workers(workers)  # before the store is opened
     store = open_store(uri)
     if isinstance(store, InMemoryStore):
         if workers is not None:
@@ -125,7 +128,6 @@ def open_async_store(uri: str, *, workers: int | None = None) -> AsyncMemoryStor
                 "workers", "none for memory:// (it runs on the loop)", workers
             )
         return AsyncMemoryStore(store)
-    scheme = urlsplit(uri).scheme
-    if scheme == "sqlite":
+    if isinstance(store, SQLiteStore):
         return ThreadedStore(store, workers=1 if workers is None else workers)
     return ThreadedStore(store, workers=_SERVER_WORKERS if workers is None else workers)
