@@ -11,6 +11,23 @@ from liveops_rules.accounting.asynchronous import AsyncAccounting
 from liveops_rules.accounting.engine import OPERATIONS
 from liveops_rules.stores import InMemoryStore, RedemptionStore
 from liveops_rules.stores.asynchronous import AsyncMemoryStore, ThreadedStore
+from liveops_rules.stores.calls import AsyncStore
+
+
+def async_form(store: RedemptionStore, *, workers: int = 2) -> AsyncStore:
+    """The same store behind the async interface: memory on the loop, Redis on its native
+    async driver (same server and keys), the others in `workers` threads. The sync `store`
+    stays the caller's to inspect and close."""
+    if isinstance(store, InMemoryStore):
+        return AsyncMemoryStore(store, owned=False)
+    if type(store).__name__ == "RedisStore":  # its driver is an extra
+        from liveops_rules.stores.redis_async import AsyncRedisStore
+        from liveops_rules.stores.redis_store import RedisStore
+
+        assert isinstance(store, RedisStore)
+        return AsyncRedisStore.like(store)
+    return ThreadedStore(store, workers=workers, owned=False)
+
 
 OPEN: list[AsyncBacked] = []
 """Every one made and not yet closed (the fixture closes them after each test)."""
@@ -23,11 +40,7 @@ class AsyncBacked:
     def __init__(self, store: RedemptionStore, **options: Any) -> None:
         self.store = store
         self._loop = asyncio.new_event_loop()
-        if isinstance(store, InMemoryStore):
-            wrapped: AsyncMemoryStore | ThreadedStore = AsyncMemoryStore(store, owned=False)
-        else:
-            wrapped = ThreadedStore(store, workers=2, owned=False)
-        self.asynchronous = AsyncAccounting(wrapped, **options)
+        self.asynchronous = AsyncAccounting(async_form(store), **options)
         OPEN.append(self)
 
     def __getattr__(self, name: str) -> Callable[..., Any]:

@@ -22,8 +22,7 @@ import redis
 
 from liveops_rules import Coupon, OutcomeUnknownError, RewardItem, User
 from liveops_rules.accounting import Accounting, check_ledger
-from liveops_rules.stores import RedemptionStore
-from liveops_rules.stores import redis_store as redis_store_module
+from liveops_rules.stores import RedemptionStore, redis_steps
 from liveops_rules.stores.postgres_store import PostgresStore
 from liveops_rules.stores.redis_store import RedisStore
 from tests.lossy_proxy import LossyProxy
@@ -202,11 +201,9 @@ def test_without_the_operation_guard_the_resent_scripts_would_count_again(
         "if found == nonce then return {'counted'} end\n"
         "if found or redis.call('EXISTS', B .. 'o:' .. id) == 1 then return {'collision'} end\n"
     )
-    body = redis_store_module.scripts.COUNT
+    body = redis_steps.scripts.COUNT
     assert guard in body
-    monkeypatch.setattr(
-        redis_store_module, "_COUNT", redis_store_module._Script("count", body.replace(guard, ""))
-    )
+    monkeypatch.setattr(redis_steps, "_COUNT", redis_steps.Script("count", body.replace(guard, "")))
     ok, sent, counted = _slowed_redeem(redis_server.url, redis_server.port, closing)
     assert ok
     assert sent > 1, NOT_RESENT

@@ -7,15 +7,7 @@ PostgreSQL stores are imported only when asked for, so their drivers stay option
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import (
-    parse_qs,
-    parse_qsl,
-    quote,
-    unquote,
-    urlencode,
-    urlsplit,
-    urlunsplit,
-)
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from liveops_rules.errors import ValidationError
 from liveops_rules.redaction import redact_uri
@@ -38,6 +30,7 @@ from liveops_rules.stores.protocol import (
     Status,
 )
 from liveops_rules.stores.sqlite import SQLiteStore
+from liveops_rules.stores.uris import REDIS_OPTIONS, driver_missing, split_server_uri
 
 __all__ = [
     "CodeStore",
@@ -75,25 +68,6 @@ def _sqlite(path: str, options: dict[str, str]) -> RedemptionStore:
     return SQLiteStore(path, synchronous=options.get("synchronous", "FULL"))
 
 
-def _server_options(
-    uri: str, ours: dict[str, Callable[[str], object]]
-) -> tuple[str, dict[str, object]]:
-    """Split a server URI into the driver's URI and the store's own options."""
-    parts = urlsplit(uri)
-    options: dict[str, object] = {}
-    kept = []
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if name in ours:
-            try:
-                options[name] = ours[name](value)
-            except ValueError:
-                raise ValidationError.single(f"uri option {name}", "a valid value", value) from None
-        else:
-            kept.append((name, value))
-    # quote, not quote_plus: libpq reads %20 as a space but not +
-    return urlunsplit(parts._replace(query=urlencode(kept, quote_via=quote))), options
-
-
 def _yes(value: str) -> bool:
     if value.lower() in ("1", "true", "yes"):
         return True
@@ -106,12 +80,8 @@ def _redis(uri: str) -> RedemptionStore:
     try:
         from liveops_rules.stores.redis_store import RedisStore
     except ImportError:
-        raise ValidationError.single(
-            "uri",
-            "a scheme whose driver is installed (pip install liveops-rules[redis])",
-            redact_uri(uri),
-        ) from None
-    url, options = _server_options(uri, {"prefix": str, "retry_window": float})
+        raise driver_missing(uri, "redis") from None
+    url, options = split_server_uri(uri, REDIS_OPTIONS)
     return RedisStore(url, **options)  # type: ignore[arg-type]
 
 
@@ -119,12 +89,8 @@ def _postgres(uri: str) -> RedemptionStore:
     try:
         from liveops_rules.stores.postgres_store import PostgresStore
     except ImportError:
-        raise ValidationError.single(
-            "uri",
-            "a scheme whose driver is installed (pip install liveops-rules[postgres])",
-            redact_uri(uri),
-        ) from None
-    url, options = _server_options(
+        raise driver_missing(uri, "postgres") from None
+    url, options = split_server_uri(
         uri, {"schema": str, "pool_size": int, "retry_window": float, "create_schema": _yes}
     )
     schema = str(options.get("schema", "liveops_rules"))

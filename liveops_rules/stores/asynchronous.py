@@ -4,7 +4,9 @@
   the store's lock for microseconds: a thread would cost more than the call).
 - `ThreadedStore`: any RedemptionStore whose calls run in worker threads of its own, never on
   the loop: SQLite's way (one worker per store, its connection kept in that thread), and for
-  now Redis's and PostgreSQL's (their native async drivers are still to come).
+  now PostgreSQL's (its native async driver is still to come).
+- `AsyncRedisStore` (in `redis_async`): Redis on redis.asyncio, `open_async_store`'s choice
+  for `redis://` and `rediss://`.
 
 A call the awaiting task gave up on (cancelled, timed out) is left to finish or not start:
 each store call is atomic, so the store holds it once or not at all, as after a lost reply;
@@ -17,12 +19,17 @@ import asyncio
 import contextvars
 import functools
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from liveops_rules.errors import ValidationError
 from liveops_rules.stores import InMemoryStore, SQLiteStore, open_store
 from liveops_rules.stores.calls import AsyncClosing, StoreCall
 from liveops_rules.stores.protocol import RedemptionStore
+from liveops_rules.stores.uris import REDIS_OPTIONS, REDIS_SCHEMES, driver_missing, split_server_uri
+
+if TYPE_CHECKING:
+    from liveops_rules.stores.redis_async import AsyncRedisStore
 
 __all__ = ["AsyncMemoryStore", "ThreadedStore", "open_async_store"]
 
@@ -112,14 +119,40 @@ class ThreadedStore(AsyncClosing):
 _SERVER_WORKERS = 8
 
 
-def open_async_store(uri: str, *, workers: int | None = None) -> AsyncMemoryStore | ThreadedStore:
+def _scheme(uri: object) -> str | None:
+    if not isinstance(uri, str):
+        return None
+    try:
+        return urlsplit(uri).scheme
+    except ValueError:
+        return None  # open_store says what is wrong with it
+
+
+def _async_redis(uri: str, workers: int | None) -> AsyncRedisStore:
+    if workers is not None:
+        raise ValidationError.single(
+            "workers", "none for Redis (its async driver runs on the loop)", workers
+        )
+    try:
+        from liveops_rules.stores.redis_async import AsyncRedisStore
+    except ImportError:
+        raise driver_missing(uri, "redis") from None
+    url, options = split_server_uri(uri, REDIS_OPTIONS)
+    return AsyncRedisStore(url, **options)  # type: ignore[arg-type]
+
+
+def open_async_store(
+    uri: str, *, workers: int | None = None
+) -> AsyncMemoryStore | ThreadedStore | AsyncRedisStore:
     """An async store from the URIs `open_store` reads: `memory://` runs on the loop,
     `sqlite:///path.db` in worker threads of its own (`workers`, 1 by default: calls in the
-    order asked), Redis and PostgreSQL in `workers` threads (8 by default; size the
-    PostgreSQL pool to match). Opening refuses what
-    `open_store` refuses, before anything runs."""
+    order asked), Redis on redis.asyncio (`AsyncRedisStore`, on the loop), PostgreSQL for
+    now in `workers` threads over its sync driver (8 by default; size the pool to match).
+    Opening refuses what `open_store` refuses, before anything runs."""
     if workers is not None:
         _check_workers(workers)  # before the store is opened
+    if _scheme(uri) in REDIS_SCHEMES:
+        return _async_redis(uri, workers)
     store = open_store(uri)
     if isinstance(store, InMemoryStore):
         if workers is not None:

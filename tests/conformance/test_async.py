@@ -14,16 +14,16 @@ import pytest
 from liveops_rules import Coupon, RewardItem, User
 from liveops_rules.accounting import AsyncAccounting, Outcome, check_ledger
 from liveops_rules.stores import InMemoryStore, RedemptionStore
-from liveops_rules.stores.asynchronous import AsyncMemoryStore, ThreadedStore
+from liveops_rules.stores.calls import AsyncStore
+
+from ..async_backed import async_form
 
 AT = datetime(2026, 11, 22, 12, tzinfo=UTC)
 TASKS = 200
 
 
-def _async_store(store: RedemptionStore) -> AsyncMemoryStore | ThreadedStore:
-    if isinstance(store, InMemoryStore):
-        return AsyncMemoryStore(store, owned=False)
-    return ThreadedStore(store, workers=8, owned=False)
+def _async_store(store: RedemptionStore) -> AsyncStore:
+    return async_form(store, workers=8)
 
 
 @pytest.fixture
