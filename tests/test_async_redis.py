@@ -106,7 +106,7 @@ def test_open_async_store_refuses_bad_redis_uris_before_connecting(
         open_async_store(uri, **options)
 
 
-def test_no_password_is_printed(redis_server: Any) -> None:
+def test_no_password_is_printed() -> None:
     store = AsyncRedisStore("redis://:hunter2secret@127.0.0.1:1/0", prefix="p")
     assert "hunter2secret" not in repr(store)
     assert "hunter2secret" not in repr(store.settings)
@@ -268,3 +268,78 @@ def test_a_method_no_store_has_is_refused(
                     await store.perform(call(method))
 
     loop.run_until_complete(scenario())
+
+
+def test_a_store_belongs_to_the_loop_of_its_first_call(
+    redis_server: Any, loop: asyncio.AbstractEventLoop
+) -> None:
+    store = AsyncRedisStore(redis_server.url, prefix=_prefix())
+    assert loop.run_until_complete(store.perform(call("promotion", "coupon:a"))) is None
+    other = asyncio.new_event_loop()
+    try:
+        with pytest.raises(ValidationError, match="the event loop that first used it"):
+            other.run_until_complete(store.perform(call("promotion", "coupon:a")))
+    finally:
+        other.close()
+    loop.run_until_complete(store.aclose())
+
+
+def test_bad_arguments_fail_before_anything_is_sent(loop: asyncio.AbstractEventLoop) -> None:
+    # An unreachable server: any command would wait out the window first.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        url = f"redis://127.0.0.1:{held.getsockname()[1]}/0"
+
+        async def scenario() -> None:
+            async with AsyncRedisStore(url, prefix="p", retry_window=60) as store:
+                with pytest.raises(AttributeError):
+                    await store.perform(call("count", "not a request"))
+                with pytest.raises(TypeError):
+                    await store.perform(call("code_owner"))
+                assert await store.perform(call("code_owners", [])) == {}  # nothing to send
+
+        loop.run_until_complete(asyncio.wait_for(scenario(), timeout=30))
+
+
+def test_a_cancelled_close_still_closes_the_connections(
+    redis_server: Any, closing: Any, loop: asyncio.AbstractEventLoop
+) -> None:
+    name = f"ar{uuid.uuid4().hex}"
+    admin = closing(redis.Redis.from_url(redis_server.url, decode_responses=True))
+
+    def connected() -> int:
+        return sum(client["name"] == name for client in admin.client_list())
+
+    async def scenario() -> None:
+        store = AsyncRedisStore(f"{redis_server.url}?client_name={name}", prefix=_prefix())
+        await store.perform(call("promotion", "coupon:a"))
+        assert connected() == 1
+        store._idle.clear()  # a call in flight that never ends, as far as aclose can tell
+        closing_task = asyncio.ensure_future(store.aclose())
+        await asyncio.sleep(0)
+        closing_task.cancel()
+        await asyncio.gather(closing_task, return_exceptions=True)
+        assert closing_task.cancelled()
+        await store.aclose()
+
+    loop.run_until_complete(scenario())
+    assert connected() == 0
+
+
+def test_a_user_allowed_set_but_not_setnx_opens_the_store(redis_server: Any, closing: Any) -> None:
+    user, password = f"u{uuid.uuid4().hex}", uuid.uuid4().hex
+    admin = closing(redis.Redis.from_url(redis_server.url, decode_responses=True))
+    admin.acl_setuser(
+        user,
+        enabled=True,
+        passwords=[f"+{password}"],
+        keys=["*"],
+        commands=["+@all", "-setnx"],
+    )
+    try:
+        url = f"redis://{user}:{password}@127.0.0.1:{redis_server.port}/0"
+        store = closing(RedisStore(url, prefix=_prefix()))
+        store.put_promotion("coupon:a", '{"a":1}')
+        assert store.promotion("coupon:a") == '{"a":1}'
+    finally:
+        admin.acl_deluser(user)

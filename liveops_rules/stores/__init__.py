@@ -30,7 +30,13 @@ from liveops_rules.stores.protocol import (
     Status,
 )
 from liveops_rules.stores.sqlite import SQLiteStore
-from liveops_rules.stores.uris import REDIS_OPTIONS, driver_missing, split_server_uri
+from liveops_rules.stores.uris import (
+    POSTGRES_SCHEMES,
+    REDIS_OPTIONS,
+    REDIS_SCHEMES,
+    driver_missing,
+    split_server_uri,
+)
 
 __all__ = [
     "CodeStore",
@@ -104,10 +110,8 @@ _SCHEMES: dict[str, Callable[[str, dict[str, str]], RedemptionStore]] = {
     "sqlite": _sqlite,
 }
 _SERVERS: dict[str, Callable[[str], RedemptionStore]] = {
-    "redis": _redis,
-    "rediss": _redis,
-    "postgresql": _postgres,
-    "postgres": _postgres,
+    **dict.fromkeys(REDIS_SCHEMES, _redis),
+    **dict.fromkeys(POSTGRES_SCHEMES, _postgres),
 }
 
 

@@ -18,6 +18,7 @@ import attrs
 
 __all__ = [
     "SETTLED",
+    "STORE_OPERATIONS",
     "CodeStore",
     "CountRequest",
     "CountResult",
@@ -367,3 +368,13 @@ class RedemptionStore(
     def close(self) -> None:
         """Release connections and files."""
         ...
+
+
+STORE_OPERATIONS: frozenset[str] = frozenset(
+    name
+    for klass in RedemptionStore.__mro__
+    if klass.__module__ == __name__
+    for name, value in vars(klass).items()
+    if not name.startswith("_") and callable(value) and name != "close"
+)
+"""The names of RedemptionStore's methods an async store performs (every one but `close`)."""

@@ -24,7 +24,6 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 
 from liveops_rules.errors import ValidationError
-from liveops_rules.redaction import redact_message
 from liveops_rules.stores.calls import AsyncClosing, StoreCall
 from liveops_rules.stores.redis_steps import (
     OPERATIONS,
@@ -44,8 +43,10 @@ __all__ = ["AsyncRedisStore"]
 
 class AsyncRedisStore(AsyncClosing):
     """A Redis store behind the async interface (`AsyncStore`), on redis.asyncio; it takes
-    `RedisStore`'s arguments. Nothing is sent until its first call, which checks the schema
-    as `RedisStore` does when opened."""
+    `RedisStore`'s arguments. Nothing is sent until its first call, which first checks the
+    schema as `RedisStore` does when opened (so an unreachable server or another schema
+    version is reported there). It belongs to the event loop of its first call: another
+    loop is refused."""
 
     def __init__(
         self,
@@ -63,13 +64,10 @@ class AsyncRedisStore(AsyncClosing):
         self.steps = RedisSteps(settings.prefix)
         self._where = settings.where
         self._retry_window = settings.retry_window
-        try:
-            self._client: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
-                url, retry=Retry(NoBackoff(), 0), **settings.client_options()
-            )
-        except (ValueError, TypeError) as error:
-            reason = redact_message(str(error), url)
-            raise ValidationError.single("url", "a redis:// URL", f"({reason})") from None
+        self._client: redis.asyncio.Redis = settings.client(
+            redis.asyncio.Redis.from_url, Retry(NoBackoff(), 0)
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._checked = False
         self._checking = asyncio.Lock()
         self._closed = False
@@ -94,15 +92,26 @@ class AsyncRedisStore(AsyncClosing):
         """See `AsyncStore.perform`."""
         if self._closed:
             raise ValidationError.single("store", "an open store", "a closed one")
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._loop is not None:  # its connections and locks are the first loop's
+                raise ValidationError.single(
+                    "store", "used on the event loop that first used it", "another loop"
+                )
+            self._loop = loop
         if call.method not in OPERATIONS:
             raise ValidationError.single("call", "a RedemptionStore method", call.method)
         commands = getattr(self.steps, call.method)(*call.args, **call.kwargs)
+        try:
+            first = next(commands)  # bad arguments fail here, before anything is sent
+        except StopIteration as done:  # nothing to send (no codes to add, say)
+            return done.value
         self._in_flight += 1
         self._idle.clear()
         try:
             if not self._checked:
                 await self._check_schema()
-            return await self._drive(commands)
+            return await self._drive(commands, first)
         finally:
             commands.close()
             self._in_flight -= 1
@@ -112,13 +121,14 @@ class AsyncRedisStore(AsyncClosing):
     async def _check_schema(self) -> None:
         async with self._checking:
             if not self._checked:
-                await self._drive(self.steps.check_schema(self._where))
+                checks = self.steps.check_schema(self._where)
+                await self._drive(checks, next(checks))
                 self._checked = True
 
-    async def _drive(self, commands: Commands[T]) -> T:
-        """Send an operation's commands, each retried within the window; its result."""
+    async def _drive(self, commands: Commands[T], command: RedisCommand) -> T:
+        """Send an operation's commands from `command` (its first), each retried within
+        the window; its result."""
         try:
-            command = next(commands)
             while True:
                 command = commands.send(await self._send(command))
         except StopIteration as done:
@@ -148,7 +158,7 @@ class AsyncRedisStore(AsyncClosing):
     async def _once(self, command: RedisCommand) -> Any:
         method = getattr(self._client, command.name)
         try:
-            return await method(*command.args)
+            return await method(*command.args, **dict(command.options))
         except NoScriptError:  # after SCRIPT FLUSH, a restart or a failover
             if command.source is None:
                 raise
@@ -156,13 +166,15 @@ class AsyncRedisStore(AsyncClosing):
             return await method(*command.args)
 
     async def aclose(self) -> None:
-        """Refuse new calls, wait for those in flight (each ends within its retry window),
-        then close the connections."""
+        """Refuse new calls, wait for those in flight (each command of theirs ends within
+        its retry window), then close the connections (also when the wait is cancelled)."""
         if self._closed:
             return
         self._closed = True
-        await self._idle.wait()
-        await self._client.aclose()
+        try:
+            await self._idle.wait()
+        finally:
+            await self._client.aclose()
 
     def __repr__(self) -> str:
         return f"AsyncRedisStore({self._where}, prefix={self.prefix!r})"

@@ -14,7 +14,7 @@ import inspect
 import json
 import secrets
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeAlias, TypeVar
 from urllib.parse import parse_qsl, urlsplit
@@ -23,11 +23,12 @@ import redis
 import redis.connection
 
 from liveops_rules.errors import OutcomeUnknownError, StoreError, ValidationError
-from liveops_rules.redaction import redact_uri
+from liveops_rules.redaction import redact_message, redact_uri
 from liveops_rules.stores import _redis_scripts as scripts
 from liveops_rules.stores.bounds import COUNT_MAX, check_seconds
 from liveops_rules.stores.protocol import (
     SETTLED,
+    STORE_OPERATIONS,
     CounterSpec,
     CounterState,
     CountRequest,
@@ -51,12 +52,15 @@ __all__ = [
     "RedisSteps",
     "RetryWindow",
     "Script",
+    "T",
     "failure",
 ]
 
 SCHEMA_VERSION = 2
 
 T = TypeVar("T")
+C = TypeVar("C")
+"""The result of an operation or a unit of work."""
 
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
 """The errors after which a command is sent again (within the window)."""
@@ -137,14 +141,21 @@ class RedisSettings:
         # no scheme, user or password in messages
         self.where = f"Redis at {parts.hostname or parts.path}:{port or 6379}"
 
-    def client_options(self) -> dict[str, Any]:
-        """The options both drivers' clients are made with (their retries are the store's)."""
-        return {
-            "decode_responses": True,
-            "socket_timeout": self.socket_timeout,
-            "socket_connect_timeout": self.socket_timeout,
-            "retry_on_error": [],
-        }
+    def client(self, from_url: Callable[..., C], retry: object) -> C:
+        """A driver's client (`from_url`: `redis.Redis.from_url` or redis.asyncio's) with
+        its own retries off (`retry`: the driver's no-retry policy): the store retries."""
+        try:
+            return from_url(
+                self.url,
+                decode_responses=True,
+                socket_timeout=self.socket_timeout,
+                socket_connect_timeout=self.socket_timeout,
+                retry=retry,
+                retry_on_error=[],
+            )
+        except (ValueError, TypeError) as error:
+            reason = redact_message(str(error), self.url)
+            raise ValidationError.single("url", "a redis:// URL", f"({reason})") from None
 
     def __repr__(self) -> str:
         return (
@@ -166,14 +177,15 @@ class Script:
 
 
 class RedisCommand(NamedTuple):
-    """One command for a driver: the client method `name` with `args`; `source` is the
-    script to load when Redis does not know the one `evalsha` names; `writes` says whether an
-    unanswered command may have changed something."""
+    """One command for a driver: the client method `name` with `args` (and `options`, its
+    keyword arguments); `source` is the script to load when Redis does not know the one
+    `evalsha` names; `writes` says whether an unanswered command may have changed something."""
 
     name: str
     args: tuple[Any, ...]
     writes: bool = False
     source: str | None = None
+    options: tuple[tuple[str, Any], ...] = ()
 
 
 Commands: TypeAlias = Generator[RedisCommand, Any, T]
@@ -267,39 +279,8 @@ def _entries(lines: Sequence[str]) -> list[LedgerEntry]:
     return entries
 
 
-OPERATIONS = frozenset(
-    {
-        "count",
-        "settle",
-        "counter",
-        "adjust",
-        "add_extra",
-        "reset",
-        "counters_with_prefix",
-        "counters",
-        "audit",
-        "remember",
-        "recall",
-        "ledger",
-        "add_codes",
-        "add_code_sets",
-        "remove_codes",
-        "code_owner",
-        "code_owners",
-        "code_map",
-        "codes",
-        "code_count",
-        "put_promotion",
-        "put_promotions",
-        "swap_promotion",
-        "retire_promotion",
-        "promotion",
-        "promotion_version",
-        "promotion_refs",
-        "promotion_documents",
-    }
-)
-"""The RedemptionStore methods `RedisSteps` has (every one but `close`)."""
+OPERATIONS = STORE_OPERATIONS
+"""The RedemptionStore methods the steps have (every one but `close`)."""
 
 
 class RedisSteps:
@@ -328,7 +309,8 @@ class RedisSteps:
         """Mark a new prefix with this schema version, migrate a version 1 one, and refuse
         any other version."""
         key = self._base + "schema"
-        if not (yield RedisCommand("setnx", (key, SCHEMA_VERSION))):
+        # SET NX, not SETNX: an ACL may grant SET alone (and SETNX is deprecated)
+        if not (yield RedisCommand("set", (key, SCHEMA_VERSION), options=(("nx", True),))):
             found = yield RedisCommand("get", (key,))
             if found == "1":
                 yield from self._migrate_from_1()

@@ -33,8 +33,6 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
-from liveops_rules.errors import ValidationError
-from liveops_rules.redaction import redact_message
 from liveops_rules.stores.protocol import (
     CounterState,
     CountRequest,
@@ -82,13 +80,7 @@ class RedisStore:
         self.steps = RedisSteps(settings.prefix)
         self._where = settings.where
         self._retry_window = settings.retry_window
-        try:
-            self._client: redis.Redis = redis.Redis.from_url(
-                url, retry=Retry(NoBackoff(), 0), **settings.client_options()
-            )
-        except (ValueError, TypeError) as error:
-            reason = redact_message(str(error), url)
-            raise ValidationError.single("url", "a redis:// URL", f"({reason})") from None
+        self._client: redis.Redis = settings.client(redis.Redis.from_url, Retry(NoBackoff(), 0))
         try:
             self._drive(self.steps.check_schema(self._where))
         except BaseException:
@@ -130,7 +122,7 @@ class RedisStore:
     def _once(self, command: RedisCommand) -> Any:
         method = getattr(self._client, command.name)
         try:
-            return method(*command.args)
+            return method(*command.args, **dict(command.options))
         except NoScriptError:  # after SCRIPT FLUSH, a restart or a failover
             if command.source is None:
                 raise

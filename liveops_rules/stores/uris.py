@@ -9,10 +9,19 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from liveops_rules.errors import ValidationError
 from liveops_rules.redaction import redact_uri
 
-__all__ = ["REDIS_OPTIONS", "REDIS_SCHEMES", "driver_missing", "split_server_uri"]
+__all__ = [
+    "POSTGRES_SCHEMES",
+    "REDIS_OPTIONS",
+    "REDIS_SCHEMES",
+    "driver_missing",
+    "split_server_uri",
+]
 
 REDIS_SCHEMES = frozenset({"redis", "rediss"})
 """The schemes of Redis store URIs."""
+
+POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
+"""The schemes of PostgreSQL store URIs."""
 
 REDIS_OPTIONS: Mapping[str, Callable[[str], object]] = {"prefix": str, "retry_window": float}
 """A Redis store URI's own options (the others are redis-py's), each with its reader."""
