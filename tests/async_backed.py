@@ -15,9 +15,9 @@ from liveops_rules.stores.calls import AsyncStore
 
 
 def async_form(store: RedemptionStore, *, workers: int = 2) -> AsyncStore:
-    """The same store behind the async interface: memory on the loop, Redis on its native
-    async driver (same server and keys), the others in `workers` threads. The sync `store`
-    stays the caller's to inspect and close."""
+    """The same store behind the async interface: memory on the loop, Redis and PostgreSQL
+    on their native async drivers (same server and keys; PostgreSQL's pool `workers` big),
+    SQLite in `workers` threads. The sync `store` stays the caller's to inspect and close."""
     if isinstance(store, InMemoryStore):
         return AsyncMemoryStore(store, owned=False)
     if type(store).__name__ == "RedisStore":  # its driver is an extra
@@ -26,6 +26,12 @@ def async_form(store: RedemptionStore, *, workers: int = 2) -> AsyncStore:
 
         assert isinstance(store, RedisStore)
         return AsyncRedisStore.like(store)
+    if type(store).__name__ == "PostgresStore":
+        from liveops_rules.stores.postgres_async import AsyncPostgresStore
+        from liveops_rules.stores.postgres_store import PostgresStore
+
+        assert isinstance(store, PostgresStore)
+        return AsyncPostgresStore.like(store, pool_size=workers)
     return ThreadedStore(store, workers=workers, owned=False)
 
 

@@ -90,7 +90,7 @@ def test_the_reasons_say_not_started_between_periods_with_the_next_start_or_ende
     assert BetweenPeriods(at(5), at(10)).to_dict()["next_start"] == at(10).isoformat()
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(catalogs_with_periods(), st.lists(st.tuples(users, moments), min_size=1, max_size=6))
 def test_the_catalog_answers_as_evaluate_for_promotions_with_periods(promotions, queries):
     catalog = Catalog(promotions)

@@ -132,11 +132,41 @@ def test_an_unreachable_postgres_fails_within_the_retry_window_with_its_reason(c
     assert capfd.readouterr().err == ""  # no pool log lines
 
 
-def test_a_missing_database_is_named_at_once(postgres_server, capfd):
+def test_a_missing_database_is_named_at_once(postgres_server, capfd, monkeypatch):
+    import psycopg
+
+    tries = []
+    connect = psycopg.connect
+
+    def counted(*args, **options):
+        tries.append(1)
+        return connect(*args, **options)
+
+    monkeypatch.setattr(psycopg, "connect", counted)
     url = postgres_server.url.rsplit("/", 1)[0] + "/nosuchdb?retry_window=30"
     with pytest.raises(StoreError, match='database "nosuchdb" does not exist'):
         open_store(url)
+    assert len(tries) == 1  # not tried again: no retry makes the database exist
     assert capfd.readouterr().err == ""
+
+
+def test_a_missing_role_is_named_at_once(postgres_server, monkeypatch):
+    import psycopg
+
+    tries = []
+    connect = psycopg.connect
+
+    def counted(*args, **options):
+        tries.append(1)
+        return connect(*args, **options)
+
+    monkeypatch.setattr(psycopg, "connect", counted)
+    role = f"r_{uuid.uuid4().hex}"
+    url = postgres_server.url.replace("postgres@", f"{role}:some-secret@", 1)
+    with pytest.raises(StoreError, match=f'role "{role}" does not exist') as raised:
+        open_store(url + "?retry_window=30")
+    assert len(tries) == 1
+    assert "some-secret" not in str(raised.value)
 
 
 @pytest.mark.parametrize("option", ["bogus=1", "sslmdoe=require"])

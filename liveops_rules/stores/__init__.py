@@ -31,6 +31,7 @@ from liveops_rules.stores.protocol import (
 )
 from liveops_rules.stores.sqlite import SQLiteStore
 from liveops_rules.stores.uris import (
+    POSTGRES_OPTIONS,
     POSTGRES_SCHEMES,
     REDIS_OPTIONS,
     REDIS_SCHEMES,
@@ -74,14 +75,6 @@ def _sqlite(path: str, options: dict[str, str]) -> RedemptionStore:
     return SQLiteStore(path, synchronous=options.get("synchronous", "FULL"))
 
 
-def _yes(value: str) -> bool:
-    if value.lower() in ("1", "true", "yes"):
-        return True
-    if value.lower() in ("0", "false", "no"):
-        return False
-    raise ValueError(value)
-
-
 def _redis(uri: str) -> RedemptionStore:
     try:
         from liveops_rules.stores.redis_store import RedisStore
@@ -96,9 +89,7 @@ def _postgres(uri: str) -> RedemptionStore:
         from liveops_rules.stores.postgres_store import PostgresStore
     except ImportError:
         raise driver_missing(uri, "postgres") from None
-    url, options = split_server_uri(
-        uri, {"schema": str, "pool_size": int, "retry_window": float, "create_schema": _yes}
-    )
+    url, options = split_server_uri(uri, POSTGRES_OPTIONS)
     schema = str(options.get("schema", "liveops_rules"))
     if options.pop("create_schema", False):
         PostgresStore.create_schema(url, schema=schema)

@@ -3,10 +3,10 @@
 - `AsyncMemoryStore`: an InMemoryStore whose calls run on the event loop itself (each holds
   the store's lock for microseconds: a thread would cost more than the call).
 - `ThreadedStore`: any RedemptionStore whose calls run in worker threads of its own, never on
-  the loop: SQLite's way (one worker per store, its connection kept in that thread), and for
-  now PostgreSQL's (its native async driver is still to come).
-- `AsyncRedisStore` (in `redis_async`): Redis on redis.asyncio, `open_async_store`'s choice
-  for `redis://` and `rediss://`.
+  the loop: SQLite's way (one worker per store, its connection kept in that thread).
+- `AsyncRedisStore` (in `redis_async`) and `AsyncPostgresStore` (in `postgres_async`): the
+  server stores on their drivers' async connections, `open_async_store`'s choice for their
+  URIs.
 
 A call the awaiting task gave up on (cancelled, timed out) is left to finish or not start:
 each store call is atomic, so the store holds it once or not at all, as after a lost reply;
@@ -23,12 +23,20 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from liveops_rules.errors import ValidationError
-from liveops_rules.stores import InMemoryStore, SQLiteStore, open_store
+from liveops_rules.stores import InMemoryStore, open_store
 from liveops_rules.stores.calls import AsyncClosing, StoreCall
 from liveops_rules.stores.protocol import RedemptionStore
-from liveops_rules.stores.uris import REDIS_OPTIONS, REDIS_SCHEMES, driver_missing, split_server_uri
+from liveops_rules.stores.uris import (
+    POSTGRES_OPTIONS,
+    POSTGRES_SCHEMES,
+    REDIS_OPTIONS,
+    REDIS_SCHEMES,
+    driver_missing,
+    split_server_uri,
+)
 
 if TYPE_CHECKING:
+    from liveops_rules.stores.postgres_async import AsyncPostgresStore
     from liveops_rules.stores.redis_async import AsyncRedisStore
 
 __all__ = ["AsyncMemoryStore", "ThreadedStore", "open_async_store"]
@@ -116,9 +124,6 @@ class ThreadedStore(AsyncClosing):
         return f"ThreadedStore({self.store!r})"
 
 
-_SERVER_WORKERS = 8
-
-
 def _scheme(uri: object) -> str | None:
     if not isinstance(uri, str):
         return None
@@ -141,18 +146,35 @@ def _async_redis(uri: str, workers: int | None) -> AsyncRedisStore:
     return AsyncRedisStore(url, **options)  # type: ignore[arg-type]
 
 
+def _async_postgres(uri: str, workers: int | None) -> AsyncPostgresStore:
+    if workers is not None:
+        raise ValidationError.single(
+            "workers", "none for PostgreSQL (size its pool with ?pool_size=)", workers
+        )
+    try:
+        from liveops_rules.stores.postgres_async import AsyncPostgresStore
+    except ImportError:
+        raise driver_missing(uri, "postgres") from None
+    url, options = split_server_uri(uri, POSTGRES_OPTIONS)
+    return AsyncPostgresStore(url, **options)  # type: ignore[arg-type]
+
+
 def open_async_store(
     uri: str, *, workers: int | None = None
-) -> AsyncMemoryStore | ThreadedStore | AsyncRedisStore:
+) -> AsyncMemoryStore | ThreadedStore | AsyncRedisStore | AsyncPostgresStore:
     """An async store from the URIs `open_store` reads: `memory://` runs on the loop,
     `sqlite:///path.db` in worker threads of its own (`workers`, 1 by default: calls in the
-    order asked), Redis on redis.asyncio (`AsyncRedisStore`, on the loop), PostgreSQL for
-    now in `workers` threads over its sync driver (8 by default; size the pool to match).
-    Opening refuses what `open_store` refuses, before anything runs."""
+    order asked), Redis on redis.asyncio (`AsyncRedisStore`) and PostgreSQL on psycopg's
+    async pool (`AsyncPostgresStore`, `?create_schema=true` creating the tables at the first
+    call). Bad URIs and options are refused before anything runs; a server store connects at
+    its first call, which reports an unreachable server or missing tables."""
     if workers is not None:
         _check_workers(workers)  # before the store is opened
-    if _scheme(uri) in REDIS_SCHEMES:
+    scheme = _scheme(uri)
+    if scheme in REDIS_SCHEMES:
         return _async_redis(uri, workers)
+    if scheme in POSTGRES_SCHEMES:
+        return _async_postgres(uri, workers)
     store = open_store(uri)
     if isinstance(store, InMemoryStore):
         if workers is not None:
@@ -161,6 +183,4 @@ def open_async_store(
                 "workers", "none for memory:// (it runs on the loop)", workers
             )
         return AsyncMemoryStore(store)
-    if isinstance(store, SQLiteStore):
-        return ThreadedStore(store, workers=1 if workers is None else workers)
-    return ThreadedStore(store, workers=_SERVER_WORKERS if workers is None else workers)
+    return ThreadedStore(store, workers=1 if workers is None else workers)

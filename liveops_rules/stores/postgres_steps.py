@@ -204,12 +204,22 @@ class PostgresSettings:
         return f"PostgresSettings({where}, schema={self.schema!r})"
 
 
+# A refused connection carries no SQLSTATE (libpq gives only the server's message): these are
+# the refusals no retry mends.
+_REFUSED_FOR_GOOD = re.compile(
+    r"FATAL:.*(does not exist|password authentication failed|no pg_hba\.conf entry"
+    r"|not permitted to log in|permission denied for database)",
+    re.DOTALL,
+)
+
+
 def probe_failure(
     error: psycopg.Error, where: str, url: str, *, expired: bool
 ) -> StoreError | None:
     """What a failed first connection means: the server's own reason when no retry can mend
-    it (no such database, a refused password) or the window has passed; None to try again."""
-    if transient(error) and not expired:
+    it (no such database or role, a refused password) or the window has passed; None to try
+    again."""
+    if transient(error) and not expired and not _REFUSED_FOR_GOOD.search(str(error)):
         return None
     text = redact_message(str(error).strip(), url)
     reason = text.splitlines()[-1] if text else type(error).__name__

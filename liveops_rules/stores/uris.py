@@ -10,10 +10,12 @@ from liveops_rules.errors import ValidationError
 from liveops_rules.redaction import redact_uri
 
 __all__ = [
+    "POSTGRES_OPTIONS",
     "POSTGRES_SCHEMES",
     "REDIS_OPTIONS",
     "REDIS_SCHEMES",
     "driver_missing",
+    "read_yes",
     "split_server_uri",
 ]
 
@@ -22,6 +24,24 @@ REDIS_SCHEMES = frozenset({"redis", "rediss"})
 
 POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
 """The schemes of PostgreSQL store URIs."""
+
+
+def read_yes(value: str) -> bool:
+    """A yes/no URI option: 1, true, yes or 0, false, no (any case)."""
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise ValueError(value)
+
+
+POSTGRES_OPTIONS: Mapping[str, Callable[[str], object]] = {
+    "schema": str,
+    "pool_size": int,
+    "retry_window": float,
+    "create_schema": read_yes,
+}
+"""A PostgreSQL store URI's own options (the others are libpq's), each with its reader."""
 
 REDIS_OPTIONS: Mapping[str, Callable[[str], object]] = {"prefix": str, "retry_window": float}
 """A Redis store URI's own options (the others are redis-py's), each with its reader."""

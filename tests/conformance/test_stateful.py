@@ -272,7 +272,7 @@ class AccountingMachine(RuleBasedStateMachine):
 
 
 STATEFUL = settings(max_examples=150, stateful_step_count=40, deadline=None)
-SERVER_STATEFUL = settings(max_examples=60, stateful_step_count=40, deadline=None)
+SERVER_STATEFUL = settings(max_examples=35, stateful_step_count=40, deadline=None)
 
 
 @STATEFUL
