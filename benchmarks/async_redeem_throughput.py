@@ -1,14 +1,14 @@
 """One event loop with 64 tasks against the sync API with 8 threads, on Redis and PostgreSQL.
 
-Run: python benchmarks/async_redeem_throughput.py [--count 8000] [--rounds 3]
+Run: python benchmarks/async_redeem_throughput.py [--count 8000] [--rounds 3] [--tasks 64]
 
 Starts a throwaway redis-server (AOF, appendfsync everysec) and PostgreSQL cluster on loopback,
 as the tests do. Everything runs in this one process (the servers in their own): per store,
 alternating rounds of
 - sync: `Accounting` over one store opened by `open_store`, redeemed from 8 threads;
 - async: `AsyncAccounting` over one store opened by `open_async_store`, redeemed by 64 tasks
-  on one event loop (Redis: redis.asyncio; PostgreSQL: for now the sync driver in 8 worker
-  threads, `ThreadedStore`).
+  on one event loop (Redis: redis.asyncio; PostgreSQL: psycopg's AsyncConnectionPool, as many
+  connections as the sync pool: 8).
 Each round redeems `count` new users on one coupon (three limits: total, per user, per code)
 and checks the ledger. Prints redeems per second and the ratio async / sync.
 """
@@ -35,7 +35,7 @@ from tests.servers import PostgresServer, RedisServer  # noqa: E402
 AT = datetime(2026, 11, 22, 12, tzinfo=UTC)
 BIG = 10**9
 THREADS = 8
-TASKS = 64
+TASKS = 64  # --tasks
 COUPON = Coupon(
     external_id="bench",
     enabled=True,
@@ -119,7 +119,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=8_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tasks", type=int, default=64)
     args = parser.parse_args()
+    global TASKS
+    TASKS = args.tasks  # the one setting every round shares
     print(
         f"Python {sys.version.split()[0]}; {args.count} redeems per round, {args.rounds} "
         f"alternating rounds; sync {THREADS} threads, async {TASKS} tasks on one loop"
