@@ -31,10 +31,16 @@ if TYPE_CHECKING:
     from liveops_rules.accounting.engine import AccountingSteps
     from liveops_rules.accounting.steps import run_steps, run_steps_async
     from liveops_rules.catalog import Catalog
-    from liveops_rules.chains.daily import DailyChains, DailyChainView
+    from liveops_rules.chains.daily import AsyncDailyChains, DailyChains, DailyChainView
     from liveops_rules.chains.days import DayGrid, StepState, StepStatus
-    from liveops_rules.chains.offer import OfferChains, OfferChainView, OfferOrder, OfferProgress
-    from liveops_rules.chains.reward import ChainView, EarnReport, RewardChains
+    from liveops_rules.chains.offer import (
+        AsyncOfferChains,
+        OfferChains,
+        OfferChainView,
+        OfferOrder,
+        OfferProgress,
+    )
+    from liveops_rules.chains.reward import AsyncRewardChains, ChainView, EarnReport, RewardChains
     from liveops_rules.checkout import Checkout, Reservation
     from liveops_rules.codes import is_valid_code, normalize_code, validate_code
     from liveops_rules.error_catalog import (
@@ -130,7 +136,7 @@ if TYPE_CHECKING:
     from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore, open_store
     from liveops_rules.stores.asynchronous import AsyncMemoryStore, ThreadedStore, open_async_store
     from liveops_rules.stores.calls import AsyncStore, StoreCall
-    from liveops_rules.upsell import ItemCatalog, OfferedItem, Upsell, UpsellPage
+    from liveops_rules.upsell import AsyncUpsell, ItemCatalog, OfferedItem, Upsell, UpsellPage
     from liveops_rules.wire import (
         PAYLOAD_KINDS,
         ChainCatalog,
@@ -198,6 +204,7 @@ else:
         "liveops_rules.accounting.steps": ("run_steps", "run_steps_async"),
         "liveops_rules.catalog": ("Catalog",),
         "liveops_rules.chains.daily": (
+            "AsyncDailyChains",
             "DailyChains",
             "DailyChainView",
         ),
@@ -207,12 +214,14 @@ else:
             "StepStatus",
         ),
         "liveops_rules.chains.offer": (
+            "AsyncOfferChains",
             "OfferChains",
             "OfferChainView",
             "OfferOrder",
             "OfferProgress",
         ),
         "liveops_rules.chains.reward": (
+            "AsyncRewardChains",
             "ChainView",
             "EarnReport",
             "RewardChains",
@@ -360,6 +369,7 @@ else:
         ),
         "liveops_rules.stores.calls": ("AsyncStore", "StoreCall"),
         "liveops_rules.upsell": (
+            "AsyncUpsell",
             "ItemCatalog",
             "OfferedItem",
             "Upsell",
@@ -445,8 +455,12 @@ __all__ = [
     "AnonymousUser",
     "AppliedPromotion",
     "AsyncAccounting",
+    "AsyncDailyChains",
     "AsyncMemoryStore",
+    "AsyncOfferChains",
+    "AsyncRewardChains",
     "AsyncStore",
+    "AsyncUpsell",
     "AttributeMissing",
     "Attributes",
     "BetweenPeriods",

@@ -11,7 +11,12 @@ Give an `order_id` and a retried checkout of the same order reserves nothing twi
 reservation's idempotency key is made from the order id and the promotion. If reserving fails
 with an error, the holds this call made are released before the error is raised (and would
 expire at `at + hold` anyway); holds an earlier checkout of the same order made are left to
-that checkout.
+that checkout. A cancelled async checkout releases nothing (a cancelled task does no more
+I/O): its holds expire at `at + hold`, and a retry with the same `order_id` takes them over.
+
+The checkout is written once, as steps over `AccountingSteps` (`checkout_steps`): `Accounting`
+drives it (`Pricing.checkout`, `Checkout.commit`) and `AsyncAccounting` awaits it
+(`Pricing.acheckout`, `Checkout.acommit`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,17 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from liveops_rules.accounting import Accounting, AccountingError, Refusal, promotion_ref
+from liveops_rules.accounting import (
+    Accounting,
+    AccountingError,
+    AccountingSteps,
+    AsyncAccounting,
+    Refusal,
+    Steps,
+    promotion_ref,
+    run_steps,
+    run_steps_async,
+)
 from liveops_rules.errors import LiveOpsError, ValidationError
 from liveops_rules.evaluate import check_moment
 from liveops_rules.models import PromoCode, Promotion, PromotionKind, User
@@ -39,7 +54,7 @@ from liveops_rules.reasons import (
 if TYPE_CHECKING:
     from liveops_rules.pricing import Pricing
 
-__all__ = ["Checkout", "Reservation", "reserve_quote"]
+__all__ = ["Checkout", "Reservation", "checkout_steps", "reserve_quote", "reserve_quote_async"]
 
 _REFRESHES = 3  # how many times a checkout reloads a promo code changed while it prices
 
@@ -80,20 +95,32 @@ class Checkout:
     def commit(self, accounting: Accounting, at: datetime) -> None:
         """Turn every hold into a redemption (idempotent). Every hold is tried; then an
         AccountingError names the ones that could not be committed (an expired hold)."""
-        _check_accounting(accounting)
-        self._settle(accounting.commit, at)
+        _check_accounting(accounting, Accounting)
+        run_steps(self.settle_steps(accounting.steps, "commit", at), accounting.store)
 
     def release(self, accounting: Accounting, at: datetime) -> None:
         """Give every hold's capacity back (idempotent; expired holds are already free)."""
-        _check_accounting(accounting)
-        self._settle(accounting.release, at)
+        _check_accounting(accounting, Accounting)
+        run_steps(self.settle_steps(accounting.steps, "release", at), accounting.store)
 
-    def _settle(self, action: Any, at: datetime) -> None:
+    async def acommit(self, accounting: AsyncAccounting, at: datetime) -> None:
+        """`commit`, awaited on an AsyncAccounting."""
+        _check_accounting(accounting, AsyncAccounting)
+        await run_steps_async(self.settle_steps(accounting.steps, "commit", at), accounting.store)
+
+    async def arelease(self, accounting: AsyncAccounting, at: datetime) -> None:
+        """`release`, awaited on an AsyncAccounting."""
+        _check_accounting(accounting, AsyncAccounting)
+        await run_steps_async(self.settle_steps(accounting.steps, "release", at), accounting.store)
+
+    def settle_steps(self, steps: AccountingSteps, action: str, at: datetime) -> Steps[None]:
+        """Commit or release (`action`) every hold, as steps of `steps`' operations."""
         check_moment(at)
+        settle = steps.commit if action == "commit" else steps.release
         failed: list[tuple[Reservation, AccountingError]] = []
         for reservation in self.reservations:
             try:
-                action(reservation.operation_id, at)
+                yield from settle(reservation.operation_id, at)
             except AccountingError as error:
                 failed.append((reservation, error))
         if failed:
@@ -116,16 +143,18 @@ def _reason(refusal: Refusal) -> PricingReason:
     return Refused(refusal.code, refusal.message)
 
 
-def _check_accounting(accounting: object) -> None:
-    # An AsyncAccounting's coroutines would be taken for answers: checkout is synchronous.
-    if not isinstance(accounting, Accounting):
-        raise ValidationError.single(
-            "accounting", "an Accounting (checkout is not async yet)", accounting
+def _check_accounting(accounting: object, kind: type) -> None:
+    if not isinstance(accounting, kind):
+        wanted = (
+            "an Accounting (acheckout, acommit and arelease take an AsyncAccounting)"
+            if kind is Accounting
+            else "an AsyncAccounting (checkout, commit and release take an Accounting)"
         )
+        raise ValidationError.single("accounting", wanted, accounting)
 
 
-def _code_state(accounting: Accounting, text: str) -> _CodeState:
-    found = accounting.code_promotion(text)
+def _code_state(steps: AccountingSteps, text: str) -> Steps[_CodeState]:
+    found = yield from steps.code_promotion(text)
     if isinstance(found, Refusal):
         if found.code == "malformed_code":
             return _CodeState(text, None, (MalformedCode(text),))
@@ -146,17 +175,68 @@ def reserve_quote(
     promo_code: str | None = None,
     order_id: str | None = None,
 ) -> Checkout:
-    """`Pricing.checkout`: quote, reserve what the quote applies, re-quote without what was
-    refused, until every applied limited promotion is held."""
+    """`Pricing.checkout`: `checkout_steps` run on an Accounting."""
+    _check_accounting(accounting, Accounting)
+    steps = checkout_steps(
+        pricing,
+        accounting.steps,
+        cart,
+        user,
+        at,
+        hold=hold,
+        promo_code=promo_code,
+        order_id=order_id,
+    )
+    return run_steps(steps, accounting.store)
+
+
+async def reserve_quote_async(
+    pricing: Pricing,
+    accounting: AsyncAccounting,
+    cart: Cart,
+    user: User,
+    at: datetime,
+    *,
+    hold: timedelta,
+    promo_code: str | None = None,
+    order_id: str | None = None,
+) -> Checkout:
+    """`Pricing.acheckout`: `checkout_steps` awaited on an AsyncAccounting."""
+    _check_accounting(accounting, AsyncAccounting)
+    steps = checkout_steps(
+        pricing,
+        accounting.steps,
+        cart,
+        user,
+        at,
+        hold=hold,
+        promo_code=promo_code,
+        order_id=order_id,
+    )
+    return await run_steps_async(steps, accounting.store)
+
+
+def checkout_steps(
+    pricing: Pricing,
+    accounting: AccountingSteps,
+    cart: Cart,
+    user: User,
+    at: datetime,
+    *,
+    hold: timedelta,
+    promo_code: str | None = None,
+    order_id: str | None = None,
+) -> Steps[Checkout]:
+    """Quote, reserve what the quote applies, re-quote without what was refused, until every
+    applied limited promotion is held (as steps of `accounting`'s operations)."""
     check_moment(at)
-    _check_accounting(accounting)
     if not isinstance(hold, timedelta) or hold <= timedelta(0):
         raise ValidationError.single("hold", "a positive timedelta", hold)
     if order_id is not None and (not isinstance(order_id, str) or not order_id):
         raise ValidationError.single("order_id", "a non-empty string", order_id)
     if promo_code is not None and not isinstance(promo_code, str):
         raise ValidationError.single("promo_code", "a code", promo_code)
-    code = None if promo_code is None else _code_state(accounting, promo_code)
+    code = None if promo_code is None else (yield from _code_state(accounting, promo_code))
     unavailable: dict[int, PricingReason] = {}
     code_blocked: tuple[PricingReason, ...] = ()
     made: dict[int, Reservation] = {}
@@ -181,7 +261,7 @@ def reserve_quote(
                 try:
                     # The very version priced is held, or none: the store refuses a version
                     # it no longer keeps (changed or disabled on another machine).
-                    outcome = accounting.reserve(
+                    outcome = yield from accounting.reserve(
                         user,
                         at,
                         hold=hold,
@@ -202,7 +282,7 @@ def reserve_quote(
                     # The code's promotion comes from the store: price with its current version.
                     assert promo_code is not None
                     refreshed += 1
-                    code = _code_state(accounting, promo_code)
+                    code = yield from _code_state(accounting, promo_code)
                     stale = True
                     break
                 kind, shown = promotion.kind, promotion.key or promo_code or ""
@@ -226,13 +306,15 @@ def reserve_quote(
                 # removes the one that excludes them) go back only now: released inside the
                 # loop, one needed again would replay its released hold under the order's key.
                 for key in [k for k in made if k not in needed]:
-                    accounting.release(made.pop(key).operation_id, at)
+                    yield from accounting.release(made.pop(key).operation_id, at)
                 ordered = sorted(made.items(), key=lambda pair: pricing._rank(pair[0]))
                 return Checkout(quote, tuple(r for _, r in ordered), at + hold)
+    except GeneratorExit:
+        raise  # abandoned (a cancelled task): no more I/O; the holds expire at at + hold
     except BaseException:
         for reservation in made.values():
             if reservation.operation_id in replayed:
                 continue
             with contextlib.suppress(LiveOpsError):
-                accounting.release(reservation.operation_id, at)
+                yield from accounting.release(reservation.operation_id, at)
         raise

@@ -66,7 +66,7 @@ from liveops_rules.reasons import (
 )
 
 if TYPE_CHECKING:
-    from liveops_rules.accounting import Accounting
+    from liveops_rules.accounting import Accounting, AsyncAccounting
     from liveops_rules.checkout import Checkout
 
 __all__ = ["AppliedPromotion", "NotApplied", "PricedLine", "Pricing", "Quote", "promo_codes_of"]
@@ -366,6 +366,25 @@ class Pricing:
         from liveops_rules.checkout import reserve_quote
 
         return reserve_quote(
+            self, accounting, cart, user, at, hold=hold, promo_code=promo_code, order_id=order_id
+        )
+
+    async def acheckout(
+        self,
+        accounting: AsyncAccounting,
+        cart: Cart,
+        user: User,
+        at: datetime,
+        *,
+        hold: timedelta,
+        promo_code: str | None = None,
+        order_id: str | None = None,
+    ) -> Checkout:
+        """`checkout`, awaited on an AsyncAccounting (the same steps); commit or release it
+        with `Checkout.acommit` and `arelease`."""
+        from liveops_rules.checkout import reserve_quote_async
+
+        return await reserve_quote_async(
             self, accounting, cart, user, at, hold=hold, promo_code=promo_code, order_id=order_id
         )
 

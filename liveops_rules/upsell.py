@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -28,7 +28,17 @@ from typing import Any
 import attrs
 
 from liveops_rules._pricing_index import PricingIndex
-from liveops_rules.accounting import Accounting, AccountingError
+from liveops_rules.accounting import (
+    Accounting,
+    AccountingError,
+    AccountingSteps,
+    AsyncAccounting,
+    Steps,
+    promotion_ref,
+    run_steps,
+    run_steps_async,
+)
+from liveops_rules.accounting.steps import async_operation, sync_operation
 from liveops_rules.chains.progress import Documents
 from liveops_rules.checkout import Checkout
 from liveops_rules.errors import StoreError, ValidationError
@@ -44,11 +54,21 @@ from liveops_rules.models import (
 from liveops_rules.models.cart import Cart, CartLine
 from liveops_rules.models.upsell import CatalogItem, UpsellConfig, UpsellType
 from liveops_rules.pricing import Pricing, Quote
-from liveops_rules.sales import best_sellers, record_sales
+from liveops_rules.sales import sales_recorded, sold_in
 from liveops_rules.stores import RedemptionStore
 from liveops_rules.stores.bounds import check_count, check_stored_moment
+from liveops_rules.stores.calls import AsyncClosing, AsyncStore
 
-__all__ = ["ItemCatalog", "OfferedItem", "Upsell", "UpsellPage"]
+__all__ = [
+    "UPSELL_OPERATIONS",
+    "AsyncUpsell",
+    "ItemCatalog",
+    "OfferPlan",
+    "OfferedItem",
+    "Upsell",
+    "UpsellPage",
+    "UpsellSteps",
+]
 
 _MAX_PAGE = 50
 _SWAP_TRIES = 10
@@ -158,21 +178,73 @@ class UpsellPage:
         return {"has_more": self.has_more, "items": [item.to_dict() for item in self.items]}
 
 
-class Upsell:
-    """The upsell configuration of one store, and the offers it makes (see the module)."""
+@attrs.frozen
+class _Priced:
+    """An item on a page and what pricing applies to it, before its limits are looked up."""
 
-    def __init__(self, store: RedemptionStore) -> None:
-        self.store = store
-        self._config: Documents[UpsellConfig] = Documents(store, "upsell", _dump, _load)
+    item: CatalogItem
+    final_price: Decimal | None
+    price: Decimal | None
+    promotions: tuple[tuple[Promotion, Decimal | None], ...]
+
+
+@attrs.frozen
+class OfferPlan:
+    """An offer's page priced, waiting for the players' per-user limits left: `limits` are
+    the steps that look them up on an accounting's store, `page` the page they make."""
+
+    priced: tuple[_Priced, ...]
+    more: bool
+    user: User
+    at: datetime
+
+    def limits(self, accounting: AccountingSteps | None) -> Steps[dict[str, int]]:
+        """The per-user limit left for the player of each limited promotion on the page that
+        `accounting`'s store counts (none without an accounting or a signed-in player)."""
+        available: dict[str, int] = {}
+        if accounting is None or self.user.id is None:
+            return available
+        for priced in self.priced:
+            for promotion, _ in priced.promotions:
+                ref = promotion_ref(promotion)
+                if ref in available or _per_user(promotion) is None:
+                    continue
+                with contextlib.suppress(AccountingError):  # not in the store: nothing counted
+                    used = yield from accounting.user_limit(promotion, self.user.id, self.at)
+                    available[ref] = used.available
+        return available
+
+    def page(self, available: dict[str, int]) -> UpsellPage:
+        """The page, each limited promotion showing what `available` says is left."""
+        offered = []
+        for priced in self.priced:
+            shown = [
+                _promotion_shown(promotion, percent, available)
+                for promotion, percent in priced.promotions
+            ]
+            offered.append(
+                OfferedItem(priced.item, priced.final_price, priced.price, tuple(_unique(shown)))
+            )
+        return UpsellPage(tuple(offered), self.more)
+
+
+class UpsellSteps:
+    """The upsell configuration and offers as steps (see `accounting.steps`): `Upsell` runs
+    them on a store, `AsyncUpsell` awaits them on an async one."""
+
+    def __init__(self) -> None:
+        self._config: Documents[UpsellConfig] = Documents("upsell", _dump, _load)
 
     # -- the configuration --------------------------------------------------------------------
 
-    def get(self) -> UpsellConfig | None:
+    def get(self) -> Steps[UpsellConfig | None]:
         """The configuration kept now, or None."""
-        kept = self._config.get("config")
+        kept = yield from self._config.get("config")
         return None if kept is None else kept[0]
 
-    def put(self, config: UpsellConfig, catalog: ItemCatalog | Iterable[CatalogItem]) -> None:
+    def put(
+        self, config: UpsellConfig, catalog: ItemCatalog | Iterable[CatalogItem]
+    ) -> Steps[None]:
         """Create or replace the configuration (LiveOps' POST and PUT). A fixed list's SKUs
         must all be in `catalog` (AccountingError `items_not_found`, 404, naming them)."""
         if not isinstance(config, UpsellConfig):
@@ -183,32 +255,32 @@ class Upsell:
             raise AccountingError(
                 "items_not_found", f"Items weren't found: {', '.join(missing)}", tuple(missing)
             )
-        self._swap(lambda _: config)
+        yield from self._swap(lambda _: config)
 
-    def _swap(self, change: Any) -> UpsellConfig:
+    def _swap(self, change: Callable[[UpsellConfig | None], UpsellConfig]) -> Steps[UpsellConfig]:
         for _ in range(_SWAP_TRIES):
-            kept = self._config.get("config")
+            kept = yield from self._config.get("config")
             current, version = (None, None) if kept is None else kept
             changed = change(current)
-            if self._config.swap("config", version, changed):
-                return changed  # type: ignore[no-any-return]
+            if (yield from self._config.swap("config", version, changed)):
+                return changed
         raise StoreError("the upsell configuration kept changing")
 
-    def _switch(self, enabled: bool) -> UpsellConfig:
+    def _switch(self, enabled: bool) -> Steps[UpsellConfig]:
         def switch(current: UpsellConfig | None) -> UpsellConfig:
             if current is None:
                 raise AccountingError("upsell_not_found", "Upsell is not configured.")
             return attrs.evolve(current, enabled=enabled)
 
-        return self._swap(switch)
+        return (yield from self._swap(switch))
 
-    def activate(self) -> UpsellConfig:
+    def activate(self) -> Steps[UpsellConfig]:
         """Enable the configuration (AccountingError `upsell_not_found` without one)."""
-        return self._switch(True)
+        return (yield from self._switch(True))
 
-    def deactivate(self) -> UpsellConfig:
+    def deactivate(self) -> Steps[UpsellConfig]:
         """Disable the configuration (it offers nothing until activated again)."""
-        return self._switch(False)
+        return (yield from self._switch(False))
 
     # -- sales ----------------------------------------------------------------------------
 
@@ -217,7 +289,7 @@ class Upsell:
         order_id: str,
         paid: Quote | Checkout | Sequence[tuple[str, int]],
         at: datetime,
-    ) -> bool:
+    ) -> Steps[bool]:
         """Count a paid order's lines (a quote's, a committed checkout's, or `(sku, quantity)`
         pairs) for `most_sellable`, once per order id; True when this call counted them."""
         if isinstance(paid, Checkout):
@@ -227,9 +299,75 @@ class Upsell:
                 "paid", "a Quote, a Checkout or (sku, quantity) pairs", paid
             )
         lines = [(ln.sku, ln.quantity) for ln in paid.lines] if isinstance(paid, Quote) else paid
-        return record_sales(self.store, order_id, list(lines), at)
+        return (yield from sales_recorded(order_id, list(lines), at))
 
     # -- offers ---------------------------------------------------------------------------
+
+    def offer_plan(
+        self,
+        user: User,
+        at: datetime,
+        catalog: ItemCatalog,
+        *,
+        cart: Cart | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        days: int = 30,
+    ) -> Steps[OfferPlan]:
+        """The items the configuration offers `user` at `at` from `catalog`, `limit` (at
+        most 50) from `offset`, priced: never one in `cart` or hidden from the player by a
+        personalized catalog rule; `days` is `most_sellable`'s window."""
+        check_stored_moment(at)
+        if not isinstance(user, User):
+            raise ValidationError.single("user", "a User", user)
+        if not isinstance(catalog, ItemCatalog):
+            raise ValidationError.single("catalog", "an ItemCatalog", catalog)
+        if cart is not None and not isinstance(cart, Cart):
+            raise ValidationError.single("cart", "a Cart", cart)
+        check_count(limit, "limit", 1, _MAX_PAGE)
+        check_count(offset, "offset", 0)
+        check_count(days, "days", 1, 366)
+        config = yield from self.get()
+        if config is None or not config.enabled:
+            return OfferPlan((), False, user, at)
+        excluded = {line.sku for line in cart.lines} if cart is not None else set()
+        excluded |= hidden_skus(catalog, user, at)
+        wanted = offset + limit + 1
+        found: list[CatalogItem] = []
+        for item in (yield from self._candidates(config, user, at, catalog, days)):
+            if item.sku in excluded:
+                continue
+            found.append(item)
+            if len(found) >= wanted:
+                break
+        page = found[offset : offset + limit]
+        priced = tuple(_priced(item, catalog, user, at) for item in page)
+        return OfferPlan(priced, len(found) > offset + limit, user, at)
+
+    def _candidates(
+        self, config: UpsellConfig, user: User, at: datetime, catalog: ItemCatalog, days: int
+    ) -> Steps[Iterable[CatalogItem]]:
+        if config.type is UpsellType.FIXED_LIST:
+            return (catalog.by_sku[sku] for sku in config.items if sku in catalog.by_sku)
+        if config.type is UpsellType.MOST_SELLABLE:
+            sold = yield from sold_in(at, days=days)
+            return (catalog.by_sku[sku] for sku, _ in sold if sku in catalog.by_sku)
+        return _promoted(catalog, user, at)
+
+
+class Upsell:
+    """The upsell configuration of one store, and the offers it makes (see the module).
+    Each method runs `UpsellSteps` (`steps`) on `store`."""
+
+    def __init__(self, store: RedemptionStore) -> None:
+        self.store = store
+        self.steps = UpsellSteps()
+
+    get = sync_operation(UpsellSteps.get)
+    put = sync_operation(UpsellSteps.put)
+    activate = sync_operation(UpsellSteps.activate)
+    deactivate = sync_operation(UpsellSteps.deactivate)
+    record_sale = sync_operation(UpsellSteps.record_sale)
 
     def offer(
         self,
@@ -245,45 +383,69 @@ class Upsell:
     ) -> UpsellPage:
         """The items the configuration offers `user` at `at` from `catalog`, `limit` (at
         most 50) from `offset`: never one in `cart` or hidden from the player by a
-        personalized catalog rule; `days` is `most_sellable`'s window."""
-        check_stored_moment(at)
-        if not isinstance(user, User):
-            raise ValidationError.single("user", "a User", user)
-        if not isinstance(catalog, ItemCatalog):
-            raise ValidationError.single("catalog", "an ItemCatalog", catalog)
-        if cart is not None and not isinstance(cart, Cart):
-            raise ValidationError.single("cart", "a Cart", cart)
+        personalized catalog rule; `days` is `most_sellable`'s window; with `accounting`,
+        each limited promotion shows the per-user limit left in its store."""
         if accounting is not None and not isinstance(accounting, Accounting):
             raise ValidationError.single("accounting", "an Accounting", accounting)
-        check_count(limit, "limit", 1, _MAX_PAGE)
-        check_count(offset, "offset", 0)
-        check_count(days, "days", 1, 366)
-        config = self.get()
-        if config is None or not config.enabled:
-            return UpsellPage((), False)
-        excluded = {line.sku for line in cart.lines} if cart is not None else set()
-        excluded |= hidden_skus(catalog, user, at)
-        wanted = offset + limit + 1
-        found: list[CatalogItem] = []
-        for item in self._candidates(config, user, at, catalog, days):
-            if item.sku in excluded:
-                continue
-            found.append(item)
-            if len(found) >= wanted:
-                break
-        page = found[offset : offset + limit]
-        offered = tuple(_offered(item, catalog, user, at, accounting) for item in page)
-        return UpsellPage(offered, len(found) > offset + limit)
+        plan = run_steps(
+            self.steps.offer_plan(
+                user, at, catalog, cart=cart, limit=limit, offset=offset, days=days
+            ),
+            self.store,
+        )
+        if accounting is None:
+            return plan.page({})
+        return plan.page(run_steps(plan.limits(accounting.steps), accounting.store))
 
-    def _candidates(
-        self, config: UpsellConfig, user: User, at: datetime, catalog: ItemCatalog, days: int
-    ) -> Iterable[CatalogItem]:
-        if config.type is UpsellType.FIXED_LIST:
-            return (catalog.by_sku[sku] for sku in config.items if sku in catalog.by_sku)
-        if config.type is UpsellType.MOST_SELLABLE:
-            sold = best_sellers(self.store, at, days=days)
-            return (catalog.by_sku[sku] for sku, _ in sold if sku in catalog.by_sku)
-        return _promoted(catalog, user, at)
+
+class AsyncUpsell(AsyncClosing):
+    """`Upsell` for asyncio programs: the same steps awaited on an async store (see
+    `open_async_store`); `async with` closes the store on the way out."""
+
+    def __init__(self, store: AsyncStore) -> None:
+        if not callable(getattr(store, "perform", None)):
+            raise ValidationError.single("store", "an async store (open_async_store)", store)
+        self.store = store
+        self.steps = UpsellSteps()
+
+    async def aclose(self) -> None:
+        """Close the store once the calls in flight are done."""
+        await self.store.aclose()
+
+    get = async_operation(UpsellSteps.get)
+    put = async_operation(UpsellSteps.put)
+    activate = async_operation(UpsellSteps.activate)
+    deactivate = async_operation(UpsellSteps.deactivate)
+    record_sale = async_operation(UpsellSteps.record_sale)
+
+    async def offer(
+        self,
+        user: User,
+        at: datetime,
+        catalog: ItemCatalog,
+        *,
+        cart: Cart | None = None,
+        accounting: AsyncAccounting | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        days: int = 30,
+    ) -> UpsellPage:
+        """`Upsell.offer`, awaited (`accounting` an AsyncAccounting)."""
+        if accounting is not None and not isinstance(accounting, AsyncAccounting):
+            raise ValidationError.single("accounting", "an AsyncAccounting", accounting)
+        plan = await run_steps_async(
+            self.steps.offer_plan(
+                user, at, catalog, cart=cart, limit=limit, offset=offset, days=days
+            ),
+            self.store,
+        )
+        if accounting is None:
+            return plan.page({})
+        return plan.page(await run_steps_async(plan.limits(accounting.steps), accounting.store))
+
+
+UPSELL_OPERATIONS = ("get", "put", "activate", "deactivate", "record_sale", "offer")
+"""The operations `Upsell` and `AsyncUpsell` both offer."""
 
 
 def _promoted(catalog: ItemCatalog, user: User, at: datetime) -> Iterable[CatalogItem]:
@@ -340,26 +502,24 @@ def hidden_skus(catalog: ItemCatalog, user: User, at: datetime) -> set[str]:
     return hidden
 
 
-def _offered(
-    item: CatalogItem,
-    catalog: ItemCatalog,
-    user: User,
-    at: datetime,
-    accounting: Accounting | None,
-) -> OfferedItem:
+def _priced(item: CatalogItem, catalog: ItemCatalog, user: User, at: datetime) -> _Priced:
     pricing = catalog.pricing
     if pricing is None or item.price is None or item.currency is None:
-        return OfferedItem(item, item.price, item.price, ())
+        return _Priced(item, item.price, item.price, ())
     cart = Cart(currency=item.currency, lines=[CartLine(sku=item.sku, price=item.price)])
     quote = pricing.quote(cart, user, at)
     (line,) = quote.lines
     promotions = []
     for applied in (*line.applied, *(a for a in quote.applied if a.items)):
         promotion = pricing.catalog.get(applied.kind, applied.id)
-        if promotion is None:
-            continue
-        promotions.append(_promotion_shown(promotion, applied.percent, user, at, accounting))
-    return OfferedItem(item, line.final_price, line.price, tuple(_unique(promotions)))
+        if promotion is not None:
+            promotions.append((promotion, applied.percent))
+    return _Priced(item, line.final_price, line.price, tuple(promotions))
+
+
+def _per_user(promotion: Promotion) -> int | None:
+    limits = promotion.limits if isinstance(promotion, ItemDiscount | Bonus) else None
+    return None if limits is None else limits.per_user
 
 
 def _unique(promotions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -374,11 +534,7 @@ def _unique(promotions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _promotion_shown(
-    promotion: Promotion,
-    percent: Decimal | None,
-    user: User,
-    at: datetime,
-    accounting: Accounting | None,
+    promotion: Promotion, percent: Decimal | None, available: dict[str, int]
 ) -> dict[str, Any]:
     window = promotion.window
     shown: dict[str, Any] = {
@@ -392,11 +548,8 @@ def _promotion_shown(
         if not isinstance(promotion, Bonus)
         else [{"sku": r.sku, "quantity": r.quantity} for r in promotion.bonus],
     }
-    limits = promotion.limits if isinstance(promotion, ItemDiscount | Bonus) else None
-    if limits is not None and limits.per_user is not None:
-        available = limits.per_user
-        if accounting is not None and user.id is not None:
-            with contextlib.suppress(AccountingError):  # not in the store: nothing counted
-                available = accounting.user_limit(promotion, user.id, at).available
-        shown["limits"] = {"per_user": {"available": available, "total": limits.per_user}}
+    per_user = _per_user(promotion)
+    if per_user is not None:
+        left = available.get(promotion_ref(promotion), per_user)
+        shown["limits"] = {"per_user": {"available": left, "total": per_user}}
     return shown

@@ -1,17 +1,32 @@
-"""`Accounting`'s synchronous interface over `AsyncAccounting`: the conformance suite runs
-its tests through the async API with it, each call awaited on an event loop of its own."""
+"""The synchronous interfaces of `Accounting`, the chains and upsell over their async twins:
+the conformance suite runs its tests through the async APIs with them, every call awaited on
+one event loop (`run`; threads take turns on it, so their calls run one at a time)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from liveops_rules.accounting.asynchronous import AsyncAccounting
 from liveops_rules.accounting.engine import OPERATIONS
 from liveops_rules.stores import InMemoryStore, RedemptionStore
 from liveops_rules.stores.asynchronous import AsyncMemoryStore, ThreadedStore
 from liveops_rules.stores.calls import AsyncStore
+
+T = TypeVar("T")
+
+_TURNS = threading.RLock()
+_LOOP: list[asyncio.AbstractEventLoop] = []
+
+OPEN: list[AsyncBacked] = []
+"""Every facade made and not yet closed (`close_all` closes them after each test)."""
+
+_SHARED: dict[int, tuple[RedemptionStore, AsyncStore, list[int]]] = {}
+"""The async form of each sync store in use, with how many facades use it: facades on one
+store share one async store, as the sync objects share the store (a check that an
+accounting is on the chains' store compares them)."""
 
 
 def async_form(store: RedemptionStore, *, workers: int = 2) -> AsyncStore:
@@ -35,32 +50,83 @@ def async_form(store: RedemptionStore, *, workers: int = 2) -> AsyncStore:
     return ThreadedStore(store, workers=workers, owned=False)
 
 
-OPEN: list[AsyncBacked] = []
-"""Every one made and not yet closed (the fixture closes them after each test)."""
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to its end on the tests' one event loop (made when first needed)."""
+    with _TURNS:
+        if not _LOOP:
+            _LOOP.append(asyncio.new_event_loop())
+        return _LOOP[0].run_until_complete(coroutine)
+
+
+def close_all() -> None:
+    """Close every facade still open, then the loop."""
+    with _TURNS:
+        while OPEN:
+            OPEN.pop().close()
+        if _LOOP:
+            _LOOP.pop().close()
+
+
+def _unwrapped(value: Any) -> Any:
+    """A facade given as an argument is its async object (an AsyncAccounting for upsell)."""
+    return value.asynchronous if isinstance(value, AsyncBacked) else value
 
 
 class AsyncBacked:
-    """Takes `Accounting`'s arguments; each operation runs `AsyncAccounting`'s coroutine to
-    its end. The store stays the caller's: closing this stops only the loop and workers."""
+    """Takes the sync API's arguments (a store first); each of `operations` runs the async
+    API's coroutine to its end, anything else is the async object's own attribute. The store
+    stays the caller's: closing this closes only what the async object opened."""
 
-    def __init__(self, store: RedemptionStore, **options: Any) -> None:
+    api: Callable[..., Any] = AsyncAccounting
+    operations: tuple[str, ...] = OPERATIONS
+
+    def __init__(self, store: RedemptionStore, *args: Any, **options: Any) -> None:
         self.store = store
-        self._loop = asyncio.new_event_loop()
-        self.asynchronous = AsyncAccounting(async_form(store), **options)
+        options = {name: _unwrapped(value) for name, value in options.items()}
+        with _TURNS:
+            shared = _SHARED.get(id(store))
+            if shared is None:
+                shared = _SHARED[id(store)] = (store, async_form(store), [0])
+            shared[2][0] += 1
+        self.asynchronous = self.api(shared[1], *args, **options)
+        self._closed = False
         OPEN.append(self)
 
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        if name not in OPERATIONS:
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "asynchronous":
             raise AttributeError(name)
-        operation = getattr(self.asynchronous, name)
+        found = getattr(self.asynchronous, name)
+        if name not in self.operations:
+            return found
 
-        def run(*args: Any, **kwargs: Any) -> Any:
-            return self._loop.run_until_complete(operation(*args, **kwargs))
+        def call(*args: Any, **kwargs: Any) -> Any:
+            args = tuple(_unwrapped(value) for value in args)
+            kwargs = {key: _unwrapped(value) for key, value in kwargs.items()}
+            return run(found(*args, **kwargs))
 
-        return run
+        return call
 
     def close(self) -> None:
-        """Stop the workers and the loop."""
-        if not self._loop.is_closed():
-            self._loop.run_until_complete(self.asynchronous.aclose())
-            self._loop.close()
+        """Close the async store when no other facade uses it (the sync store it wraps
+        stays open)."""
+        if self._closed:
+            return
+        self._closed = True
+        with _TURNS:
+            shared = _SHARED[id(self.store)]
+            shared[2][0] -= 1
+            if shared[2][0] == 0:
+                del _SHARED[id(self.store)]
+                run(self.asynchronous.aclose())
+
+
+def backed(api: Callable[..., Any], operations: tuple[str, ...]) -> type[AsyncBacked]:
+    """A facade class for another async API (a chain kind's, upsell's)."""
+    return type(
+        f"Backed{getattr(api, '__name__', 'API')}",
+        (AsyncBacked,),
+        {
+            "api": staticmethod(api),
+            "operations": operations,
+        },
+    )

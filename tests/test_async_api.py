@@ -35,6 +35,7 @@ from liveops_rules.stores.protocol import IdempotencyConflict
 
 AT = datetime(2026, 11, 22, 12, tzinfo=UTC)
 COUPON = Coupon(external_id="spring", enabled=True, bonus=[RewardItem("gem", 2)])
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
@@ -274,12 +275,100 @@ def test_a_threaded_call_sees_the_callers_context_variables(
     assert seen == ["req-42"]
 
 
-def test_checkout_refuses_an_async_accounting(loop: asyncio.AbstractEventLoop) -> None:
+def test_each_checkout_takes_its_own_api(loop: asyncio.AbstractEventLoop) -> None:
     from liveops_rules import Cart, CartLine, ItemDiscount, Pricing
 
     sale = ItemDiscount(promotion_id=1, enabled=True, discount_percent="10", items=["sword"])
     cart = Cart(currency="USD", lines=[CartLine(sku="sword", quantity=1, price="10.00")])
-    accounting = AsyncAccounting(AsyncMemoryStore())
-    with pytest.raises(ValidationError, match="checkout is not async yet"):
-        Pricing([sale]).checkout(accounting, cart, User("u1"), AT, hold=timedelta(minutes=5))  # type: ignore[arg-type]
-    loop.run_until_complete(accounting.aclose())
+    pricing = Pricing([sale])
+    hold = timedelta(minutes=5)
+    asynchronous = AsyncAccounting(AsyncMemoryStore())
+    synchronous = Accounting(InMemoryStore())
+    with pytest.raises(ValidationError, match="acheckout, acommit and arelease take an Async"):
+        pricing.checkout(asynchronous, cart, User("u1"), AT, hold=hold)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="checkout, commit and release take an Accounting"):
+        loop.run_until_complete(pricing.acheckout(synchronous, cart, User("u1"), AT, hold=hold))  # type: ignore[arg-type]
+    done = loop.run_until_complete(pricing.acheckout(asynchronous, cart, User("u1"), AT, hold=hold))
+    with pytest.raises(ValidationError, match="an Accounting"):
+        done.commit(asynchronous, AT)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="an AsyncAccounting"):
+        loop.run_until_complete(done.acommit(synchronous, AT))  # type: ignore[arg-type]
+    loop.run_until_complete(asynchronous.aclose())
+
+
+def test_a_cancelled_checkout_leaves_holds_a_retry_of_its_order_takes_over(
+    tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    """A cancelled task does no more I/O, so its holds stay until they expire; the order's
+    retry replays them instead of holding the capacity twice."""
+    import random
+
+    from liveops_rules import (
+        Cart,
+        CartLine,
+        Checkout,
+        ItemDiscount,
+        Pricing,
+        PromotionLimits,
+        check_ledger,
+    )
+
+    limited, other = (
+        ItemDiscount(
+            promotion_id=n,
+            enabled=True,
+            discount_percent="10",
+            items=[sku],
+            limits=PromotionLimits(per_user=3),
+        )
+        for n, sku in ((1, "sword"), (2, "shield"))
+    )
+    cart = Cart(
+        currency="USD",
+        lines=[
+            CartLine(sku="sword", quantity=2, price="10.00"),
+            CartLine(sku="shield", quantity=1, price="30.00"),
+        ],
+    )
+    pricing = Pricing([limited, other])
+    rng = random.Random(7)
+    store = SQLiteStore(tmp_path / "c.db")
+    wanted = 5  # cancellations that landed between a checkout's two holds
+
+    async def scenario() -> list[int]:
+        left = []
+        async with AsyncAccounting(ThreadedStore(store, owned=False)) as accounting:
+            await accounting.import_promotions([limited, other])
+            landed = 0
+            for n in range(2_000):
+                if landed >= wanted:
+                    break
+                user, order = User(f"u{n}"), f"order-{n}"
+                task = asyncio.ensure_future(
+                    pricing.acheckout(accounting, cart, user, AT, hold=HOUR, order_id=order)
+                )
+                await asyncio.sleep(rng.uniform(0, 0.005))  # cancelled at any of its calls
+                task.cancel()
+                (finished,) = await asyncio.gather(task, return_exceptions=True)
+                if not task.cancelled():
+                    assert isinstance(finished, Checkout), finished  # done before the cancel
+                    continue
+                held = [
+                    (await accounting.user_limit(p, user.id, AT)).available < 3
+                    for p in (limited, other)
+                ]
+                landed += any(held) and not all(held)  # after one hold, before the other
+                again = await pricing.acheckout(
+                    accounting, cart, user, AT, hold=HOUR, order_id=order
+                )
+                assert sorted(r.quantity for r in again.reservations) == [1, 2]
+                left.append((await accounting.user_limit(limited, user.id, AT)).available)
+                left.append((await accounting.user_limit(other, user.id, AT)).available)
+        assert landed == wanted
+        return left[-2 * wanted :]
+
+    try:
+        assert set(loop.run_until_complete(scenario())) == {1, 2}  # each held once
+        assert check_ledger(store) == []
+    finally:
+        store.close()

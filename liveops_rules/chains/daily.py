@@ -5,6 +5,10 @@ A claim reads the player's one progress counter for the chain, decides on LiveOp
 (refusing with a reason that says why and when the next claim opens), and counts the step as
 a compare-and-set of that counter, with the chain configuration's version checked in the same
 atomic step: two claims on the same day, on any number of machines, never both count.
+
+Like the accounting engine, it is written as steps (see `accounting.steps`):
+`DailyChainSteps` decides and yields its store calls, `DailyChains` runs them on a
+RedemptionStore and `AsyncDailyChains` awaits them on an async store.
 """
 
 from __future__ import annotations
@@ -17,17 +21,25 @@ from typing import Any
 import attrs
 
 from liveops_rules.accounting import AccountingError, Outcome, Refusal
+from liveops_rules.accounting.steps import Steps, async_operation, call, sync_operation
 from liveops_rules.chains import days, rules
 from liveops_rules.chains.documents import dump_daily_chain, load_daily_chain
 from liveops_rules.chains.ladders import Kept, Ladders
-from liveops_rules.errors import StoreError
+from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.models import User
 from liveops_rules.models.daily import DailyChain, DailyChainType
-from liveops_rules.stores import CounterSpec, CountResult, RedemptionStore
+from liveops_rules.stores import CounterSpec, CounterState, CountResult, RedemptionStore
 from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text
+from liveops_rules.stores.calls import AsyncClosing, AsyncStore
 from liveops_rules.stores.protocol import Requirement
 
-__all__ = ["DailyChainView", "DailyChains"]
+__all__ = [
+    "DAILY_CHAIN_OPERATIONS",
+    "AsyncDailyChains",
+    "DailyChainSteps",
+    "DailyChainView",
+    "DailyChains",
+]
 
 _MAX_PAGE = 50
 _CLAIM_TRIES = 8
@@ -37,7 +49,9 @@ class _Lost(Exception):  # noqa: N818 - the name says what happened
     """Another claim changed the player's progress between the read and the count."""
 
 
-def _lost(_: CountResult) -> Refusal:
+def _lost(_: CountResult) -> Steps[Refusal]:
+    """The refusal of a claim's count: there is none, it lost a race (steps it never takes:
+    it raises when called)."""
     raise _Lost
 
 
@@ -82,15 +96,16 @@ class DailyChainView:
         }
 
 
-class DailyChains(Ladders[DailyChain]):
-    """Daily chains of one store: the admin lifecycle (`Ladders`), claims and views."""
+class DailyChainSteps(Ladders[DailyChain]):
+    """Daily chains as steps: the admin lifecycle (`Ladders`), claims and views; `DailyChains`
+    and `AsyncDailyChains` drive them on a store."""
 
     kind = "daily_chain"
     active_code = "daily_chain_active"
     title = "Daily chain"
 
-    def __init__(self, store: RedemptionStore, *, new_id: Callable[[], str] | None = None) -> None:
-        super().__init__(store, DailyChain, dump_daily_chain, load_daily_chain, new_id=new_id)
+    def __init__(self, *, new_id: Callable[[], str] | None = None) -> None:
+        super().__init__(DailyChain, dump_daily_chain, load_daily_chain, new_id=new_id)
 
     def renews(self, before: DailyChain, after: DailyChain) -> bool:
         """An update that moves the day grid (start, zone, type) starts progress anew, and so
@@ -151,7 +166,7 @@ class DailyChains(Ladders[DailyChain]):
         at: datetime,
         *,
         idempotency_key: str | None = None,
-    ) -> Outcome:
+    ) -> Steps[Outcome]:
         """Claim step `step_number` of a daily chain for `user` at `at`: counted once, in
         order, at most once a day, or refused with a reason (LiveOps' 6201 / 6304 / 6306)."""
         check_stored_moment(at)
@@ -163,11 +178,11 @@ class DailyChains(Ladders[DailyChain]):
         ref = f"{self.kind}:{chain_id}"
         identity = json.dumps(["daily_claim", ref, user_id, step_number])
         if idempotency_key is not None:
-            replayed = self.recall(idempotency_key, identity)
+            replayed = yield from self.recall(idempotency_key, identity)
             if replayed is not None:
                 return replayed
         for _ in range(_CLAIM_TRIES):
-            config, version = self.last()
+            config, version = yield from self.last()
             kept = config.chains.get(chain_id)
             refusal = self._closed(chain_id, kept, at)
             if refusal is None:
@@ -175,26 +190,30 @@ class DailyChains(Ladders[DailyChain]):
                 if kept.chain.step(step_number) is None:
                     refusal = Refusal("chain_step_not_found", f"Step {step_number} not found.")
             if refusal is not None:
-                if self.current()[1] != version:  # decided on an old copy: ask the new one
+                _, current = yield from self.current()
+                if current != version:  # decided on an old copy: ask the new one
                     continue
-                return self._refused(ref, refusal, idempotency_key, identity)
+                return (yield from self._refused(ref, refusal, idempotency_key, identity))
             assert kept is not None
             key, cycle = self._key(kept, user_id, at)
             # Progress counters never hold: a range of one reads the key without settling
             # holds, one statement where `counter` is a transaction of its own.
-            found = self.store.counters_with_prefix(key).get(key)
+            found = (yield from _counters(key)).get(key)
             progress = self._progress(kept.chain, 0 if found is None else found.used, cycle)
             plan = days.decide_claim(kept.chain, progress, step_number, at, key)
             if isinstance(plan, days.Refused):
-                if self.current()[1] != version:  # read by an old copy's keys: again
+                _, current = yield from self.current()
+                if current != version:  # read by an old copy's keys: again
                     continue
-                return self._refused(
-                    ref, Refusal(plan.code, plan.message), idempotency_key, identity
+                return (
+                    yield from self._refused(
+                        ref, Refusal(plan.code, plan.message), idempotency_key, identity
+                    )
                 )
             step = kept.chain.step(step_number)
             assert step is not None
             try:
-                outcome = self.count(
+                outcome = yield from self.count(
                     "daily_claim",
                     ref,
                     user_id,
@@ -217,11 +236,13 @@ class DailyChains(Ladders[DailyChain]):
             return outcome
         raise StoreError(f"daily chain {chain_id}'s progress kept changing during a claim")
 
-    def _refused(self, ref: str, refusal: Refusal, key: str | None, identity: str) -> Outcome:
+    def _refused(
+        self, ref: str, refusal: Refusal, key: str | None, identity: str
+    ) -> Steps[Outcome]:
         """A refusal decided before counting; with an idempotency key, the first result of
         the same request if one was kept meanwhile (a retry racing its own success)."""
         if key is not None:
-            replayed = self.recall(key, identity)
+            replayed = yield from self.recall(key, identity)
             if replayed is not None:
                 return replayed
         return Outcome(False, ref, refusal=refusal)
@@ -237,21 +258,21 @@ class DailyChains(Ladders[DailyChain]):
         opens = days.next_claim(kept.chain, progress, states)
         return DailyChainView(kept.chain, tuple(states), opens)
 
-    def player_chain(self, chain_id: int, user: User, at: datetime) -> DailyChainView:
+    def player_chain(self, chain_id: int, user: User, at: datetime) -> Steps[DailyChainView]:
         """One chain as `user` sees it at `at`, ended or not started yet too (a disabled
         chain is hidden: AccountingError `daily_chain_not_found`, as an unknown one)."""
         check_stored_moment(at)
         user_id = self.user_id_of(user)
-        kept = self.kept(chain_id)
+        kept = yield from self.kept(chain_id)
         if not kept.chain.enabled:
             raise self.not_found(chain_id)
         key, _ = self._key(kept, user_id, at)
-        found = self.store.counters_with_prefix(key).get(key)
+        found = (yield from _counters(key)).get(key)
         return self._view(kept, user_id, at, {key: 0 if found is None else found.used})
 
     def player_chains(
         self, user: User, at: datetime, *, limit: int = _MAX_PAGE, offset: int = 0
-    ) -> tuple[list[DailyChainView], int]:
+    ) -> Steps[tuple[list[DailyChainView], int]]:
         """The running chains `user` sees at `at`, by `order` then id, `limit` (at most 50)
         from `offset`, and how many there are in all: two reads of the store however many
         chains (the configuration's version, and the player's counters as one range)."""
@@ -259,7 +280,7 @@ class DailyChains(Ladders[DailyChain]):
         check_count(limit, "limit", 1, _MAX_PAGE)
         check_count(offset, "offset", 0)
         user_id = self.user_id_of(user)
-        config = self.current()[0]
+        config, _ = yield from self.current()
         live = sorted(
             (kept for kept in config.chains.values() if rules.running(kept.chain, at)),
             key=lambda kept: (kept.chain.order or 0, kept.chain.chain_id or 0),
@@ -268,5 +289,131 @@ class DailyChains(Ladders[DailyChain]):
         if not page:
             return [], len(live)
         prefix = days.daily_prefix(rules.key_part(user_id))
-        values = {key: state.used for key, state in self.store.counters_with_prefix(prefix).items()}
+        values = {key: state.used for key, state in (yield from _counters(prefix)).items()}
         return [self._view(kept, user_id, at, values) for kept in page], len(live)
+
+
+def _counters(prefix: str) -> Steps[dict[str, CounterState]]:
+    """The counters whose keys start with `prefix` (one range read)."""
+    counters: dict[str, CounterState] = yield call("counters_with_prefix", prefix)
+    return counters
+
+
+DAILY_CHAIN_OPERATIONS = (
+    "create_chain",
+    "update_chain",
+    "toggle_chain",
+    "reset_chain",
+    "delete_chain",
+    "chain",
+    "chains",
+    "kept",
+    "current",
+    "last",
+    "claim",
+    "player_chain",
+    "player_chains",
+    "count",
+    "recall",
+)
+"""The public operations of `DailyChainSteps` that use the store: `DailyChains` runs each on
+a RedemptionStore, `AsyncDailyChains` awaits each on an async store."""
+
+
+class _Pure:
+    """The daily chains' methods that never touch a store, delegated to `steps`."""
+
+    steps: DailyChainSteps
+    kind = DailyChainSteps.kind
+    active_code = DailyChainSteps.active_code
+    title = DailyChainSteps.title
+
+    @property
+    def config_ref(self) -> str:
+        """The ref of the document that keeps every daily chain."""
+        return self.steps.config_ref
+
+    @classmethod
+    def user_id_of(cls, user: object) -> str:
+        """The id of a signed-in player (a `User`) a store can keep."""
+        return DailyChainSteps.user_id_of(user)
+
+    @staticmethod
+    def check_user_id(user_id: object, name: str = "user.id") -> str:
+        """A signed-in player's id a store can keep."""
+        return DailyChainSteps.check_user_id(user_id, name)
+
+    def forget(self) -> None:
+        """Drop the configuration loaded last (the store keeps a newer one)."""
+        self.steps.forget()
+
+    def not_found(self, chain_id: int) -> AccountingError:
+        """The error for a chain id the store does not keep."""
+        return self.steps.not_found(chain_id)
+
+    def renews(self, before: DailyChain, after: DailyChain) -> bool:
+        """An update that moves the day grid (start, zone, type) starts progress anew, and so
+        does one that changes a calendar chain's cycles (its number of steps, recurrence):
+        progress is kept by grid day and cycle, which would then name other days."""
+        return self.steps.renews(before, after)
+
+    def check_reset(self, chain: DailyChain) -> None:
+        """Only a rolling chain can be reset (LiveOps)."""
+        self.steps.check_reset(chain)
+
+
+class DailyChains(_Pure):
+    """Daily chains of one store: the admin lifecycle, claims and views. Each operation runs
+    `steps` (a DailyChainSteps) on `store`."""
+
+    def __init__(self, store: RedemptionStore, *, new_id: Callable[[], str] | None = None) -> None:
+        self.store = store
+        self.steps = DailyChainSteps(new_id=new_id)
+
+    create_chain = sync_operation(DailyChainSteps.create_chain)
+    update_chain = sync_operation(DailyChainSteps.update_chain)
+    toggle_chain = sync_operation(DailyChainSteps.toggle_chain)
+    reset_chain = sync_operation(DailyChainSteps.reset_chain)
+    delete_chain = sync_operation(DailyChainSteps.delete_chain)
+    chain = sync_operation(DailyChainSteps.chain)
+    chains = sync_operation(DailyChainSteps.chains)
+    kept = sync_operation(DailyChainSteps.kept)
+    current = sync_operation(DailyChainSteps.current)
+    last = sync_operation(DailyChainSteps.last)
+    claim = sync_operation(DailyChainSteps.claim)
+    player_chain = sync_operation(DailyChainSteps.player_chain)
+    player_chains = sync_operation(DailyChainSteps.player_chains)
+    count = sync_operation(DailyChainSteps.count)
+    recall = sync_operation(DailyChainSteps.recall)
+
+
+class AsyncDailyChains(_Pure, AsyncClosing):
+    """`DailyChains`' operations as coroutines, against an async store (see
+    `open_async_store`); `async with` closes the store on the way out. The decisions are the
+    same steps (`DailyChainSteps`), awaited on the store instead of called."""
+
+    def __init__(self, store: AsyncStore, *, new_id: Callable[[], str] | None = None) -> None:
+        if not callable(getattr(store, "perform", None)):
+            raise ValidationError.single("store", "an async store (open_async_store)", store)
+        self.store = store
+        self.steps = DailyChainSteps(new_id=new_id)
+
+    async def aclose(self) -> None:
+        """Close the store once the calls in flight are done."""
+        await self.store.aclose()
+
+    create_chain = async_operation(DailyChainSteps.create_chain)
+    update_chain = async_operation(DailyChainSteps.update_chain)
+    toggle_chain = async_operation(DailyChainSteps.toggle_chain)
+    reset_chain = async_operation(DailyChainSteps.reset_chain)
+    delete_chain = async_operation(DailyChainSteps.delete_chain)
+    chain = async_operation(DailyChainSteps.chain)
+    chains = async_operation(DailyChainSteps.chains)
+    kept = async_operation(DailyChainSteps.kept)
+    current = async_operation(DailyChainSteps.current)
+    last = async_operation(DailyChainSteps.last)
+    claim = async_operation(DailyChainSteps.claim)
+    player_chain = async_operation(DailyChainSteps.player_chain)
+    player_chains = async_operation(DailyChainSteps.player_chains)
+    count = async_operation(DailyChainSteps.count)
+    recall = async_operation(DailyChainSteps.recall)

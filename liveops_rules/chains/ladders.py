@@ -5,6 +5,9 @@ delete, read.
 
 Ids: a chain gets the next chain id of its kind, never one used before; its steps get ids
 never used in the chain before (an update keeps a step's id when the body carries it).
+
+Like the accounting engine, it is written as steps (see `accounting.steps`): every method that
+reads or writes the store yields its StoreCalls; the kinds' drivers run them on a store.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from liveops_rules.accounting import AccountingError
+from liveops_rules.accounting.steps import Steps
 from liveops_rules.chains.progress import Documents, Progress
 from liveops_rules.errors import ChainConfigError, StoreError, ValidationError
 from liveops_rules.models.daily import DailyChain
 from liveops_rules.models.offer import OfferChain
-from liveops_rules.stores import RedemptionStore
 from liveops_rules.stores.bounds import check_count, check_stored_moment
 
 __all__ = ["Kept", "LadderConfig", "Ladders"]
@@ -59,7 +62,8 @@ class LadderConfig(Generic[C]):
 
 
 class Ladders(Progress, Generic[C]):
-    """The configuration and admin lifecycle of one kind of chain (see the module)."""
+    """The configuration and admin lifecycle of one kind of chain (see the module), as
+    steps: no store of its own, a driver runs them on one."""
 
     kind: str
     """The kind's name: `daily_chain` or `offer_chain` (refs, scopes, messages)."""
@@ -70,19 +74,18 @@ class Ladders(Progress, Generic[C]):
 
     def __init__(
         self,
-        store: RedemptionStore,
         model: type[C],
         dump: Callable[[C], dict[str, Any]],
         load: Callable[[dict[str, Any]], C],
         *,
         new_id: Callable[[], str] | None = None,
     ) -> None:
-        super().__init__(store, new_id=new_id)
+        super().__init__(new_id=new_id)
         self._model: type[C] = model
         self._dump_chain: Callable[[C], dict[str, Any]] = dump
         self._load_chain: Callable[[dict[str, Any]], C] = load
         self._config: Documents[LadderConfig[C]] = Documents(
-            store, f"{self.kind}s", self._dump, self._load
+            f"{self.kind}s", self._dump, self._load
         )
         self.config_ref = self._config.ref("config")
 
@@ -118,29 +121,29 @@ class Ladders(Progress, Generic[C]):
 
     # -- the configuration --------------------------------------------------------------------
 
-    def current(self) -> tuple[LadderConfig[C], str | None]:
+    def current(self) -> Steps[tuple[LadderConfig[C], str | None]]:
         """The configuration kept now, and its version (None: nothing kept yet)."""
-        kept = self._config.get("config")
+        kept = yield from self._config.get("config")
         return (LadderConfig(), None) if kept is None else kept
 
-    def last(self) -> tuple[LadderConfig[C], str | None]:
+    def last(self) -> Steps[tuple[LadderConfig[C], str | None]]:
         """The configuration loaded last (read the first time): for counts, which check its
         version themselves."""
-        kept = self._config.last("config")
+        kept = yield from self._config.last("config")
         return (LadderConfig(), None) if kept is None else kept
 
     def forget(self) -> None:
         """Drop the configuration loaded last (the store keeps a newer one)."""
         self._config.forget("config")
 
-    def _change(self, change: Callable[[LadderConfig[C]], tuple[LadderConfig[C], T]]) -> T:
-        """Apply `change` to the current configuration and keep the result as one swap (again
-        on the new current one when another change came first, boundedly); `change` raises
-        to refuse, before anything is written."""
+    def _change(self, change: Callable[[LadderConfig[C]], tuple[LadderConfig[C], T]]) -> Steps[T]:
+        """Apply `change` (pure) to the current configuration and keep the result as one swap
+        (again on the new current one when another change came first, boundedly); `change`
+        raises to refuse, before anything is written."""
         for _ in range(_SWAP_TRIES):
-            config, version = self.current()
+            config, version = yield from self.current()
             changed, answer = change(config)
-            if self._config.swap("config", version, changed):
+            if (yield from self._config.swap("config", version, changed)):
                 return answer
         raise StoreError(f"the {self.kind}s' configuration kept changing")
 
@@ -157,7 +160,7 @@ class Ladders(Progress, Generic[C]):
             raise ValidationError.single("id", "the chain's id", None)
         return chain
 
-    def create_chain(self, chain: C) -> C:
+    def create_chain(self, chain: C) -> Steps[C]:
         """Keep a new chain: it is given the next chain id of its kind (never one used
         before) and its steps ids 1..N, in step number order (ids it carries are replaced,
         as its `chain_id` is)."""
@@ -171,9 +174,9 @@ class Ladders(Progress, Generic[C]):
             chains = {**config.chains, chain_id: Kept(created, len(steps))}
             return attrs.evolve(config, chains=chains, last_chain_id=chain_id), created
 
-        return self._change(create)
+        return (yield from self._change(create))
 
-    def update_chain(self, chain: C) -> C:
+    def update_chain(self, chain: C) -> Steps[C]:
         """Replace a disabled chain (LiveOps' PUT; an enabled one is refused, 6307 for offer
         chains and 6209 for daily chains): steps carrying a `step_id` of the chain keep it
         (and, in an offer chain, their players' progress), steps without one are new; an
@@ -216,9 +219,10 @@ class Ladders(Progress, Generic[C]):
             renewed = Kept(updated, last, generation)
             return attrs.evolve(config, chains={**config.chains, chain_id: renewed}), updated
 
-        return self._change(update)
+        return (yield from self._change(update))
 
-    def _replace(self, chain_id: int, change: Callable[[Kept[C]], Kept[C]]) -> Kept[C]:
+    def _replace(self, chain_id: int, change: Callable[[Kept[C]], Kept[C]]) -> Steps[Kept[C]]:
+        """Keep `change(kept)` (pure) for the chain, as one swap."""
         check_count(chain_id, "chain_id")
 
         def replace(config: LadderConfig[C]) -> tuple[LadderConfig[C], Kept[C]]:
@@ -228,17 +232,18 @@ class Ladders(Progress, Generic[C]):
             changed = change(kept)
             return attrs.evolve(config, chains={**config.chains, chain_id: changed}), changed
 
-        return self._change(replace)
+        return (yield from self._change(replace))
 
-    def toggle_chain(self, chain_id: int) -> C:
+    def toggle_chain(self, chain_id: int) -> Steps[C]:
         """Enable a disabled chain or disable an enabled one; every player's progress stays
         (a disabled chain is hidden and resumes where it was)."""
-        return self._replace(
+        toggled = yield from self._replace(
             chain_id,
             lambda kept: attrs.evolve(
                 kept, chain=attrs.evolve(kept.chain, enabled=not kept.chain.enabled)
             ),
-        ).chain
+        )
+        return toggled.chain
 
     def renews(self, before: C, after: C) -> bool:  # noqa: ARG002 - a hook kinds override
         """Whether an update from `before` to `after` starts every player's progress anew
@@ -250,7 +255,7 @@ class Ladders(Progress, Generic[C]):
         """Raise if LiveOps refuses an admin reset of `chain` (every chain may be reset
         unless a kind says otherwise)."""
 
-    def reset_chain(self, chain_id: int, at: datetime) -> int:
+    def reset_chain(self, chain_id: int, at: datetime) -> Steps[int]:
         """Start every player's progress in the chain anew, at once and in one write: the
         chain's next generation counts from nothing (the old counters stay, for audit).
         Returns the new generation."""
@@ -260,9 +265,10 @@ class Ladders(Progress, Generic[C]):
             self.check_reset(kept.chain)
             return attrs.evolve(kept, generation=kept.generation + 1)
 
-        return self._replace(chain_id, renew).generation
+        renewed = yield from self._replace(chain_id, renew)
+        return renewed.generation
 
-    def delete_chain(self, chain_id: int, at: datetime) -> None:
+    def delete_chain(self, chain_id: int, at: datetime) -> Steps[None]:
         """Delete a chain for good: its id is never given again; rewards granted stay (its
         counters and ledger lines too)."""
         check_stored_moment(at)
@@ -274,20 +280,25 @@ class Ladders(Progress, Generic[C]):
             chains = {k: v for k, v in config.chains.items() if k != chain_id}
             return attrs.evolve(config, chains=chains), None
 
-        self._change(delete)
+        yield from self._change(delete)
 
-    def chain(self, chain_id: int) -> C | None:
+    def chain(self, chain_id: int) -> Steps[C | None]:
         """The chain with this id, or None."""
-        kept = self.current()[0].chains.get(check_count(chain_id, "chain_id"))
+        key = check_count(chain_id, "chain_id")
+        config, _ = yield from self.current()
+        kept = config.chains.get(key)
         return None if kept is None else kept.chain
 
-    def chains(self) -> list[C]:
+    def chains(self) -> Steps[list[C]]:
         """Every chain of the kind, by id."""
-        return self.current()[0].every_chain()
+        config, _ = yield from self.current()
+        return config.every_chain()
 
-    def kept(self, chain_id: int) -> Kept[C]:
+    def kept(self, chain_id: int) -> Steps[Kept[C]]:
         """The chain with this id as kept (AccountingError `..._not_found` else)."""
-        kept = self.current()[0].chains.get(check_count(chain_id, "chain_id"))
+        key = check_count(chain_id, "chain_id")
+        config, _ = yield from self.current()
+        kept = config.chains.get(key)
         if kept is None:
             raise self.not_found(chain_id)
         return kept

@@ -21,6 +21,11 @@ Counter keys (SCOPE `offer_chain:ID@GENERATION`, PERIOD the start of the recurre
 empty, ITER the iterations completed before): `o|USER|SCOPE|PERIOD|s|ITER|STEP_ID` a step
 taken (limit 1, held while its order is open), `o|USER|SCOPE|PERIOD|n` the iterations
 completed (chains that reset on completion).
+
+Like the accounting engine, it is written as steps (see `accounting.steps`):
+`OfferChainSteps` decides and yields its store calls (a checkout's and value points' too, on
+the same store), `OfferChains` runs them on a RedemptionStore and `AsyncOfferChains` awaits
+them on an async store.
 """
 
 from __future__ import annotations
@@ -33,12 +38,27 @@ from typing import Any
 
 import attrs
 
-from liveops_rules.accounting import Accounting, AccountingError, Outcome, Refusal
+from liveops_rules.accounting import (
+    Accounting,
+    AccountingError,
+    AccountingSteps,
+    AsyncAccounting,
+    Outcome,
+    Refusal,
+)
+from liveops_rules.accounting.steps import (
+    Steps,
+    async_operation,
+    call,
+    run_steps,
+    run_steps_async,
+    sync_operation,
+)
 from liveops_rules.chains import rules
 from liveops_rules.chains.documents import dump_offer_chain, load_offer_chain
 from liveops_rules.chains.ladders import Kept, Ladders
-from liveops_rules.chains.reward import RewardChains
-from liveops_rules.checkout import Checkout
+from liveops_rules.chains.reward import AsyncRewardChains, RewardChains, RewardChainSteps
+from liveops_rules.checkout import Checkout, checkout_steps
 from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.models import User
 from liveops_rules.models.cart import Cart, CartLine
@@ -53,11 +73,16 @@ from liveops_rules.stores import (
     CountResult,
     RedemptionStore,
     SettleAction,
+    SettleResult,
 )
 from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text, hold_expiry
+from liveops_rules.stores.calls import AsyncClosing, AsyncStore
 from liveops_rules.stores.protocol import IdempotencyConflict, Requirement
 
 __all__ = [
+    "OFFER_CHAIN_OPERATIONS",
+    "AsyncOfferChains",
+    "OfferChainSteps",
     "OfferChainView",
     "OfferChains",
     "OfferOrder",
@@ -77,8 +102,16 @@ class _Lost(Exception):  # noqa: N818 - the name says what happened
     """Another operation changed the player's progress between the read and the count."""
 
 
-def _lost(_: CountResult) -> Refusal:
+def _lost(_: CountResult) -> Steps[Refusal]:
+    """The refusal of a step's count: there is none, it lost a race (steps it never takes: it
+    raises when called)."""
     raise _Lost
+
+
+def _counters(prefix: str) -> Steps[dict[str, CounterState]]:
+    """The counters whose keys start with `prefix` (one range read)."""
+    counters: dict[str, CounterState] = yield call("counters_with_prefix", prefix)
+    return counters
 
 
 def _period(chain: OfferChain, at: datetime) -> str:
@@ -291,9 +324,10 @@ class OfferOrder:
         }
 
 
-class OfferChains(Ladders[OfferChain]):
-    """Offer chains of one store (see the module for the rules). Give `value_points` (the
-    store's RewardChains) for steps to earn value points."""
+class OfferChainSteps(Ladders[OfferChain]):
+    """Offer chains as steps (see the module for the rules); `OfferChains` and
+    `AsyncOfferChains` drive them on a store. Give `value_points` (the steps of the store's
+    reward chains) for steps to earn value points: they are earned on the same store."""
 
     kind = "offer_chain"
     active_code = "chain_active"
@@ -301,32 +335,33 @@ class OfferChains(Ladders[OfferChain]):
 
     def __init__(
         self,
-        store: RedemptionStore,
         *,
-        value_points: RewardChains | None = None,
+        value_points: RewardChainSteps | None = None,
         new_id: Callable[[], str] | None = None,
     ) -> None:
-        super().__init__(store, OfferChain, dump_offer_chain, load_offer_chain, new_id=new_id)
-        if value_points is not None and not isinstance(value_points, RewardChains):
-            raise ValidationError.single("value_points", "the store's RewardChains", value_points)
+        super().__init__(OfferChain, dump_offer_chain, load_offer_chain, new_id=new_id)
+        if value_points is not None and not isinstance(value_points, RewardChainSteps):
+            raise ValidationError.single(
+                "value_points", "the store's RewardChainSteps", value_points
+            )
         self.value_points = value_points
 
     # -- deciding -----------------------------------------------------------------------------
 
     def _open(
         self, chain_id: int, user: User, at: datetime, *, fresh: bool = False
-    ) -> tuple[Kept[OfferChain], str | None] | Refusal:
+    ) -> Steps[tuple[Kept[OfferChain], str | None] | Refusal]:
         """The chain as kept and the configuration's version, when the chain is open to
         `user` at `at` (decided on the current configuration when the copy loaded last
         says it is not)."""
         for again in (False, True):
             if fresh and not again:
                 continue
-            config, version = self.current() if again else self.last()
+            config, version = yield from (self.current() if again else self.last())
             kept = config.chains.get(chain_id)
             if kept is not None and rules.sees(kept.chain, user, at, config.every_chain):
                 return kept, version
-            if again or self.current()[1] == version:
+            if again or (yield from self.current())[1] == version:
                 if kept is None:
                     return Refusal("offer_chain_not_found", f"Offer chain {chain_id} not found.")
                 reasons = tuple(r.to_dict() for r in rules.chain_reasons(kept.chain, user, at))
@@ -336,23 +371,25 @@ class OfferChains(Ladders[OfferChain]):
 
     def _progress(
         self, kept: Kept[OfferChain], user_id: str, at: datetime
-    ) -> tuple[str, OfferProgress]:
+    ) -> Steps[tuple[str, OfferProgress]]:
         prefix = _prefix(user_id, kept.scope(self.kind), _period(kept.chain, at))
-        return prefix, self._current_holds(
-            _read(self.store.counters_with_prefix(prefix), prefix), prefix, at
-        )
+        counters = yield from _counters(prefix)
+        return prefix, (yield from self._current_holds(_read(counters, prefix), prefix, at))
 
-    def _current_holds(self, progress: OfferProgress, prefix: str, at: datetime) -> OfferProgress:
+    def _current_holds(
+        self, progress: OfferProgress, prefix: str, at: datetime
+    ) -> Steps[OfferProgress]:
         """`progress` without the holds that expired by `at` (a range read shows every hold
         not yet settled: each one seen is asked again, which gives back an expired one)."""
         if not progress.held:
             return progress
-        held = frozenset(
-            step_id
-            for step_id in progress.held
-            if self.store.counter(_step_key(prefix, progress.iteration, step_id), at).reserved
-        )
-        return attrs.evolve(progress, held=held)
+        held = set()
+        for step_id in progress.held:
+            key = _step_key(prefix, progress.iteration, step_id)
+            state: CounterState = yield call("counter", key, at)
+            if state.reserved:
+                held.add(step_id)
+        return attrs.evolve(progress, held=frozenset(held))
 
     @staticmethod
     def _decide(chain: OfferChain, progress: OfferProgress, step: OfferChainStep) -> Refusal | None:
@@ -401,20 +438,20 @@ class OfferChains(Ladders[OfferChain]):
         hold: timedelta | None,
         key: str | None,
         identity: str,
-    ) -> tuple[Outcome, str | None]:
+    ) -> Steps[tuple[Outcome, str | None]]:
         """Claim (hold None) or hold a step: decided on a read of the player's progress,
         counted as one atomic step that checks the read still holds. With the outcome, the
         key of the step's counter (None for a replay or a refusal)."""
         user_id = self.user_id_of(user)
         ref = step_ref(chain_id, step_number)
         if key is not None:
-            replayed = self.recall(key, identity)
+            replayed = yield from self.recall(key, identity)
             if replayed is not None:
                 return replayed, None
         for _ in range(_TRIES):
-            opened = self._open(chain_id, user, at)
+            opened = yield from self._open(chain_id, user, at)
             if isinstance(opened, Refusal):
-                return self._refused(ref, opened, key, identity), None
+                return (yield from self._refused(ref, opened, key, identity)), None
             kept, version = opened
             chain = kept.chain
             step = chain.step(step_number)
@@ -429,20 +466,20 @@ class OfferChains(Ladders[OfferChain]):
                 )
             if refusal is None:
                 assert step is not None
-                prefix, progress = self._progress(kept, user_id, at)
+                prefix, progress = yield from self._progress(kept, user_id, at)
                 refusal = (
                     Refusal("chain_completed", "Every step of the chain is done.")
                     if progress.next_step(chain) is None
                     else self._decide(chain, progress, step)
                 )
             if refusal is not None:
-                if self.current()[1] != version:  # decided on an old copy: again
+                if (yield from self.current())[1] != version:  # decided on an old copy: again
                     continue
-                return self._refused(ref, refusal, key, identity), None
+                return (yield from self._refused(ref, refusal, key, identity)), None
             assert step is not None
             counters, requires = self._plan(chain, progress, step, prefix)
             try:
-                outcome = self.count(
+                outcome = yield from self.count(
                     operation,
                     ref,
                     user_id,
@@ -465,17 +502,22 @@ class OfferChains(Ladders[OfferChain]):
             return outcome, counters[0].key
         raise StoreError(f"offer chain {chain_id}'s progress kept changing")
 
-    def _refused(self, ref: str, refusal: Refusal, key: str | None, identity: str) -> Outcome:
+    def _refused(
+        self, ref: str, refusal: Refusal, key: str | None, identity: str
+    ) -> Steps[Outcome]:
         if key is not None:
-            replayed = self.recall(key, identity)
+            replayed = yield from self.recall(key, identity)
             if replayed is not None:
                 return replayed
         return Outcome(False, ref, refusal=refusal)
 
-    def _earn(self, order_id: str, user: User, items: tuple[RewardItem, ...], at: datetime) -> None:
+    def _earn(
+        self, order_id: str, user: User, items: tuple[RewardItem, ...], at: datetime
+    ) -> Steps[None]:
         """Credit the value points the step's items map to (once per order id)."""
         if self.value_points is not None and items:
-            self.value_points.earn(order_id, user, [(i.sku, i.quantity) for i in items], at)
+            lines = [(i.sku, i.quantity) for i in items]
+            yield from self.value_points.earn(order_id, user, lines, at)
 
     # -- a player's steps ---------------------------------------------------------------------
 
@@ -488,7 +530,7 @@ class OfferChains(Ladders[OfferChain]):
         *,
         prices: Mapping[str, Decimal] | None = None,
         idempotency_key: str | None = None,
-    ) -> Outcome:
+    ) -> Steps[Outcome]:
         """Claim a free step (LiveOps' `claim`): done at once, its items granted and its
         value points earned; the Outcome's `operation_id` is the order id. A step not marked
         `is_free` is free when `prices` (the caller's catalog) prices every one of its items
@@ -501,7 +543,7 @@ class OfferChains(Ladders[OfferChain]):
         if idempotency_key is not None:
             check_text(idempotency_key, "idempotency_key")
         identity = json.dumps(["offer_claim", step_ref(chain_id, step_number), user_id])
-        outcome, _ = self._take(
+        outcome, _ = yield from self._take(
             "offer_claim",
             chain_id,
             step_number,
@@ -514,7 +556,7 @@ class OfferChains(Ladders[OfferChain]):
         )
         if outcome.ok and outcome.operation_id is not None:
             # Again on a replay: a first call that stopped before earning earns now (once).
-            self._earn(outcome.operation_id, user, outcome.items, at)
+            yield from self._earn(outcome.operation_id, user, outcome.items, at)
         return outcome
 
     def _cart(self, step: OfferChainStep, prices: Mapping[str, Decimal], currency: str) -> Cart:
@@ -542,13 +584,14 @@ class OfferChains(Ladders[OfferChain]):
         hold: timedelta,
         order_id: str | None = None,
         pricing: Pricing | None = None,
-        accounting: Accounting | None = None,
-    ) -> OfferOrder:
+        accounting: AccountingSteps | None = None,
+    ) -> Steps[OfferOrder]:
         """Order a paid step (LiveOps' `order`): its items priced as a cart at `prices` in
         `currency` (with `pricing`'s discounts when given), the step held until `at + hold`
-        (with the limits of the promotions the cart applies when `accounting` is given too).
-        Every input is checked and the cart priced before anything is held. A retry with the
-        same `order_id` holds nothing twice and answers as the first call did."""
+        (with the limits of the promotions the cart applies when `accounting`, the steps of
+        an accounting on the same store, is given too). Every input is checked and the cart
+        priced before anything is held. A retry with the same `order_id` holds nothing twice
+        and answers as the first call did."""
         check_stored_moment(at)
         check_count(chain_id, "chain_id")
         check_count(step_number, "step_number")
@@ -564,12 +607,12 @@ class OfferChains(Ladders[OfferChain]):
         self._check_accounting(accounting)
         minor_units(currency)
         order = check_text(order_id, "order_id") if order_id is not None else self._new_id()
-        kept = self.current()[0].chains.get(chain_id)
+        kept = (yield from self.current())[0].chains.get(chain_id)
         step = None if kept is None else kept.chain.step(step_number)
         if step is not None and not is_free(step, checked):
             self._cart(step, checked, currency)  # a price the cart refuses fails here
         identity = json.dumps(["offer_order", order, user_id])
-        outcome, step_key = self._take(
+        outcome, step_key = yield from self._take(
             "offer_order",
             chain_id,
             step_number,
@@ -587,46 +630,48 @@ class OfferChains(Ladders[OfferChain]):
         if not outcome.ok:
             return OfferOrder(order, chain_id, step_number, outcome)
         assert outcome.operation_id is not None
-        record = self._record(order, identity)
+        record = yield from self._record(order, identity)
         if outcome.replayed and record is not None:
-            closed = self._closed(record["key"], at)
+            closed = yield from self._closed(record["key"], at)
             if closed is not None:
                 return OfferOrder(order, chain_id, step_number, closed)
         try:
-            kept = self.current()[0].chains.get(chain_id)
+            kept = (yield from self.current())[0].chains.get(chain_id)
             step = None if kept is None else kept.chain.step(step_number)
             if step is None:
                 raise AccountingError("offer_chain_not_found", f"Offer chain {chain_id} changed.")
             cart = self._cart(step, checked, currency)
             if accounting is not None:
-                checkout = (pricing or _NO_PRICING).checkout(
-                    accounting, cart, user, at, hold=hold, order_id=order
+                checkout = yield from checkout_steps(
+                    pricing or _NO_PRICING, accounting, cart, user, at, hold=hold, order_id=order
                 )
                 quote = checkout.quote
             else:
                 checkout, quote = None, (pricing or _NO_PRICING).quote(cart, user, at)
             if record is None:
-                record = self._keep_record(order, identity, step_key, at + hold, checkout)
+                record = yield from self._keep_record(
+                    order, identity, step_key, at + hold, checkout
+                )
+        except GeneratorExit:
+            raise  # abandoned (a cancelled task): no more I/O; the hold expires at at + hold
         except BaseException:
             if not outcome.replayed:  # this call's hold: given back, the order failed
-                self.store.settle(SettleAction.RELEASE, outcome.operation_id, at)
+                yield call("settle", SettleAction.RELEASE, outcome.operation_id, at)
             raise
         expires = datetime.fromisoformat(record["expires_at"])
         return OfferOrder(order, chain_id, step_number, outcome, quote, checkout, expires)
 
-    def _check_accounting(self, accounting: Accounting | None) -> None:
-        if accounting is None:
-            return
-        if not isinstance(accounting, Accounting):
-            raise ValidationError.single("accounting", "an Accounting", accounting)
-        if accounting.store is not self.store:
-            raise ValidationError.single("accounting", "an Accounting on this store", accounting)
+    @staticmethod
+    def _check_accounting(accounting: AccountingSteps | None) -> None:
+        # The drivers check first that their Accounting (AsyncAccounting) is on their store.
+        if accounting is not None and not isinstance(accounting, AccountingSteps):
+            raise ValidationError.single("accounting", "an AccountingSteps", accounting)
 
-    def _record(self, order: str, identity: str) -> dict[str, Any] | None:
+    def _record(self, order: str, identity: str) -> Steps[dict[str, Any] | None]:
         """What was kept of an order once it was priced: its step's counter, when its holds
         expire, its checkout's reservations (None if the order stopped before)."""
         try:
-            kept = self.store.recall(f"offer-order|{order}", identity)
+            kept = yield call("recall", f"offer-order|{order}", identity)
         except IdempotencyConflict:
             raise AccountingError(
                 "idempotency_conflict", f"Order {order} is another request's."
@@ -640,25 +685,25 @@ class OfferChains(Ladders[OfferChain]):
         step_key: str | None,
         expires: datetime,
         checkout: Checkout | None,
-    ) -> dict[str, Any]:
+    ) -> Steps[dict[str, Any]]:
         record = {
             "key": step_key,
             "expires_at": expires.isoformat(),
             "reservations": [] if checkout is None else list(checkout.operation_ids),
         }
         try:
-            kept = self.store.remember(f"offer-order|{order}", identity, json.dumps(record))
+            kept = yield call("remember", f"offer-order|{order}", identity, json.dumps(record))
         except IdempotencyConflict:
             raise AccountingError(
                 "idempotency_conflict", f"Order {order} is another request's."
             ) from None
         return dict(json.loads(kept))
 
-    def _closed(self, step_key: str | None, at: datetime) -> Outcome | None:
+    def _closed(self, step_key: str | None, at: datetime) -> Steps[Outcome | None]:
         """The refusal of a replayed order whose step is neither held nor done any more."""
         if step_key is None:
             return None
-        state = self.store.counter(step_key, at)
+        state: CounterState = yield call("counter", step_key, at)
         if state.reserved or state.used:
             return None
         refusal = Refusal(
@@ -669,39 +714,305 @@ class OfferChains(Ladders[OfferChain]):
 
     def _order_of(
         self, order: OfferOrder | str, user: User
-    ) -> tuple[str, Outcome, dict[str, Any] | None]:
+    ) -> Steps[tuple[str, Outcome, dict[str, Any] | None]]:
         """An order's id, the step hold's outcome kept for it and its record, for the player
         who made it (AccountingError for another player's or an unknown order)."""
         order_id = order.order_id if isinstance(order, OfferOrder) else order
         check_text(order_id, "order_id")
         identity = json.dumps(["offer_order", order_id, self.user_id_of(user)])
-        kept = self.recall(f"offer|{order_id}", identity)
+        kept = yield from self.recall(f"offer|{order_id}", identity)
         if kept is None or not kept.ok or kept.operation_id is None:
             raise AccountingError(
                 "unknown_operation", f"Order {order_id} of this player holds no step."
             )
-        return order_id, kept, self._record(order_id, identity)
+        return order_id, kept, (yield from self._record(order_id, identity))
 
     def _settle_reservations(
         self,
         record: dict[str, Any] | None,
-        accounting: Accounting | None,
+        accounting: AccountingSteps | None,
         commit: bool,
         at: datetime,
-    ) -> None:
+    ) -> Steps[None]:
         for operation_id in [] if record is None else record["reservations"]:
             assert accounting is not None
             if commit:
-                accounting.commit(operation_id, at)
+                yield from accounting.commit(operation_id, at)
             else:
-                accounting.release(operation_id, at)
+                yield from accounting.release(operation_id, at)
 
     @staticmethod
-    def _needs_accounting(record: dict[str, Any] | None, accounting: Accounting | None) -> None:
+    def _needs_accounting(
+        record: dict[str, Any] | None, accounting: AccountingSteps | None
+    ) -> None:
         if record is not None and record["reservations"] and accounting is None:
             raise ValidationError.single(
                 "accounting", "the Accounting the order's checkout was made with", None
             )
+
+    def pay(
+        self,
+        order: OfferOrder | str,
+        user: User,
+        at: datetime,
+        *,
+        accounting: AccountingSteps | None = None,
+    ) -> Steps[Outcome]:
+        """The order was paid: complete its step (the items held at order time granted,
+        their value points earned) and commit its checkout (give the `accounting` it was made
+        with; the order's id is enough). Idempotent. An order whose holds expired is refused
+        (AccountingError) and nothing is completed."""
+        check_stored_moment(at)
+        self._check_accounting(accounting)
+        order_id, held, record = yield from self._order_of(order, user)
+        self._needs_accounting(record, accounting)
+        assert held.operation_id is not None
+        result: SettleResult = yield call("settle", SettleAction.COMMIT, held.operation_id, at)
+        if not result.ok:
+            yield from self._settle_reservations(record, accounting, False, at)
+            state = "released" if result.status is None else result.status.value
+            raise AccountingError(
+                "reservation_expired", f"Order {order_id} cannot be paid: its step is {state}."
+            )
+        yield from self._settle_reservations(record, accounting, True, at)
+        yield from self._earn(order_id, user, held.items, at)
+        return Outcome(
+            True, held.promotion, held.operation_id, held.items, replayed=not result.changed
+        )
+
+    def abandon(
+        self,
+        order: OfferOrder | str,
+        user: User,
+        at: datetime,
+        *,
+        accounting: AccountingSteps | None = None,
+    ) -> Steps[bool]:
+        """The order was not paid: give its step back (it stays open) and release its
+        checkout (give the `accounting` it was made with). Idempotent; False when the step
+        was not held any more (paid, abandoned or expired)."""
+        check_stored_moment(at)
+        self._check_accounting(accounting)
+        _, held, record = yield from self._order_of(order, user)
+        self._needs_accounting(record, accounting)
+        assert held.operation_id is not None
+        result: SettleResult = yield call("settle", SettleAction.RELEASE, held.operation_id, at)
+        if result.changed:
+            yield from self._settle_reservations(record, accounting, False, at)
+        return result.changed
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def player_chains(
+        self, user: User, at: datetime, *, limit: int = _MAX_PAGE, offset: int = 0
+    ) -> Steps[tuple[list[OfferChainView], int]]:
+        """The chains `user` sees at `at` (as reward chains are shown), `limit` (at most 30)
+        from `offset`, each with the player's progress; and how many there are in all. Two
+        reads of the store however many chains."""
+        check_stored_moment(at)
+        check_count(limit, "limit", 1, _MAX_PAGE)
+        check_count(offset, "offset", 0)
+        user_id = self.user_id_of(user)
+        config, _ = yield from self.current()
+        visible = rules.visible_chains(config.every_chain(), user, at)
+        page = visible[offset : offset + limit]
+        if not page:
+            return [], len(visible)
+        mine = yield from _counters(f"o|{rules.key_part(user_id)}|")
+        views = []
+        for chain in page:
+            kept = config.chains[chain.chain_id or 0]
+            prefix = _prefix(user_id, kept.scope(self.kind), _period(chain, at))
+            schedule = chain.recurrent_schedule
+            reset_at = None if schedule is None else period_of(schedule, at)[1]
+            progress = yield from self._current_holds(_read(mine, prefix), prefix, at)
+            views.append(OfferChainView(chain, progress, reset_at))
+        return views, len(visible)
+
+    def player_chain(self, chain_id: int, user: User, at: datetime) -> Steps[OfferChainView]:
+        """One chain with `user`'s progress at `at` (AccountingError when it is not open to
+        the player)."""
+        check_stored_moment(at)
+        check_count(chain_id, "chain_id")
+        user_id = self.user_id_of(user)
+        opened = yield from self._open(chain_id, user, at, fresh=True)
+        if isinstance(opened, Refusal):
+            raise AccountingError(opened.code, opened.message)
+        kept, _ = opened
+        _, progress = yield from self._progress(kept, user_id, at)
+        schedule = kept.chain.recurrent_schedule
+        reset_at = None if schedule is None else period_of(schedule, at)[1]
+        return OfferChainView(kept.chain, progress, reset_at)
+
+    def value_point_texts(
+        self,
+    ) -> Steps[tuple[dict[str, dict[str, int]], dict[str, dict[str, Any]]]]:
+        """For `OfferChainView.to_dict`: each value point's item mapping and its texts (empty
+        without `value_points`)."""
+        if self.value_points is None:
+            return {}, {}
+        mappings, texts = {}, {}
+        for point in (yield from self.value_points.value_points()):
+            rewards = yield from self.value_points.value_point_rewards(point.sku)
+            mappings[point.sku] = {r.sku: r.amount for r in rewards}
+            texts[point.sku] = {
+                "name": point.name.best(),
+                "image_url": point.image_url,
+                "is_clan": point.is_clan,
+            }
+        return mappings, texts
+
+
+OFFER_CHAIN_OPERATIONS = (
+    "create_chain",
+    "update_chain",
+    "toggle_chain",
+    "reset_chain",
+    "delete_chain",
+    "chain",
+    "chains",
+    "kept",
+    "current",
+    "last",
+    "claim",
+    "order",
+    "pay",
+    "abandon",
+    "player_chains",
+    "player_chain",
+    "value_point_texts",
+    "count",
+    "recall",
+)
+"""The public operations of `OfferChainSteps` that use the store: `OfferChains` runs each on
+a RedemptionStore, `AsyncOfferChains` awaits each on an async store."""
+
+
+def _accounting_steps(accounting: object, kind: type, store: object) -> AccountingSteps | None:
+    """The steps of `accounting`, an Accounting (AsyncAccounting: `kind`) on `store`."""
+    if accounting is None:
+        return None
+    if not isinstance(accounting, kind):
+        raise ValidationError.single("accounting", f"an {kind.__name__}", accounting)
+    if accounting.store is not store:  # type: ignore[attr-defined]
+        raise ValidationError.single("accounting", f"an {kind.__name__} on this store", accounting)
+    steps: AccountingSteps = accounting.steps  # type: ignore[attr-defined]
+    return steps
+
+
+class _Pure:
+    """The offer chains' methods that never touch a store, delegated to `steps`."""
+
+    steps: OfferChainSteps
+    kind = OfferChainSteps.kind
+    active_code = OfferChainSteps.active_code
+    title = OfferChainSteps.title
+
+    @property
+    def config_ref(self) -> str:
+        """The ref of the document that keeps every offer chain."""
+        return self.steps.config_ref
+
+    @classmethod
+    def user_id_of(cls, user: object) -> str:
+        """The id of a signed-in player (a `User`) a store can keep."""
+        return OfferChainSteps.user_id_of(user)
+
+    @staticmethod
+    def check_user_id(user_id: object, name: str = "user.id") -> str:
+        """A signed-in player's id a store can keep."""
+        return OfferChainSteps.check_user_id(user_id, name)
+
+    def forget(self) -> None:
+        """Drop the configuration loaded last (the store keeps a newer one)."""
+        self.steps.forget()
+
+    def not_found(self, chain_id: int) -> AccountingError:
+        """The error for a chain id the store does not keep."""
+        return self.steps.not_found(chain_id)
+
+    def renews(self, before: OfferChain, after: OfferChain) -> bool:
+        """Whether an update from `before` to `after` starts every player's progress anew
+        (a new generation, as a reset): when the progress kept would mean something else
+        under the new configuration. A kind says when; by default never."""
+        return self.steps.renews(before, after)
+
+    def check_reset(self, chain: OfferChain) -> None:
+        """Raise if LiveOps refuses an admin reset of `chain` (every chain may be reset
+        unless a kind says otherwise)."""
+        self.steps.check_reset(chain)
+
+
+class OfferChains(_Pure):
+    """Offer chains of one store (see the module for the rules). Give `value_points` (the
+    store's RewardChains) for steps to earn value points. Each operation runs `steps` (an
+    OfferChainSteps) on `store`."""
+
+    def __init__(
+        self,
+        store: RedemptionStore,
+        *,
+        value_points: RewardChains | None = None,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        if value_points is not None and not isinstance(value_points, RewardChains):
+            raise ValidationError.single("value_points", "the store's RewardChains", value_points)
+        self.store = store
+        self.value_points = value_points
+        self.steps = OfferChainSteps(
+            value_points=None if value_points is None else value_points.steps, new_id=new_id
+        )
+
+    create_chain = sync_operation(OfferChainSteps.create_chain)
+    update_chain = sync_operation(OfferChainSteps.update_chain)
+    toggle_chain = sync_operation(OfferChainSteps.toggle_chain)
+    reset_chain = sync_operation(OfferChainSteps.reset_chain)
+    delete_chain = sync_operation(OfferChainSteps.delete_chain)
+    chain = sync_operation(OfferChainSteps.chain)
+    chains = sync_operation(OfferChainSteps.chains)
+    kept = sync_operation(OfferChainSteps.kept)
+    current = sync_operation(OfferChainSteps.current)
+    last = sync_operation(OfferChainSteps.last)
+    claim = sync_operation(OfferChainSteps.claim)
+    player_chains = sync_operation(OfferChainSteps.player_chains)
+    player_chain = sync_operation(OfferChainSteps.player_chain)
+    value_point_texts = sync_operation(OfferChainSteps.value_point_texts)
+    count = sync_operation(OfferChainSteps.count)
+    recall = sync_operation(OfferChainSteps.recall)
+
+    def order(
+        self,
+        chain_id: int,
+        step_number: int,
+        user: User,
+        at: datetime,
+        *,
+        prices: Mapping[str, Decimal],
+        currency: str,
+        hold: timedelta,
+        order_id: str | None = None,
+        pricing: Pricing | None = None,
+        accounting: Accounting | None = None,
+    ) -> OfferOrder:
+        """Order a paid step (LiveOps' `order`): its items priced as a cart at `prices` in
+        `currency` (with `pricing`'s discounts when given), the step held until `at + hold`
+        (with the limits of the promotions the cart applies when `accounting`, an Accounting
+        on this store, is given too). Every input is checked and the cart priced before
+        anything is held. A retry with the same `order_id` holds nothing twice and answers as
+        the first call did."""
+        steps = self.steps.order(
+            chain_id,
+            step_number,
+            user,
+            at,
+            prices=prices,
+            currency=currency,
+            hold=hold,
+            order_id=order_id,
+            pricing=pricing,
+            accounting=_accounting_steps(accounting, Accounting, self.store),
+        )
+        return run_steps(steps, self.store)
 
     def pay(
         self,
@@ -715,23 +1026,8 @@ class OfferChains(Ladders[OfferChain]):
         their value points earned) and commit its checkout (give the `accounting` it was made
         with; the order's id is enough). Idempotent. An order whose holds expired is refused
         (AccountingError) and nothing is completed."""
-        check_stored_moment(at)
-        self._check_accounting(accounting)
-        order_id, held, record = self._order_of(order, user)
-        self._needs_accounting(record, accounting)
-        assert held.operation_id is not None
-        result = self.store.settle(SettleAction.COMMIT, held.operation_id, at)
-        if not result.ok:
-            self._settle_reservations(record, accounting, False, at)
-            state = "released" if result.status is None else result.status.value
-            raise AccountingError(
-                "reservation_expired", f"Order {order_id} cannot be paid: its step is {state}."
-            )
-        self._settle_reservations(record, accounting, True, at)
-        self._earn(order_id, user, held.items, at)
-        return Outcome(
-            True, held.promotion, held.operation_id, held.items, replayed=not result.changed
-        )
+        checked = _accounting_steps(accounting, Accounting, self.store)
+        return run_steps(self.steps.pay(order, user, at, accounting=checked), self.store)
 
     def abandon(
         self,
@@ -744,72 +1040,110 @@ class OfferChains(Ladders[OfferChain]):
         """The order was not paid: give its step back (it stays open) and release its
         checkout (give the `accounting` it was made with). Idempotent; False when the step
         was not held any more (paid, abandoned or expired)."""
-        check_stored_moment(at)
-        self._check_accounting(accounting)
-        _, held, record = self._order_of(order, user)
-        self._needs_accounting(record, accounting)
-        assert held.operation_id is not None
-        result = self.store.settle(SettleAction.RELEASE, held.operation_id, at)
-        if result.changed:
-            self._settle_reservations(record, accounting, False, at)
-        return result.changed
+        checked = _accounting_steps(accounting, Accounting, self.store)
+        return run_steps(self.steps.abandon(order, user, at, accounting=checked), self.store)
 
-    # -- reading ------------------------------------------------------------------------------
 
-    def player_chains(
-        self, user: User, at: datetime, *, limit: int = _MAX_PAGE, offset: int = 0
-    ) -> tuple[list[OfferChainView], int]:
-        """The chains `user` sees at `at` (as reward chains are shown), `limit` (at most 30)
-        from `offset`, each with the player's progress; and how many there are in all. Two
-        reads of the store however many chains."""
-        check_stored_moment(at)
-        check_count(limit, "limit", 1, _MAX_PAGE)
-        check_count(offset, "offset", 0)
-        user_id = self.user_id_of(user)
-        config = self.current()[0]
-        visible = rules.visible_chains(config.every_chain(), user, at)
-        page = visible[offset : offset + limit]
-        if not page:
-            return [], len(visible)
-        mine = self.store.counters_with_prefix(f"o|{rules.key_part(user_id)}|")
-        views = []
-        for chain in page:
-            kept = config.chains[chain.chain_id or 0]
-            prefix = _prefix(user_id, kept.scope(self.kind), _period(chain, at))
-            schedule = chain.recurrent_schedule
-            reset_at = None if schedule is None else period_of(schedule, at)[1]
-            progress = self._current_holds(_read(mine, prefix), prefix, at)
-            views.append(OfferChainView(chain, progress, reset_at))
-        return views, len(visible)
+class AsyncOfferChains(_Pure, AsyncClosing):
+    """`OfferChains`' operations as coroutines, against an async store (see
+    `open_async_store`); `async with` closes the store on the way out. The decisions are the
+    same steps (`OfferChainSteps`), awaited on the store instead of called. `value_points`
+    is the store's AsyncRewardChains; an order's `accounting` an AsyncAccounting on the same
+    store."""
 
-    def player_chain(self, chain_id: int, user: User, at: datetime) -> OfferChainView:
-        """One chain with `user`'s progress at `at` (AccountingError when it is not open to
-        the player)."""
-        check_stored_moment(at)
-        check_count(chain_id, "chain_id")
-        user_id = self.user_id_of(user)
-        opened = self._open(chain_id, user, at, fresh=True)
-        if isinstance(opened, Refusal):
-            raise AccountingError(opened.code, opened.message)
-        kept, _ = opened
-        _, progress = self._progress(kept, user_id, at)
-        schedule = kept.chain.recurrent_schedule
-        reset_at = None if schedule is None else period_of(schedule, at)[1]
-        return OfferChainView(kept.chain, progress, reset_at)
+    def __init__(
+        self,
+        store: AsyncStore,
+        *,
+        value_points: AsyncRewardChains | None = None,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        if not callable(getattr(store, "perform", None)):
+            raise ValidationError.single("store", "an async store (open_async_store)", store)
+        if value_points is not None and not isinstance(value_points, AsyncRewardChains):
+            raise ValidationError.single(
+                "value_points", "the store's AsyncRewardChains", value_points
+            )
+        self.store = store
+        self.value_points = value_points
+        self.steps = OfferChainSteps(
+            value_points=None if value_points is None else value_points.steps, new_id=new_id
+        )
 
-    def value_point_texts(self) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, Any]]]:
-        """For `OfferChainView.to_dict`: each value point's item mapping and its texts (empty
-        without `value_points`)."""
-        if self.value_points is None:
-            return {}, {}
-        mappings, texts = {}, {}
-        for point in self.value_points.value_points():
-            mappings[point.sku] = {
-                r.sku: r.amount for r in self.value_points.value_point_rewards(point.sku)
-            }
-            texts[point.sku] = {
-                "name": point.name.best(),
-                "image_url": point.image_url,
-                "is_clan": point.is_clan,
-            }
-        return mappings, texts
+    async def aclose(self) -> None:
+        """Close the store once the calls in flight are done."""
+        await self.store.aclose()
+
+    create_chain = async_operation(OfferChainSteps.create_chain)
+    update_chain = async_operation(OfferChainSteps.update_chain)
+    toggle_chain = async_operation(OfferChainSteps.toggle_chain)
+    reset_chain = async_operation(OfferChainSteps.reset_chain)
+    delete_chain = async_operation(OfferChainSteps.delete_chain)
+    chain = async_operation(OfferChainSteps.chain)
+    chains = async_operation(OfferChainSteps.chains)
+    kept = async_operation(OfferChainSteps.kept)
+    current = async_operation(OfferChainSteps.current)
+    last = async_operation(OfferChainSteps.last)
+    claim = async_operation(OfferChainSteps.claim)
+    player_chains = async_operation(OfferChainSteps.player_chains)
+    player_chain = async_operation(OfferChainSteps.player_chain)
+    value_point_texts = async_operation(OfferChainSteps.value_point_texts)
+    count = async_operation(OfferChainSteps.count)
+    recall = async_operation(OfferChainSteps.recall)
+
+    async def order(
+        self,
+        chain_id: int,
+        step_number: int,
+        user: User,
+        at: datetime,
+        *,
+        prices: Mapping[str, Decimal],
+        currency: str,
+        hold: timedelta,
+        order_id: str | None = None,
+        pricing: Pricing | None = None,
+        accounting: AsyncAccounting | None = None,
+    ) -> OfferOrder:
+        """`OfferChains.order`, awaited (`accounting` an AsyncAccounting on this store)."""
+        steps = self.steps.order(
+            chain_id,
+            step_number,
+            user,
+            at,
+            prices=prices,
+            currency=currency,
+            hold=hold,
+            order_id=order_id,
+            pricing=pricing,
+            accounting=_accounting_steps(accounting, AsyncAccounting, self.store),
+        )
+        return await run_steps_async(steps, self.store)
+
+    async def pay(
+        self,
+        order: OfferOrder | str,
+        user: User,
+        at: datetime,
+        *,
+        accounting: AsyncAccounting | None = None,
+    ) -> Outcome:
+        """`OfferChains.pay`, awaited (`accounting` an AsyncAccounting on this store)."""
+        checked = _accounting_steps(accounting, AsyncAccounting, self.store)
+        return await run_steps_async(
+            self.steps.pay(order, user, at, accounting=checked), self.store
+        )
+
+    async def abandon(
+        self,
+        order: OfferOrder | str,
+        user: User,
+        at: datetime,
+        *,
+        accounting: AsyncAccounting | None = None,
+    ) -> bool:
+        """`OfferChains.abandon`, awaited (`accounting` an AsyncAccounting on this store)."""
+        checked = _accounting_steps(accounting, AsyncAccounting, self.store)
+        return await run_steps_async(
+            self.steps.abandon(order, user, at, accounting=checked), self.store
+        )

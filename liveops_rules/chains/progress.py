@@ -5,6 +5,9 @@ A chain operation is one store count, so it carries every guarantee redemptions 
 and counted in one atomic step (a claim once, whatever the concurrency), its configuration's
 version checked in that step, replayed for a repeated idempotency key, a line in the ledger,
 resets as epochs. Nothing here knows the rules of a kind of chain.
+
+Like the accounting engine, everything here is steps (see `accounting.steps`): methods that
+touch the store are generators yielding `StoreCall`s, driven by a sync or an async driver.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from typing import Generic, TypeVar
 
 from liveops_rules.accounting import AccountingError, OperationIds, Outcome, Refusal
 from liveops_rules.accounting.core import tombstone_moment
+from liveops_rules.accounting.steps import Steps, call
 from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.models import RewardItem, User
-from liveops_rules.stores import CounterSpec, CountRequest, CountResult, RedemptionStore
+from liveops_rules.stores import CounterSpec, CountRequest, CountResult
 from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text, hold_expiry
 from liveops_rules.stores.protocol import IdempotencyConflict, Requirement, document_version
 
@@ -30,16 +34,15 @@ _STALE_RETRIES = 5
 
 class Documents(Generic[T]):
     """Configuration of one kind kept as documents under `PREFIX:id`, loaded once per
-    version (a store keeps other documents too: each kind reads only its own)."""
+    version (a store keeps other documents too: each kind reads only its own). Its reads and
+    writes are steps."""
 
     def __init__(
         self,
-        store: RedemptionStore,
         prefix: str,
         dump: Callable[[T], str],
         load: Callable[[str], T],
     ) -> None:
-        self.store = store
         self.prefix = prefix
         self._dump = dump
         self._load = load
@@ -49,13 +52,13 @@ class Documents(Generic[T]):
         """The document ref of `key`."""
         return f"{self.prefix}:{key}"
 
-    def get(self, key: str | int) -> tuple[T, str] | None:
+    def get(self, key: str | int) -> Steps[tuple[T, str] | None]:
         """The value kept under `key` now and its version, or None (none, or deleted)."""
         ref = self.ref(key)
         cached = self._loaded.get(ref)
-        if cached is not None and self.store.promotion_version(ref) == cached[2]:
+        if cached is not None and (yield call("promotion_version", ref)) == cached[2]:
             return cached[1], cached[2]  # still current: asked for the version alone
-        document = self.store.promotion(ref)
+        document = yield call("promotion", ref)
         if document is None or tombstone_moment(document) is not None:
             self._loaded.pop(ref, None)
             return None
@@ -71,31 +74,33 @@ class Documents(Generic[T]):
         self._loaded[ref] = kept
         return kept
 
-    def last(self, key: str | int) -> tuple[T, str] | None:
+    def last(self, key: str | int) -> Steps[tuple[T, str] | None]:
         """The value loaded last for `key` and its version, without reading the store (the
         first time, it is read): for counts, which check the version themselves."""
         cached = self._loaded.get(self.ref(key))
         if cached is None:
-            return self.get(key)
+            return (yield from self.get(key))
         return cached[1], cached[2]
 
     def forget(self, key: str | int) -> None:
         """Drop what was loaded for `key` (the store keeps another version)."""
         self._loaded.pop(self.ref(key), None)
 
-    def raw(self, key: str | int) -> str | None:
+    def raw(self, key: str | int) -> Steps[str | None]:
         """The document kept under `key`, tombstones included."""
-        return self.store.promotion(self.ref(key))
+        document: str | None = yield call("promotion", self.ref(key))
+        return document
 
-    def ids(self) -> list[str]:
+    def ids(self) -> Steps[list[str]]:
         """The keys of every value of this kind the store keeps (deleted ones included)."""
         head = self.prefix + ":"
-        return [ref[len(head) :] for ref in self.store.promotion_refs(head)]
+        return [ref[len(head) :] for ref in (yield call("promotion_refs", head))]
 
-    def all(self) -> list[T]:
+    def all(self) -> Steps[list[T]]:
         """Every value of this kind the store keeps (not deleted), by key: one read."""
         found = []
-        for ref, document in sorted(self.store.promotion_documents(self.prefix + ":").items()):
+        documents = yield call("promotion_documents", self.prefix + ":")
+        for ref, document in sorted(documents.items()):
             if tombstone_moment(document) is not None:
                 continue
             cached = self._loaded.get(ref)
@@ -104,27 +109,28 @@ class Documents(Generic[T]):
             found.append(cached[1])
         return found
 
-    def swap(self, key: str | int, expected: str | None, value: T) -> bool:
+    def swap(self, key: str | int, expected: str | None, value: T) -> Steps[bool]:
         """Keep `value` under `key` while the version there is `expected` (None: none)."""
-        return self.store.swap_promotion(self.ref(key), expected, self._dump(value))
+        swapped: bool = yield call("swap_promotion", self.ref(key), expected, self._dump(value))
+        return swapped
 
-    def put(self, key: str | int, value: T) -> None:
+    def put(self, key: str | int, value: T) -> Steps[None]:
         """Keep `value` under `key` (replacing what is there)."""
-        self.store.put_promotion(self.ref(key), self._dump(value))
+        yield call("put_promotion", self.ref(key), self._dump(value))
 
-    def retire(self, key: str | int, expected: str, at: datetime) -> bool:
+    def retire(self, key: str | int, expected: str, at: datetime) -> Steps[bool]:
         """Replace `key`'s document with a tombstone, while its version is `expected`."""
         tombstone = json.dumps(
             {"deleted": True, "deleted_at": at.isoformat(), "kind": self.prefix}, sort_keys=True
         )
-        return self.store.retire_promotion(self.ref(key), expected, tombstone) is not None
+        freed = yield call("retire_promotion", self.ref(key), expected, tombstone)
+        return freed is not None
 
 
 class Progress:
-    """Counting for chains on one store: what every kind of chain shares."""
+    """Counting for chains (as steps): what every kind of chain shares."""
 
-    def __init__(self, store: RedemptionStore, *, new_id: Callable[[], str] | None = None) -> None:
-        self.store = store
+    def __init__(self, *, new_id: Callable[[], str] | None = None) -> None:
         self._new_id = new_id if new_id is not None else OperationIds()
 
     @classmethod
@@ -157,12 +163,12 @@ class Progress:
         hold: timedelta | None = None,
         idempotency_key: str | None = None,
         identity: str | None = None,
-        refusal: Callable[[CountResult], Refusal],
-    ) -> Outcome | None:
+        refusal: Callable[[CountResult], Steps[Refusal]],
+    ) -> Steps[Outcome | None]:
         """Count `quantity` on every counter, if every requirement holds, in one atomic step;
         None when the configuration's version (of the document `version_of` names, by default
-        `ref`'s) is no longer `version` (load it again). A
-        refusal is `refusal(result)`; an idempotency key replays the first result of the same
+        `ref`'s) is no longer `version` (load it again). A refusal is `refusal(result)` (steps:
+        it may read the store); an idempotency key replays the first result of the same
         request (`identity`, by default the operation, ref, user and quantity)."""
         check_stored_moment(at)
         expires = None if hold is None else hold_expiry(at, hold)
@@ -190,7 +196,7 @@ class Progress:
             version_of=version_of,
         )
         try:
-            result = self.store.count(request)
+            result: CountResult = yield call("count", request)
         except IdempotencyConflict:
             raise _conflict(idempotency_key) from None
         if result.stale:
@@ -199,12 +205,12 @@ class Progress:
             return Outcome.from_dict(json.loads(result.replayed), replayed=True)
         if result.ok:
             return success
-        refused = Outcome(False, ref, refusal=refusal(result))
+        refused = Outcome(False, ref, refusal=(yield from refusal(result)))
         if idempotency_key is None:
             return refused
         try:
-            kept_text = self.store.remember(
-                idempotency_key, fingerprint, json.dumps(refused.to_dict())
+            kept_text = yield call(
+                "remember", idempotency_key, fingerprint, json.dumps(refused.to_dict())
             )
         except IdempotencyConflict:
             raise _conflict(idempotency_key) from None
@@ -212,22 +218,23 @@ class Progress:
             json.loads(kept_text), replayed=kept_text != json.dumps(refused.to_dict())
         )
 
-    def recall(self, key: str, identity: str) -> Outcome | None:
+    def recall(self, key: str, identity: str) -> Steps[Outcome | None]:
         """The first result kept under an idempotency key for this request, or None."""
-        return self._recall(key, identity)
+        return (yield from self._recall(key, identity))
 
-    def _recall(self, key: str, fingerprint: str) -> Outcome | None:
+    def _recall(self, key: str, fingerprint: str) -> Steps[Outcome | None]:
         try:
-            kept = self.store.recall(key, fingerprint)
+            kept = yield call("recall", key, fingerprint)
         except IdempotencyConflict:
             raise _conflict(key) from None
         return None if kept is None else Outcome.from_dict(json.loads(kept), replayed=True)
 
     @staticmethod
-    def retrying(attempt: Callable[[], Outcome | None]) -> Outcome:
-        """Run `attempt` until it is not None (a configuration changed meanwhile), boundedly."""
+    def retrying(attempt: Callable[[], Steps[Outcome | None]]) -> Steps[Outcome]:
+        """Run `attempt`'s steps until they give an outcome, not None (a configuration changed
+        meanwhile), boundedly."""
         for _ in range(_STALE_RETRIES):
-            outcome = attempt()
+            outcome = yield from attempt()
             if outcome is not None:
                 return outcome
         raise StoreError(f"the configuration kept changing during {_STALE_RETRIES} tries")

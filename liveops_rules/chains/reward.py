@@ -13,6 +13,10 @@ The rules (LiveOps' where it says, `reference/chains.md`'s defaults where it doe
   never by a background job); `reset_chain` does so at once for every player;
 - a chain's `update` keeps the claims of the steps that keep their `step_id`; new steps get
   ids never used in the chain before; `toggle` keeps balances and claims.
+
+Like the accounting engine, it is written as steps (see `accounting.steps`):
+`RewardChainSteps` decides and yields its store calls, `RewardChains` runs them on a
+RedemptionStore and `AsyncRewardChains` awaits them on an async store.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any, TypeVar
 import attrs
 
 from liveops_rules.accounting import AccountingError, Outcome, Refusal
+from liveops_rules.accounting.steps import Steps, async_operation, call, sync_operation
 from liveops_rules.chains import rules
 from liveops_rules.chains.documents import (
     dump_chain,
@@ -40,11 +45,26 @@ from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.models import User
 from liveops_rules.models.chains import RewardChain, RewardChainStep, ValuePoint, ValuePointReward
 from liveops_rules.pricing import Quote
-from liveops_rules.stores import CounterSpec, CountResult, RedemptionStore, SettleAction
+from liveops_rules.stores import (
+    CounterSpec,
+    CounterState,
+    CountResult,
+    RedemptionStore,
+    SettleAction,
+    SettleResult,
+)
 from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text
+from liveops_rules.stores.calls import AsyncClosing, AsyncStore
 from liveops_rules.stores.protocol import Requirement
 
-__all__ = ["ChainView", "EarnReport", "RewardChains"]
+__all__ = [
+    "REWARD_CHAIN_OPERATIONS",
+    "AsyncRewardChains",
+    "ChainView",
+    "EarnReport",
+    "RewardChainSteps",
+    "RewardChains",
+]
 
 T = TypeVar("T")
 
@@ -202,7 +222,8 @@ def _earn_identity(sku: str, user_id: str) -> str:
     return f'["earn", "value_point:{sku}", {user_id!r}]'
 
 
-def _never(result: CountResult) -> Refusal:
+def _never(result: CountResult) -> Steps[Refusal]:
+    """The refusal of a count on unlimited balances: there is none (steps it never takes)."""
     raise StoreError(f"an unlimited balance refused a count: {result}")
 
 
@@ -210,40 +231,42 @@ def _not_found(chain_id: int) -> AccountingError:
     return AccountingError("chain_not_found", f"Reward chain {chain_id} not found.")
 
 
-class RewardChains(Progress):
-    """Value points and reward chains of one store (see the module for the rules)."""
+class RewardChainSteps(Progress):
+    """Value points and reward chains (see the module for the rules), as steps: each method
+    that reads or writes the store yields its StoreCalls; `RewardChains` and
+    `AsyncRewardChains` drive them on a store."""
 
-    def __init__(self, store: RedemptionStore, *, new_id: Callable[[], str] | None = None) -> None:
-        super().__init__(store, new_id=new_id)
-        self._config = Documents(store, "reward_chains", _dump_config, _load_config)
+    def __init__(self, *, new_id: Callable[[], str] | None = None) -> None:
+        super().__init__(new_id=new_id)
+        self._config = Documents("reward_chains", _dump_config, _load_config)
 
     # -- the configuration --------------------------------------------------------------------
 
-    def _current(self) -> tuple[_Config, str | None]:
+    def _current(self) -> Steps[tuple[_Config, str | None]]:
         """The configuration kept now, and its version (None: nothing kept yet)."""
-        kept = self._config.get(_CONFIG_KEY)
+        kept = yield from self._config.get(_CONFIG_KEY)
         return (_Config(), None) if kept is None else kept
 
-    def _last(self) -> tuple[_Config, str | None]:
+    def _last(self) -> Steps[tuple[_Config, str | None]]:
         """The configuration loaded last (read the first time): for counts, which check
         its version themselves."""
-        kept = self._config.last(_CONFIG_KEY)
+        kept = yield from self._config.last(_CONFIG_KEY)
         return (_Config(), None) if kept is None else kept
 
-    def _change(self, change: Callable[[_Config], tuple[_Config, T]]) -> T:
-        """Apply `change` to the current configuration and keep the result, as one swap
-        (again on the new current one when another change came first, boundedly); `change`
-        raises to refuse, before anything is written."""
+    def _change(self, change: Callable[[_Config], tuple[_Config, T]]) -> Steps[T]:
+        """Apply `change` (pure) to the current configuration and keep the result, as one
+        swap (again on the new current one when another change came first, boundedly);
+        `change` raises to refuse, before anything is written."""
         for _ in range(_SWAP_TRIES):
-            config, version = self._current()
+            config, version = yield from self._current()
             changed, answer = change(config)
-            if self._config.swap(_CONFIG_KEY, version, changed):
+            if (yield from self._config.swap(_CONFIG_KEY, version, changed)):
                 return answer
         raise StoreError("the reward chains' configuration kept changing")
 
     # -- value points -------------------------------------------------------------------------
 
-    def put_value_point(self, point: ValuePoint) -> ValuePoint:
+    def put_value_point(self, point: ValuePoint) -> Steps[ValuePoint]:
         """Create or replace a value point; its `is_clan` cannot change once created."""
         if not isinstance(point, ValuePoint):
             raise ValidationError.single("value_point", "a ValuePoint", point)
@@ -256,18 +279,21 @@ class RewardChains(Progress):
                 )
             return attrs.evolve(config, points={**config.points, point.sku: point}), point
 
-        return self._change(put)
+        return (yield from self._change(put))
 
-    def value_point(self, sku: str) -> ValuePoint | None:
+    def value_point(self, sku: str) -> Steps[ValuePoint | None]:
         """The value point with this SKU, or None."""
-        return self._current()[0].points.get(check_text(sku, "sku"))
+        key = check_text(sku, "sku")
+        config, _ = yield from self._current()
+        return config.points.get(key)
 
-    def value_points(self) -> list[ValuePoint]:
+    def value_points(self) -> Steps[list[ValuePoint]]:
         """Every value point, sorted by SKU."""
-        points = self._current()[0].points
+        config, _ = yield from self._current()
+        points = config.points
         return [points[sku] for sku in sorted(points)]
 
-    def delete_value_point(self, sku: str, at: datetime) -> None:
+    def delete_value_point(self, sku: str, at: datetime) -> Steps[None]:
         """Delete a value point no chain uses (AccountingError `value_point_in_use` else),
         with its item mapping."""
         check_stored_moment(at)
@@ -285,9 +311,9 @@ class RewardChains(Progress):
             rewards = {k: v for k, v in config.rewards.items() if k != sku}
             return attrs.evolve(config, points=points, rewards=rewards), None
 
-        self._change(delete)
+        yield from self._change(delete)
 
-    def set_value_point_rewards(self, sku: str, rewards: Sequence[ValuePointReward]) -> None:
+    def set_value_point_rewards(self, sku: str, rewards: Sequence[ValuePointReward]) -> Steps[None]:
         """Replace the whole item mapping of a value point (LiveOps' PUT)."""
         mapping = self._checked_rewards(rewards, allow_zero=False)
 
@@ -295,11 +321,11 @@ class RewardChains(Progress):
             self._require_point(config, sku)
             return attrs.evolve(config, rewards={**config.rewards, sku: mapping}), None
 
-        self._change(put)
+        yield from self._change(put)
 
     def patch_value_point_rewards(
         self, sku: str, rewards: Sequence[ValuePointReward | tuple[str, int]]
-    ) -> None:
+    ) -> Steps[None]:
         """Upsert items of a value point's mapping (LiveOps' PATCH): at most 100, each SKU
         once; an amount of 0 removes the item."""
         if len(rewards) > _MAX_PATCH:
@@ -317,11 +343,13 @@ class RewardChains(Progress):
             mapping = tuple(ValuePointReward(item, amount) for item, amount in current.items())
             return attrs.evolve(config, rewards={**config.rewards, sku: mapping}), None
 
-        self._change(patch)
+        yield from self._change(patch)
 
-    def value_point_rewards(self, sku: str) -> tuple[ValuePointReward, ...]:
+    def value_point_rewards(self, sku: str) -> Steps[tuple[ValuePointReward, ...]]:
         """The item mapping of a value point, sorted by item SKU."""
-        mapping = self._current()[0].rewards.get(check_text(sku, "sku"), ())
+        key = check_text(sku, "sku")
+        config, _ = yield from self._current()
+        mapping = config.rewards.get(key, ())
         return tuple(sorted(mapping, key=lambda reward: reward.sku))
 
     @staticmethod
@@ -359,7 +387,7 @@ class RewardChains(Progress):
 
     # -- chains -------------------------------------------------------------------------------
 
-    def create_chain(self, chain: RewardChain) -> RewardChain:
+    def create_chain(self, chain: RewardChain) -> Steps[RewardChain]:
         """Keep a new chain: it is given the next chain id (never one used before) and its
         steps ids 1..N."""
         if not isinstance(chain, RewardChain):
@@ -373,9 +401,9 @@ class RewardChains(Progress):
             chains = {**config.chains, chain_id: _Stored(created, len(steps))}
             return attrs.evolve(config, chains=chains, last_chain_id=chain_id), created
 
-        return self._change(create)
+        return (yield from self._change(create))
 
-    def update_chain(self, chain: RewardChain) -> RewardChain:
+    def update_chain(self, chain: RewardChain) -> Steps[RewardChain]:
         """Replace a chain (LiveOps' PUT): steps carrying a `step_id` of the chain keep their
         claims, steps without one are new; an unknown `step_id` is a ValidationError."""
         if not isinstance(chain, RewardChain) or chain.chain_id is None:
@@ -412,9 +440,10 @@ class RewardChains(Progress):
             kept = _Stored(updated, last, stored.generation)
             return attrs.evolve(config, chains={**config.chains, chain_id: kept}), updated
 
-        return self._change(update)
+        return (yield from self._change(update))
 
-    def _replace(self, chain_id: int, change: Callable[[_Stored], _Stored]) -> _Stored:
+    def _replace(self, chain_id: int, change: Callable[[_Stored], _Stored]) -> Steps[_Stored]:
+        """Keep `change(stored)` (pure) for the chain, as one swap."""
         check_count(chain_id, "chain_id")
 
         def replace(config: _Config) -> tuple[_Config, _Stored]:
@@ -424,18 +453,19 @@ class RewardChains(Progress):
             changed = change(stored)
             return attrs.evolve(config, chains={**config.chains, chain_id: changed}), changed
 
-        return self._change(replace)
+        return (yield from self._change(replace))
 
-    def toggle_chain(self, chain_id: int) -> RewardChain:
+    def toggle_chain(self, chain_id: int) -> Steps[RewardChain]:
         """Enable a disabled chain or disable an enabled one; balances and claims stay."""
-        return self._replace(
+        toggled = yield from self._replace(
             chain_id,
             lambda kept: attrs.evolve(
                 kept, chain=attrs.evolve(kept.chain, enabled=not kept.chain.enabled)
             ),
-        ).chain
+        )
+        return toggled.chain
 
-    def delete_chain(self, chain_id: int, at: datetime) -> None:
+    def delete_chain(self, chain_id: int, at: datetime) -> Steps[None]:
         """Delete a chain for good: its id is never given again (its counters and ledger
         lines stay)."""
         check_stored_moment(at)
@@ -447,29 +477,34 @@ class RewardChains(Progress):
             chains = {k: v for k, v in config.chains.items() if k != chain_id}
             return attrs.evolve(config, chains=chains), None
 
-        self._change(delete)
+        yield from self._change(delete)
 
-    def reset_chain(self, chain_id: int, at: datetime) -> int:
+    def reset_chain(self, chain_id: int, at: datetime) -> Steps[int]:
         """Start every player's and clan's balance and claims of the chain anew (LiveOps'
         admin reset), at once and in one write: the chain's next generation counts from
         nothing (the old counters stay, for audit). Returns the new generation."""
         check_stored_moment(at)
-        renewed = self._replace(
+        renewed = yield from self._replace(
             chain_id, lambda kept: attrs.evolve(kept, generation=kept.generation + 1)
         )
         return renewed.generation
 
-    def chain(self, chain_id: int) -> RewardChain | None:
+    def chain(self, chain_id: int) -> Steps[RewardChain | None]:
         """The chain with this id, or None."""
-        kept = self._current()[0].chains.get(check_count(chain_id, "chain_id"))
+        key = check_count(chain_id, "chain_id")
+        config, _ = yield from self._current()
+        kept = config.chains.get(key)
         return None if kept is None else kept.chain
 
-    def chains(self) -> list[RewardChain]:
+    def chains(self) -> Steps[list[RewardChain]]:
         """Every chain, by id."""
-        return self._current()[0].every_chain()
+        config, _ = yield from self._current()
+        return config.every_chain()
 
-    def _stored(self, chain_id: int) -> _Stored:
-        kept = self._current()[0].chains.get(check_count(chain_id, "chain_id"))
+    def _stored(self, chain_id: int) -> Steps[_Stored]:
+        key = check_count(chain_id, "chain_id")
+        config, _ = yield from self._current()
+        kept = config.chains.get(key)
         if kept is None:
             raise _not_found(chain_id)
         return kept
@@ -502,7 +537,7 @@ class RewardChains(Progress):
         at: datetime,
         *,
         clan: str | None = None,
-    ) -> EarnReport:
+    ) -> Steps[EarnReport]:
         """Credit what a paid order's `(sku, quantity)` lines earn to every running chain of
         each value point the player sees (the clan's balance too, for a clan point when
         `clan` is given); once per order id, whatever the retries."""
@@ -515,7 +550,7 @@ class RewardChains(Progress):
         earned: dict[str, int] = {}
         credited: dict[str, tuple[int, ...]] = {}
         replayed = False
-        config, version = self._last()
+        config, version = yield from self._last()
         for _ in range(_SWAP_TRIES):
             # An earn that counts nothing checks no version: it is decided on the
             # configuration kept now unless a count on the same one proved it current.
@@ -523,7 +558,7 @@ class RewardChains(Progress):
             for sku in sorted(config.points):
                 if sku in earned:
                     continue
-                found = self._earn_point(
+                found = yield from self._earn_point(
                     config, version, sku, order_id, user, user_id, lines, at, clan
                 )
                 if found is None:  # changed since it was loaded: again, on the new one
@@ -541,12 +576,12 @@ class RewardChains(Progress):
             else:
                 if proven:
                     break
-                current, current_version = self._current()
+                current, current_version = yield from self._current()
                 if current_version == version:
                     break
                 config, version = current, current_version
                 continue
-            config, version = self._last()
+            config, version = yield from self._last()
         else:
             raise StoreError("the reward chains' configuration kept changing")
         return EarnReport(earned, credited, replayed)
@@ -562,7 +597,7 @@ class RewardChains(Progress):
         lines: list[tuple[str, int]],
         at: datetime,
         clan: str | None,
-    ) -> tuple[Outcome | None, int, tuple[int, ...]] | None:
+    ) -> Steps[tuple[Outcome | None, int, tuple[int, ...]] | None]:
         """Count what the order earns of one value point on `config`; None when the store
         keeps a newer one. The outcome is None when nothing is earned."""
         point = config.points.get(sku)
@@ -586,7 +621,7 @@ class RewardChains(Progress):
                 counters += [CounterSpec(clan_key, None), CounterSpec(mine, None)]
         if not counters:
             return None, 0, ()
-        outcome = self.count(
+        outcome = yield from self.count(
             "earn",
             f"value_point:{sku}",
             user_id,
@@ -611,16 +646,16 @@ class RewardChains(Progress):
         at: datetime,
         *,
         clan: str | None = None,
-    ) -> EarnReport:
+    ) -> Steps[EarnReport]:
         """`earn` for a paid cart: its quote's lines and the items its promotions gave for free
         (LiveOps credits value points for free items too). Call it when the order is paid,
         with the checkout just committed; a retry with the same order id earns nothing more."""
         quote = paid.quote if isinstance(paid, Checkout) else paid
         lines = [(line.sku, line.quantity) for line in quote.lines]
         lines += [(item.sku, item.quantity) for item in quote.bonus_items]
-        return self.earn(order_id, user, lines, at, clan=clan)
+        return (yield from self.earn(order_id, user, lines, at, clan=clan))
 
-    def refund(self, order_id: str, user: User, at: datetime) -> int:
+    def refund(self, order_id: str, user: User, at: datetime) -> Steps[int]:
         """Take back what `user`'s order earned (a refund): every balance it credited loses
         exactly that; returns how many value points' earnings were taken back (0 for an order
         that earned nothing; a second refund changes nothing)."""
@@ -628,11 +663,16 @@ class RewardChains(Progress):
         check_text(order_id, "order_id")
         user_id = self.user_id_of(user)
         taken = 0
-        for point in self.value_points():
-            earned = self.recall(f"earn|{order_id}|{point.sku}", _earn_identity(point.sku, user_id))
+        for point in (yield from self.value_points()):
+            earned = yield from self.recall(
+                f"earn|{order_id}|{point.sku}", _earn_identity(point.sku, user_id)
+            )
             if earned is None or earned.operation_id is None:
                 continue
-            if self.store.settle(SettleAction.CANCEL, earned.operation_id, at).changed:
+            settled: SettleResult = yield call(
+                "settle", SettleAction.CANCEL, earned.operation_id, at
+            )
+            if settled.changed:
                 taken += 1
         return taken
 
@@ -659,7 +699,7 @@ class RewardChains(Progress):
         *,
         clan: str | None = None,
         idempotency_key: str | None = None,
-    ) -> Outcome:
+    ) -> Steps[Outcome]:
         """Claim a step's rewards for `user`: counted once a period, in one atomic step with
         the balance check; the Outcome carries the items, or the refusal with LiveOps' code."""
         check_stored_moment(at)
@@ -668,8 +708,10 @@ class RewardChains(Progress):
         user_id = self.user_id_of(user)
         if clan is not None:
             check_text(clan, "clan")
-        return self.retrying(
-            lambda: self._claim(chain_id, step_id, user, user_id, at, clan, idempotency_key)
+        return (
+            yield from self.retrying(
+                lambda: self._claim(chain_id, step_id, user, user_id, at, clan, idempotency_key)
+            )
         )
 
     def _claim(
@@ -681,15 +723,19 @@ class RewardChains(Progress):
         at: datetime,
         clan: str | None,
         key: str | None,
-    ) -> Outcome | None:
-        config, version = self._last()  # the count checks it is still the current one
-        outcome = self._claim_on(config, version, chain_id, step_id, user, user_id, at, clan, key)
+    ) -> Steps[Outcome | None]:
+        config, version = yield from self._last()  # the count checks it is still the current one
+        outcome = yield from self._claim_on(
+            config, version, chain_id, step_id, user, user_id, at, clan, key
+        )
         refusal = None if outcome is None else outcome.refusal
         if refusal is not None and refusal.code in _REFUSED_BEFORE_COUNTING:
-            fresh, fresh_version = self._current()  # refused by an old copy? ask the new one
+            fresh, fresh_version = yield from self._current()  # refused by an old copy? ask anew
             if fresh_version != version:
-                return self._claim_on(
-                    fresh, fresh_version, chain_id, step_id, user, user_id, at, clan, key
+                return (
+                    yield from self._claim_on(
+                        fresh, fresh_version, chain_id, step_id, user, user_id, at, clan, key
+                    )
                 )
         return outcome
 
@@ -704,7 +750,7 @@ class RewardChains(Progress):
         at: datetime,
         clan: str | None,
         key: str | None,
-    ) -> Outcome | None:
+    ) -> Steps[Outcome | None]:
         ref = rules.chain_ref(chain_id)
         stored = config.chains.get(chain_id)
         if stored is None or not rules.sees(stored.chain, user, at, config.every_chain):
@@ -737,15 +783,17 @@ class RewardChains(Progress):
         claimed = CounterSpec(rules.claim_key(stored.scope, step_id, user_id, at_period), 1)
         price = step.price
 
-        def refusal(result: CountResult) -> Refusal:
+        def refusal(result: CountResult) -> Steps[Refusal]:
             # LiveOps names an earlier claim first, then the balance (the store checks the
             # balance first: a refusal for it looks at the claim too).
-            if result.unmet is not None and not self.store.counter(claimed.key, at).used:
-                have = 0 if result.state is None else result.state.used
-                return Refusal("not_enough_value_points", f"{have} of {price} value points")
+            if result.unmet is not None:
+                claims: CounterState = yield call("counter", claimed.key, at)
+                if not claims.used:
+                    have = 0 if result.state is None else result.state.used
+                    return Refusal("not_enough_value_points", f"{have} of {price} value points")
             return Refusal("already_claimed", "Reward already claimed.")
 
-        outcome = self.count(
+        outcome = yield from self.count(
             "claim",
             ref,
             user_id,
@@ -764,13 +812,18 @@ class RewardChains(Progress):
 
     # -- reading ------------------------------------------------------------------------------
 
-    def balance(self, chain_id: int, user: User, at: datetime, *, clan: str | None = None) -> int:
+    def balance(
+        self, chain_id: int, user: User, at: datetime, *, clan: str | None = None
+    ) -> Steps[int]:
         """The balance that counts for the chain's steps at `at`: the player's, or the clan's
         for a clan chain (0 without a clan)."""
         check_stored_moment(at)
-        stored = self._stored(chain_id)
+        stored = yield from self._stored(chain_id)
         key = self._balance_key(stored, self.user_id_of(user), at, clan)
-        return 0 if key is None else self.store.counter(key, at).used
+        if key is None:
+            return 0
+        state: CounterState = yield call("counter", key, at)
+        return state.used
 
     @staticmethod
     def _balance_key(stored: _Stored, user_id: str, at: datetime, clan: str | None) -> str | None:
@@ -787,7 +840,7 @@ class RewardChains(Progress):
         clan: str | None = None,
         limit: int = _MAX_PAGE,
         offset: int = 0,
-    ) -> tuple[list[ChainView], int]:
+    ) -> Steps[tuple[list[ChainView], int]]:
         """The chains `user` sees at `at`, `limit` (at most 50) from `offset`, each with its
         balance and the steps claimed this period; and how many there are in all. Two reads
         of the store however many chains (three for a clan's member): the configuration's
@@ -798,14 +851,18 @@ class RewardChains(Progress):
         user_id = self.user_id_of(user)
         if clan is not None:
             check_text(clan, "clan")
-        every = self._current()[0].chains
+        config, _ = yield from self._current()
+        every = config.chains
         visible = rules.visible_chains([every[key].chain for key in sorted(every)], user, at)
         page = visible[offset : offset + limit]
         if not page:
             return [], len(visible)
         balances: dict[str, int] = {}
         claims: dict[tuple[str, str], set[int]] = {}
-        for mine, state in self.store.counters_with_prefix(rules.player_prefix(user_id)).items():
+        player: dict[str, CounterState] = yield call(
+            "counters_with_prefix", rules.player_prefix(user_id)
+        )
+        for mine, state in player.items():
             if rules.is_balance(mine):
                 balances[mine] = state.used
             elif state.used:
@@ -813,10 +870,8 @@ class RewardChains(Progress):
                 claims.setdefault((claim_scope, claim_period), set()).add(step_id)
         if clan is not None:
             clan_prefix = rules.clan_balances_prefix(clan)
-            balances.update(
-                (ours, state.used)
-                for ours, state in self.store.counters_with_prefix(clan_prefix).items()
-            )
+            clan_counters: dict[str, CounterState] = yield call("counters_with_prefix", clan_prefix)
+            balances.update((ours, state.used) for ours, state in clan_counters.items())
         views = []
         for chain in page:
             stored = every[chain.chain_id or 0]
@@ -841,18 +896,136 @@ class RewardChains(Progress):
 
     def top_contributors(
         self, chain_id: int, clan: str, at: datetime, *, limit: int = 10
-    ) -> list[tuple[str, int]]:
+    ) -> Steps[list[tuple[str, int]]]:
         """The clan's players who contributed most to its balance this period, with their
         amounts (at most `limit`, 10 by default), largest first, ties by user id."""
         check_stored_moment(at)
         check_text(clan, "clan")
         check_count(limit, "limit", 1, 10)
-        stored = self._stored(chain_id)
+        stored = yield from self._stored(chain_id)
         at_period = rules.period(stored.chain, at)
         found = []
         prefix = rules.contribution_prefix(stored.scope, clan)
-        for key, state in self.store.counters_with_prefix(prefix).items():
+        contributions: dict[str, CounterState] = yield call("counters_with_prefix", prefix)
+        for key, state in contributions.items():
             user_id, key_period = rules.contributor_of(key)
             if key_period == at_period and state.used > 0:
                 found.append((user_id, state.used))
         return sorted(found, key=lambda pair: (-pair[1], pair[0]))[:limit]
+
+
+REWARD_CHAIN_OPERATIONS = (
+    "put_value_point",
+    "value_point",
+    "value_points",
+    "delete_value_point",
+    "set_value_point_rewards",
+    "patch_value_point_rewards",
+    "value_point_rewards",
+    "create_chain",
+    "update_chain",
+    "toggle_chain",
+    "delete_chain",
+    "reset_chain",
+    "chain",
+    "chains",
+    "earn",
+    "earn_quote",
+    "refund",
+    "claim",
+    "balance",
+    "player_chains",
+    "top_contributors",
+)
+"""The public operations of `RewardChainSteps` that use the store: `RewardChains` runs each
+on a RedemptionStore, `AsyncRewardChains` awaits each on an async store."""
+
+
+class RewardChains:
+    """Value points and reward chains of one store (see the module for the rules).
+
+    Each operation runs `steps` (a RewardChainSteps) on `store`."""
+
+    def __init__(self, store: RedemptionStore, *, new_id: Callable[[], str] | None = None) -> None:
+        self.store = store
+        self.steps = RewardChainSteps(new_id=new_id)
+
+    @classmethod
+    def user_id_of(cls, user: object) -> str:
+        """The id of a signed-in player (a `User`) a store can keep."""
+        return RewardChainSteps.user_id_of(user)
+
+    @staticmethod
+    def check_user_id(user_id: object, name: str = "user.id") -> str:
+        """A signed-in player's id a store can keep."""
+        return RewardChainSteps.check_user_id(user_id, name)
+
+    put_value_point = sync_operation(RewardChainSteps.put_value_point)
+    value_point = sync_operation(RewardChainSteps.value_point)
+    value_points = sync_operation(RewardChainSteps.value_points)
+    delete_value_point = sync_operation(RewardChainSteps.delete_value_point)
+    set_value_point_rewards = sync_operation(RewardChainSteps.set_value_point_rewards)
+    patch_value_point_rewards = sync_operation(RewardChainSteps.patch_value_point_rewards)
+    value_point_rewards = sync_operation(RewardChainSteps.value_point_rewards)
+    create_chain = sync_operation(RewardChainSteps.create_chain)
+    update_chain = sync_operation(RewardChainSteps.update_chain)
+    toggle_chain = sync_operation(RewardChainSteps.toggle_chain)
+    delete_chain = sync_operation(RewardChainSteps.delete_chain)
+    reset_chain = sync_operation(RewardChainSteps.reset_chain)
+    chain = sync_operation(RewardChainSteps.chain)
+    chains = sync_operation(RewardChainSteps.chains)
+    earn = sync_operation(RewardChainSteps.earn)
+    earn_quote = sync_operation(RewardChainSteps.earn_quote)
+    refund = sync_operation(RewardChainSteps.refund)
+    claim = sync_operation(RewardChainSteps.claim)
+    balance = sync_operation(RewardChainSteps.balance)
+    player_chains = sync_operation(RewardChainSteps.player_chains)
+    top_contributors = sync_operation(RewardChainSteps.top_contributors)
+
+
+class AsyncRewardChains(AsyncClosing):
+    """`RewardChains`' operations as coroutines, against an async store (see
+    `open_async_store`); `async with` closes the store on the way out. The decisions are the
+    same steps (`RewardChainSteps`), awaited on the store instead of called."""
+
+    def __init__(self, store: AsyncStore, *, new_id: Callable[[], str] | None = None) -> None:
+        if not callable(getattr(store, "perform", None)):
+            raise ValidationError.single("store", "an async store (open_async_store)", store)
+        self.store = store
+        self.steps = RewardChainSteps(new_id=new_id)
+
+    async def aclose(self) -> None:
+        """Close the store once the calls in flight are done."""
+        await self.store.aclose()
+
+    @classmethod
+    def user_id_of(cls, user: object) -> str:
+        """The id of a signed-in player (a `User`) a store can keep."""
+        return RewardChainSteps.user_id_of(user)
+
+    @staticmethod
+    def check_user_id(user_id: object, name: str = "user.id") -> str:
+        """A signed-in player's id a store can keep."""
+        return RewardChainSteps.check_user_id(user_id, name)
+
+    put_value_point = async_operation(RewardChainSteps.put_value_point)
+    value_point = async_operation(RewardChainSteps.value_point)
+    value_points = async_operation(RewardChainSteps.value_points)
+    delete_value_point = async_operation(RewardChainSteps.delete_value_point)
+    set_value_point_rewards = async_operation(RewardChainSteps.set_value_point_rewards)
+    patch_value_point_rewards = async_operation(RewardChainSteps.patch_value_point_rewards)
+    value_point_rewards = async_operation(RewardChainSteps.value_point_rewards)
+    create_chain = async_operation(RewardChainSteps.create_chain)
+    update_chain = async_operation(RewardChainSteps.update_chain)
+    toggle_chain = async_operation(RewardChainSteps.toggle_chain)
+    delete_chain = async_operation(RewardChainSteps.delete_chain)
+    reset_chain = async_operation(RewardChainSteps.reset_chain)
+    chain = async_operation(RewardChainSteps.chain)
+    chains = async_operation(RewardChainSteps.chains)
+    earn = async_operation(RewardChainSteps.earn)
+    earn_quote = async_operation(RewardChainSteps.earn_quote)
+    refund = async_operation(RewardChainSteps.refund)
+    claim = async_operation(RewardChainSteps.claim)
+    balance = async_operation(RewardChainSteps.balance)
+    player_chains = async_operation(RewardChainSteps.player_chains)
+    top_contributors = async_operation(RewardChainSteps.top_contributors)

@@ -12,7 +12,6 @@ from typing import Any, TextIO
 
 from liveops_rules.accounting import Outcome
 from liveops_rules.chains.daily import DailyChains, DailyChainView
-from liveops_rules.chains.ladders import Ladders
 from liveops_rules.chains.offer import OfferChains, OfferChainView
 from liveops_rules.chains.reward import RewardChains
 from liveops_rules.cli.common import (
@@ -85,7 +84,7 @@ def _window(chain: DailyChain | OfferChain) -> str:
     return f"{start} .. {end}"
 
 
-def _found(engine: Ladders[Any], chain_id: int) -> Any:
+def _found(engine: DailyChains | OfferChains, chain_id: int) -> Any:
     chain = engine.chain(chain_id)
     if chain is None:
         raise engine.not_found(chain_id)

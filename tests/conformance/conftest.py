@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from liveops_rules.chains.daily import DAILY_CHAIN_OPERATIONS, AsyncDailyChains
+from liveops_rules.chains.offer import OFFER_CHAIN_OPERATIONS, AsyncOfferChains
+from liveops_rules.chains.reward import REWARD_CHAIN_OPERATIONS, AsyncRewardChains
+from liveops_rules.checkout import Checkout
+from liveops_rules.pricing import Pricing
 from liveops_rules.stores import InMemoryStore, RedemptionStore, SQLiteStore
+from liveops_rules.upsell import UPSELL_OPERATIONS, AsyncUpsell
 
-from ..async_backed import OPEN, AsyncBacked
+from ..async_backed import AsyncBacked, backed, close_all, run
 
 StoreFactory = Callable[[], RedemptionStore]
 
@@ -42,11 +50,34 @@ def _postgres(_: Path, request: pytest.FixtureRequest) -> StoreFactory:
     return lambda: PostgresStore(url, schema=schema, pool_size=4)
 
 
-# The modules whose tests run through both APIs: `Accounting`, and `AsyncAccounting` over the
-# async form of the same store (their module's `Accounting` replaced for the "async" run).
+# The modules whose tests run through both APIs: the sync one, and the async one over the
+# async form of the same store (the module's `Accounting`, `Upsell`, ... replaced by facades
+# over `AsyncAccounting`, `AsyncUpsell`, ... for the "async" run; checkouts of a facade are
+# `acheckout`, `acommit` and `arelease`).
 BOTH_APIS = frozenset(
-    {"test_accounting", "test_registry", "test_soundness", "test_zones", "test_periods"}
+    {
+        "test_accounting",
+        "test_registry",
+        "test_soundness",
+        "test_zones",
+        "test_periods",
+        "test_upsell",
+        "test_checkout",
+        "test_reward_chains",
+        "test_daily_chains",
+        "test_offer_chains",
+        "test_ladder_fixes",
+    }
 )
+
+ASYNC_TWINS: dict[str, type[AsyncBacked]] = {
+    "Accounting": AsyncBacked,
+    "Upsell": backed(AsyncUpsell, UPSELL_OPERATIONS),
+    "RewardChains": backed(AsyncRewardChains, REWARD_CHAIN_OPERATIONS),
+    "DailyChains": backed(AsyncDailyChains, DAILY_CHAIN_OPERATIONS),
+    "OfferChains": backed(AsyncOfferChains, OFFER_CHAIN_OPERATIONS),
+}
+"""The sync API's names in a test module, and the facade each is replaced with."""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -54,17 +85,49 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("api", ["sync", "async"], indirect=True)
 
 
+def _checkout(self: Pricing, accounting: Any, *args: Any, **options: Any) -> Checkout:
+    if not isinstance(accounting, AsyncBacked):
+        return _SYNC_CHECKOUT(self, accounting, *args, **options)
+    return run(self.acheckout(accounting.asynchronous, *args, **options))
+
+
+def _settling(name: str) -> Callable[..., None]:
+    sync = getattr(Checkout, name)
+
+    def settle(self: Checkout, accounting: Any, at: Any) -> None:
+        if not isinstance(accounting, AsyncBacked):
+            return sync(self, accounting, at)  # type: ignore[no-any-return]
+        return run(getattr(self, "a" + name)(accounting.asynchronous, at))  # type: ignore[no-any-return]
+
+    return settle
+
+
+_SYNC_CHECKOUT = Pricing.checkout
+
+
 @pytest.fixture(autouse=True)
 def api(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Which API the test's `Accounting` is: "sync" unless its module runs both."""
+    """Which API the test's `Accounting` (and the others) is: "sync" unless its module runs
+    both."""
     chosen = getattr(request, "param", "sync")
     if chosen == "async":
-        monkeypatch.setattr(request.module, "Accounting", AsyncBacked)
+        # the test's module, and the test modules whose helpers it uses
+        modules = {request.module} | {
+            module
+            for key, module in list(sys.modules.items())
+            if key.startswith(("tests.conformance.test_", "conformance.test_"))
+        }
+        for module in modules:
+            for name, facade in ASYNC_TWINS.items():
+                if hasattr(module, name):
+                    monkeypatch.setattr(module, name, facade)
+        monkeypatch.setattr(Pricing, "checkout", _checkout)
+        monkeypatch.setattr(Checkout, "commit", _settling("commit"))
+        monkeypatch.setattr(Checkout, "release", _settling("release"))
     try:
         yield chosen
     finally:
-        while OPEN:
-            OPEN.pop().close()
+        close_all()
 
 
 FACTORIES = {"memory": _memory, "sqlite": _sqlite, "redis": _redis, "postgres": _postgres}

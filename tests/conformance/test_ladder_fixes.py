@@ -219,7 +219,7 @@ def test_a_retried_free_claim_earns_what_the_first_call_did_not(store, monkeypat
     points = _value_points(store)
     chains = OfferChains(store, value_points=points)
     ladder = chains.create_chain(offer_chain(steps=[free(1, "shield", 2)]))
-    real_earn = points.earn
+    real_earn = points.steps.earn  # the chains earn through the reward chains' steps
     calls = {"n": 0}
 
     def failing_once(*args: Any, **kwargs: Any) -> Any:
@@ -228,7 +228,7 @@ def test_a_retried_free_claim_earns_what_the_first_call_did_not(store, monkeypat
             raise ConnectionError("lost the store after counting")
         return real_earn(*args, **kwargs)
 
-    monkeypatch.setattr(points, "earn", failing_once)
+    monkeypatch.setattr(points.steps, "earn", failing_once)
     with pytest.raises(ConnectionError):
         chains.claim(ladder.chain_id, 1, PLAYER, AT, idempotency_key="k")
     retried = chains.claim(ladder.chain_id, 1, PLAYER, AT, idempotency_key="k")
