@@ -372,3 +372,73 @@ def test_a_cancelled_checkout_leaves_holds_a_retry_of_its_order_takes_over(
         assert check_ledger(store) == []
     finally:
         store.close()
+
+
+def test_an_interrupt_from_the_store_still_releases_what_a_checkout_held() -> None:
+    """A KeyboardInterrupt raised by a store call reaches the checkout's steps, whose clean-up
+    gives back the holds it made (as before the checkout was steps)."""
+    from liveops_rules import Cart, CartLine, ItemDiscount, Pricing, PromotionLimits
+
+    limited = [
+        ItemDiscount(
+            promotion_id=n,
+            enabled=True,
+            discount_percent="10",
+            items=[sku],
+            limits=PromotionLimits(per_user=3),
+        )
+        for n, sku in ((1, "sword"), (2, "shield"))
+    ]
+    cart = Cart(
+        currency="USD",
+        lines=[
+            CartLine(sku="sword", quantity=1, price="10.00"),
+            CartLine(sku="shield", quantity=1, price="30.00"),
+        ],
+    )
+
+    class Interrupting(InMemoryStore):
+        counts = 0
+
+        def count(self, request: Any) -> Any:
+            self.counts += 1
+            if self.counts == 2:  # the second hold: the first is made
+                raise KeyboardInterrupt
+            return super().count(request)
+
+    store = Interrupting()
+    accounting = Accounting(store)
+    accounting.import_promotions(limited)
+    with pytest.raises(KeyboardInterrupt):
+        Pricing(limited).checkout(accounting, cart, User("u1"), AT, hold=HOUR)
+    assert [e.event for e in store.ledger()] == ["reserve", "release"]
+    assert all(accounting.user_limit(p, "u1", AT).available == 3 for p in limited)
+
+
+def test_offer_chains_refuse_value_points_of_another_store() -> None:
+    from liveops_rules import AsyncOfferChains, AsyncRewardChains, OfferChains, RewardChains
+
+    with pytest.raises(ValidationError, match="a RewardChains on this store"):
+        OfferChains(InMemoryStore(), value_points=RewardChains(InMemoryStore()))
+    same = InMemoryStore()
+    assert OfferChains(same, value_points=RewardChains(same)).value_points is not None
+    with pytest.raises(ValidationError, match="an AsyncRewardChains on this store"):
+        AsyncOfferChains(AsyncMemoryStore(), value_points=AsyncRewardChains(AsyncMemoryStore()))
+
+
+def test_a_chain_count_takes_a_plain_refusal_or_steps_giving_one() -> None:
+    from liveops_rules import DailyChains, Refusal
+    from liveops_rules.stores import CounterSpec
+
+    chains = DailyChains(InMemoryStore())
+    full = [CounterSpec("u|test|p1|", 0)]  # a limit of 0: every count is refused
+
+    def steps(_: Any) -> Any:
+        return Refusal("by_steps", "refused")
+        yield  # steps that ask the store nothing
+
+    for refusal, code in ((lambda _: Refusal("plain", "refused"), "plain"), (steps, "by_steps")):
+        outcome = chains.count("claim", "test:1", "p1", AT, full, version=None, refusal=refusal)
+        assert outcome is not None
+        assert outcome.refusal is not None
+        assert outcome.refusal.code == code

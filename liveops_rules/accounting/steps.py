@@ -47,7 +47,10 @@ def run_steps(steps: Steps[T], store: object) -> T:
                     answer = getattr(store, method)(*args, **kwargs)
                 else:
                     answer = getattr(store, method)(*args)
-            except Exception as error:  # the operation decides what a store's error means
+            except GeneratorExit:
+                raise
+            except BaseException as error:  # the operation decides what it means (an
+                # interrupt too: its clean-up, such as releasing holds, runs as it did)
                 wanted = steps.throw(error)
             else:
                 wanted = send(answer)

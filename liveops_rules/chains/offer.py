@@ -957,6 +957,11 @@ class OfferChains(_Pure):
     ) -> None:
         if value_points is not None and not isinstance(value_points, RewardChains):
             raise ValidationError.single("value_points", "the store's RewardChains", value_points)
+        if value_points is not None and value_points.store is not store:
+            # its steps run on this store: another store's balances would never be credited
+            raise ValidationError.single(
+                "value_points", "a RewardChains on this store", "one on another store"
+            )
         self.store = store
         self.value_points = value_points
         self.steps = OfferChainSteps(
@@ -1063,6 +1068,11 @@ class AsyncOfferChains(_Pure, AsyncClosing):
         if value_points is not None and not isinstance(value_points, AsyncRewardChains):
             raise ValidationError.single(
                 "value_points", "the store's AsyncRewardChains", value_points
+            )
+        if value_points is not None and value_points.store is not store:
+            # its steps run on this store: another store's balances would never be credited
+            raise ValidationError.single(
+                "value_points", "an AsyncRewardChains on this store", "one on another store"
             )
         self.store = store
         self.value_points = value_points

@@ -163,13 +163,14 @@ class Progress:
         hold: timedelta | None = None,
         idempotency_key: str | None = None,
         identity: str | None = None,
-        refusal: Callable[[CountResult], Steps[Refusal]],
+        refusal: Callable[[CountResult], Refusal | Steps[Refusal]],
     ) -> Steps[Outcome | None]:
         """Count `quantity` on every counter, if every requirement holds, in one atomic step;
         None when the configuration's version (of the document `version_of` names, by default
-        `ref`'s) is no longer `version` (load it again). A refusal is `refusal(result)` (steps:
-        it may read the store); an idempotency key replays the first result of the same
-        request (`identity`, by default the operation, ref, user and quantity)."""
+        `ref`'s) is no longer `version` (load it again). A refusal is `refusal(result)`: a
+        Refusal, or steps giving one (it may read the store). An idempotency key replays the
+        first result of the same request (`identity`, by default the operation, ref, user and
+        quantity)."""
         check_stored_moment(at)
         expires = None if hold is None else hold_expiry(at, hold)
         check_count(quantity, "quantity")
@@ -205,7 +206,9 @@ class Progress:
             return Outcome.from_dict(json.loads(result.replayed), replayed=True)
         if result.ok:
             return success
-        refused = Outcome(False, ref, refusal=(yield from refusal(result)))
+        found = refusal(result)
+        reason = found if isinstance(found, Refusal) else (yield from found)
+        refused = Outcome(False, ref, refusal=reason)
         if idempotency_key is None:
             return refused
         try:

@@ -936,6 +936,8 @@ REWARD_CHAIN_OPERATIONS = (
     "balance",
     "player_chains",
     "top_contributors",
+    "count",
+    "recall",
 )
 """The public operations of `RewardChainSteps` that use the store: `RewardChains` runs each
 on a RedemptionStore, `AsyncRewardChains` awaits each on an async store."""
@@ -981,6 +983,8 @@ class RewardChains:
     balance = sync_operation(RewardChainSteps.balance)
     player_chains = sync_operation(RewardChainSteps.player_chains)
     top_contributors = sync_operation(RewardChainSteps.top_contributors)
+    count = sync_operation(RewardChainSteps.count)
+    recall = sync_operation(RewardChainSteps.recall)
 
 
 class AsyncRewardChains(AsyncClosing):
@@ -1029,3 +1033,5 @@ class AsyncRewardChains(AsyncClosing):
     balance = async_operation(RewardChainSteps.balance)
     player_chains = async_operation(RewardChainSteps.player_chains)
     top_contributors = async_operation(RewardChainSteps.top_contributors)
+    count = async_operation(RewardChainSteps.count)
+    recall = async_operation(RewardChainSteps.recall)

@@ -444,7 +444,8 @@ def test_steps_earn_their_value_points_once(store_factory):
     assert points.balance(balance, PLAYER, AT) == 100  # an order earns nothing before it is paid
     assert chains.pay(made, PLAYER, AT).ok
     assert chains.pay(made, PLAYER, AT).replayed
-    elsewhere = OfferChains(store_factory(), value_points=RewardChains(store_factory()))
+    handle = store_factory()  # another machine's handle on the store
+    elsewhere = OfferChains(handle, value_points=RewardChains(handle))
     assert elsewhere.pay("order-2", PLAYER, AT).replayed
     assert points.balance(balance, PLAYER, AT) == 100 + 3 * 30
     assert chains.claim(ladder.chain_id, 3, PLAYER, AT, prices=PRICES).ok  # maps to nothing
