@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from liveops_rules.accounting.asynchronous import AsyncAccounting
     from liveops_rules.accounting.engine import AccountingSteps
     from liveops_rules.accounting.steps import run_steps, run_steps_async
+    from liveops_rules.bench import BenchMismatch, BenchReport, run_bench
     from liveops_rules.catalog import Catalog
     from liveops_rules.chains.daily import AsyncDailyChains, DailyChains, DailyChainView
     from liveops_rules.chains.days import DayGrid, StepState, StepStatus
@@ -202,6 +203,7 @@ else:
         "liveops_rules.accounting.asynchronous": ("AsyncAccounting",),
         "liveops_rules.accounting.engine": ("AccountingSteps",),
         "liveops_rules.accounting.steps": ("run_steps", "run_steps_async"),
+        "liveops_rules.bench": ("BenchMismatch", "BenchReport", "run_bench"),
         "liveops_rules.catalog": ("Catalog",),
         "liveops_rules.chains.daily": (
             "AsyncDailyChains",
@@ -463,6 +465,8 @@ __all__ = [
     "AsyncUpsell",
     "AttributeMissing",
     "Attributes",
+    "BenchMismatch",
+    "BenchReport",
     "BetweenPeriods",
     "Bonus",
     "Cart",
@@ -631,6 +635,7 @@ __all__ = [
     "read_json_file",
     "redeemed_cart",
     "round_money",
+    "run_bench",
     "run_steps",
     "run_steps_async",
     "validate_code",

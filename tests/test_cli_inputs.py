@@ -678,6 +678,24 @@ def _battery(tmp: Path, store: str) -> dict[str, tuple[list[object], set[int]]]:
         "check": (["check", catalog, "--user", user, "--at", at, "--format", "json"], {0}),
         "validate": (["validate", catalog, user, "--format", "json"], {0}),
         "import": (["import", catalog, "--store", db], {0}),
+        "bench": (
+            [
+                "bench",
+                catalog,
+                "--synthetic-users",
+                ("number", "5"),
+                "--at",
+                at,
+                "--what",
+                "eligible,redeem",
+                "--store",
+                db,
+                "--yes-write",
+                "--format",
+                "json",
+            ],
+            {0},
+        ),
         "redeem": (
             [
                 "redeem",
@@ -1083,6 +1101,7 @@ def test_the_battery_runs_every_verb_the_help_lists(cli):
     assert listed == {
         "check", "validate", "import", "redeem", "codes", "limits", "quote", "demo",
         "promotions", "verify", "holds", "chains", "daily-chains", "offer-chains", "upsell",
+        "bench",
     }  # fmt: skip
     assert listed <= first_words
     actions = {str(command[1]) for command, _ in battery.values() if command[:1] == ["limits"]}

@@ -135,3 +135,20 @@ def test_the_readme_upsell_example_runs(capsys):
 def test_the_readme_async_example_runs(capsys):
     exec(compile(example("AsyncAccounting("), str(README), "exec"), {})
     assert capsys.readouterr().out.splitlines() == ["[False, False, False, True, True]"]
+
+
+def test_the_readme_bench_command_runs_on_the_samples(monkeypatch):
+    import json
+    from io import StringIO
+
+    from liveops_rules.cli import main
+
+    (command,) = re.findall(r"```sh\n(liveops-rules bench [^\n]*)\n```", README.read_text())
+    argv = command.split()[1:]
+    assert "--format" not in argv
+    out = StringIO()
+    monkeypatch.chdir(ROOT)  # the sample's path is the repository's
+    assert main([*argv, "--format", "json"], out=out) == 0
+    report = json.loads(out.getvalue())
+    operations = {(r["operation"], r["scale"]) for r in report["results"]}
+    assert operations == {("eligible", 1), ("evaluate", 1), ("eligible", 2), ("evaluate", 2)}

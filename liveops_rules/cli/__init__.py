@@ -60,6 +60,7 @@ VERB_GROUPS: dict[str, tuple[str, str] | None] = {
     "daily-chains": ("ladders", "register"),
     "offer-chains": ("ladders", "register"),
     "upsell": ("upsell", "register"),
+    "bench": ("bench", "register"),
     "demo": None,
 }
 """Each verb, and the module and function that add it (`demo` is this module's own)."""
