@@ -24,7 +24,7 @@ from liveops_rules.accounting import AccountingError, Outcome, Refusal
 from liveops_rules.accounting.steps import Steps, async_operation, call, sync_operation
 from liveops_rules.chains import days, rules
 from liveops_rules.chains.documents import dump_daily_chain, load_daily_chain
-from liveops_rules.chains.ladders import Kept, Ladders
+from liveops_rules.chains.ladders import Kept, LadderDriver, Ladders
 from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.models import User
 from liveops_rules.models.daily import DailyChain, DailyChainType
@@ -320,46 +320,13 @@ DAILY_CHAIN_OPERATIONS = (
 a RedemptionStore, `AsyncDailyChains` awaits each on an async store."""
 
 
-class _Pure:
-    """The daily chains' methods that never touch a store, delegated to `steps`."""
+class _Pure(LadderDriver[DailyChain]):
+    """The daily chains' names, for both drivers."""
 
     steps: DailyChainSteps
     kind = DailyChainSteps.kind
     active_code = DailyChainSteps.active_code
     title = DailyChainSteps.title
-
-    @property
-    def config_ref(self) -> str:
-        """The ref of the document that keeps every daily chain."""
-        return self.steps.config_ref
-
-    @classmethod
-    def user_id_of(cls, user: object) -> str:
-        """The id of a signed-in player (a `User`) a store can keep."""
-        return DailyChainSteps.user_id_of(user)
-
-    @staticmethod
-    def check_user_id(user_id: object, name: str = "user.id") -> str:
-        """A signed-in player's id a store can keep."""
-        return DailyChainSteps.check_user_id(user_id, name)
-
-    def forget(self) -> None:
-        """Drop the configuration loaded last (the store keeps a newer one)."""
-        self.steps.forget()
-
-    def not_found(self, chain_id: int) -> AccountingError:
-        """The error for a chain id the store does not keep."""
-        return self.steps.not_found(chain_id)
-
-    def renews(self, before: DailyChain, after: DailyChain) -> bool:
-        """An update that moves the day grid (start, zone, type) starts progress anew, and so
-        does one that changes a calendar chain's cycles (its number of steps, recurrence):
-        progress is kept by grid day and cycle, which would then name other days."""
-        return self.steps.renews(before, after)
-
-    def check_reset(self, chain: DailyChain) -> None:
-        """Only a rolling chain can be reset (LiveOps)."""
-        self.steps.check_reset(chain)
 
 
 class DailyChains(_Pure):

@@ -27,7 +27,7 @@ from liveops_rules.models.daily import DailyChain
 from liveops_rules.models.offer import OfferChain
 from liveops_rules.stores.bounds import check_count, check_stored_moment
 
-__all__ = ["Kept", "LadderConfig", "Ladders"]
+__all__ = ["Kept", "LadderConfig", "LadderDriver", "Ladders"]
 
 C = TypeVar("C", bound=DailyChain | OfferChain)
 T = TypeVar("T")
@@ -302,3 +302,42 @@ class Ladders(Progress, Generic[C]):
         if kept is None:
             raise self.not_found(chain_id)
         return kept
+
+
+class LadderDriver(Generic[C]):
+    """What the sync and async drivers of a kind of chain share: its names, and the methods
+    that never touch a store, delegated to `steps`."""
+
+    steps: Ladders[C]
+
+    @property
+    def config_ref(self) -> str:
+        """The ref of the document that keeps every chain of the kind."""
+        return self.steps.config_ref
+
+    @classmethod
+    def user_id_of(cls, user: object) -> str:
+        """The id of a signed-in player (a `User`) a store can keep."""
+        return Progress.user_id_of(user)
+
+    @staticmethod
+    def check_user_id(user_id: object, name: str = "user.id") -> str:
+        """A signed-in player's id a store can keep."""
+        return Progress.check_user_id(user_id, name)
+
+    def forget(self) -> None:
+        """Drop the configuration loaded last (the store keeps a newer one)."""
+        self.steps.forget()
+
+    def not_found(self, chain_id: int) -> AccountingError:
+        """The error for a chain id the store does not keep."""
+        return self.steps.not_found(chain_id)
+
+    def renews(self, before: C, after: C) -> bool:
+        """Whether an update from `before` to `after` starts every player's progress anew
+        (see the kind's steps: `steps.renews`)."""
+        return self.steps.renews(before, after)
+
+    def check_reset(self, chain: C) -> None:
+        """Raise if LiveOps refuses an admin reset of `chain` (see `steps.check_reset`)."""
+        self.steps.check_reset(chain)

@@ -56,7 +56,7 @@ from liveops_rules.accounting.steps import (
 )
 from liveops_rules.chains import rules
 from liveops_rules.chains.documents import dump_offer_chain, load_offer_chain
-from liveops_rules.chains.ladders import Kept, Ladders
+from liveops_rules.chains.ladders import Kept, LadderDriver, Ladders
 from liveops_rules.chains.reward import AsyncRewardChains, RewardChains, RewardChainSteps
 from liveops_rules.checkout import Checkout, checkout_steps
 from liveops_rules.errors import StoreError, ValidationError
@@ -900,47 +900,13 @@ def _accounting_steps(accounting: object, kind: type, store: object) -> Accounti
     return steps
 
 
-class _Pure:
-    """The offer chains' methods that never touch a store, delegated to `steps`."""
+class _Pure(LadderDriver[OfferChain]):
+    """The offer chains' names, for both drivers."""
 
     steps: OfferChainSteps
     kind = OfferChainSteps.kind
     active_code = OfferChainSteps.active_code
     title = OfferChainSteps.title
-
-    @property
-    def config_ref(self) -> str:
-        """The ref of the document that keeps every offer chain."""
-        return self.steps.config_ref
-
-    @classmethod
-    def user_id_of(cls, user: object) -> str:
-        """The id of a signed-in player (a `User`) a store can keep."""
-        return OfferChainSteps.user_id_of(user)
-
-    @staticmethod
-    def check_user_id(user_id: object, name: str = "user.id") -> str:
-        """A signed-in player's id a store can keep."""
-        return OfferChainSteps.check_user_id(user_id, name)
-
-    def forget(self) -> None:
-        """Drop the configuration loaded last (the store keeps a newer one)."""
-        self.steps.forget()
-
-    def not_found(self, chain_id: int) -> AccountingError:
-        """The error for a chain id the store does not keep."""
-        return self.steps.not_found(chain_id)
-
-    def renews(self, before: OfferChain, after: OfferChain) -> bool:
-        """Whether an update from `before` to `after` starts every player's progress anew
-        (a new generation, as a reset): when the progress kept would mean something else
-        under the new configuration. A kind says when; by default never."""
-        return self.steps.renews(before, after)
-
-    def check_reset(self, chain: OfferChain) -> None:
-        """Raise if LiveOps refuses an admin reset of `chain` (every chain may be reset
-        unless a kind says otherwise)."""
-        self.steps.check_reset(chain)
 
 
 class OfferChains(_Pure):
