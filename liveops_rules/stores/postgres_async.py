@@ -30,9 +30,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from liveops_rules.errors import StoreError, ValidationError
 from liveops_rules.redaction import redact_message
-from liveops_rules.stores.calls import AsyncClosing, StoreCall
+from liveops_rules.stores.async_driver import AsyncDriver
 from liveops_rules.stores.postgres_steps import (
-    OPERATIONS,
     POOL_LOG,
     Operation,
     PostgresSettings,
@@ -53,7 +52,7 @@ __all__ = ["AsyncPostgresStore"]
 _SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 
-class AsyncPostgresStore(AsyncClosing):
+class AsyncPostgresStore(AsyncDriver):
     """A PostgreSQL store behind the async interface (`AsyncStore`), on psycopg's async
     connections; it takes `PostgresStore`'s arguments (`connection` an `AsyncConnection`)
     and `create_schema` (create or upgrade the tables at the first call). Nothing is sent
@@ -82,6 +81,7 @@ class AsyncPostgresStore(AsyncClosing):
             raise ValidationError.single("connection", "a psycopg AsyncConnection", connection)
         if type(create_schema) is not bool:
             raise ValidationError.single("create_schema", "true or false", create_schema)
+        super().__init__()
         self.settings = settings
         self.schema = schema
         self.steps = PostgresSteps(settings)
@@ -91,13 +91,7 @@ class AsyncPostgresStore(AsyncClosing):
         self._embedded = connection
         self._create_schema = create_schema
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._locks: tuple[asyncio.Lock, asyncio.Lock] | None = None  # opening, embedded
-        self._opened = False
-        self._closed = False
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._embedded_lock: asyncio.Lock | None = None
 
     @classmethod
     def like(cls, store: PostgresStore, *, pool_size: int | None = None) -> AsyncPostgresStore:
@@ -114,56 +108,23 @@ class AsyncPostgresStore(AsyncClosing):
             connect_timeout=settings.connect_timeout,
         )
 
-    async def perform(self, call: StoreCall) -> Any:
-        """See `AsyncStore.perform`."""
-        if self._closed:
-            raise ValidationError.single("store", "an open store", "a closed one")
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            if self._loop is not None:
-                raise ValidationError.single(
-                    "store", "used on the event loop that first used it", "another loop"
-                )
-            self._loop = loop
-            self._locks = (asyncio.Lock(), asyncio.Lock())
-        if call.method not in OPERATIONS:
-            raise ValidationError.single("call", "a RedemptionStore method", call.method)
-        operation = getattr(self.steps, call.method)(*call.args, **call.kwargs)
-        try:
-            first = next(operation)  # bad arguments fail here, before anything is sent
-        except StopIteration as done:
-            return done.value
-        self._in_flight += 1
-        self._idle.clear()
-        try:
-            if not self._opened:
-                await self._open()
-            return await self._drive(operation, first)
-        finally:
-            operation.close()
-            self._in_flight -= 1
-            if not self._in_flight:
-                self._idle.set()
-
     # -- opening ------------------------------------------------------------------------------
 
+    def _bound(self) -> None:
+        self._embedded_lock = asyncio.Lock()
+
     async def _open(self) -> None:
-        assert self._locks is not None
-        async with self._locks[0]:
-            if self._opened:
-                return
-            url = self.settings.url
-            if url is not None:
-                await self._probe(url)
-                if self._create_schema:
-                    await self.create_schema(url, schema=self.schema)
-                self._pool = await self._open_pool(url)
-            elif self._create_schema:
-                assert self._embedded is not None
-                await self.create_schema(self._embedded, schema=self.schema)
-            versions = self.steps.check_version()
-            await self._drive(versions, next(versions))
-            self._opened = True
+        url = self.settings.url
+        if url is not None:
+            await self._probe(url)
+            if self._create_schema:
+                await self.create_schema(url, schema=self.schema)
+            self._pool = await self._open_pool(url)
+        elif self._create_schema:
+            assert self._embedded is not None
+            await self.create_schema(self._embedded, schema=self.schema)
+        versions = self.steps.check_version()
+        await self._drive(versions, next(versions))
 
     async def _probe(self, url: str) -> None:
         """Connect once (see `PostgresStore`): the server's own reason at once for what no
@@ -222,8 +183,8 @@ class AsyncPostgresStore(AsyncClosing):
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         if self._embedded is not None:
-            assert self._locks is not None
-            async with self._locks[1]:
+            assert self._embedded_lock is not None
+            async with self._embedded_lock:
                 yield self._embedded
         else:
             assert self._pool is not None
@@ -269,17 +230,10 @@ class AsyncPostgresStore(AsyncClosing):
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.25)
 
-    async def aclose(self) -> None:
-        """Refuse new calls, wait for those in flight, then close the pool (also when the
-        wait is cancelled); a caller's connection stays open: it is the caller's."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await self._idle.wait()
-        finally:
-            if self._pool is not None:
-                await self._pool.close()
+    async def _close(self) -> None:
+        # a caller's connection stays open: it is the caller's
+        if self._pool is not None:
+            await self._pool.close()
 
     def __repr__(self) -> str:
         return f"AsyncPostgresStore({self.settings.where}, schema={self.schema!r})"

@@ -24,9 +24,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 
 from liveops_rules.errors import ValidationError
-from liveops_rules.stores.calls import AsyncClosing, StoreCall
+from liveops_rules.stores.async_driver import AsyncDriver
 from liveops_rules.stores.redis_steps import (
-    OPERATIONS,
     TRANSIENT,
     Commands,
     RedisCommand,
@@ -41,7 +40,7 @@ from liveops_rules.stores.redis_store import RedisStore
 __all__ = ["AsyncRedisStore"]
 
 
-class AsyncRedisStore(AsyncClosing):
+class AsyncRedisStore(AsyncDriver):
     """A Redis store behind the async interface (`AsyncStore`), on redis.asyncio; it takes
     `RedisStore`'s arguments. Nothing is sent until its first call, which first checks the
     schema as `RedisStore` does when opened (so an unreachable server or another schema
@@ -59,6 +58,7 @@ class AsyncRedisStore(AsyncClosing):
         settings = RedisSettings(
             url, prefix=prefix, retry_window=retry_window, socket_timeout=socket_timeout
         )
+        super().__init__()
         self.settings = settings
         self.prefix = settings.prefix
         self.steps = RedisSteps(settings.prefix)
@@ -67,13 +67,6 @@ class AsyncRedisStore(AsyncClosing):
         self._client: redis.asyncio.Redis = settings.client(
             redis.asyncio.Redis.from_url, Retry(NoBackoff(), 0)
         )
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._checked = False
-        self._checking = asyncio.Lock()
-        self._closed = False
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     @classmethod
     def like(cls, store: RedisStore) -> AsyncRedisStore:
@@ -88,42 +81,9 @@ class AsyncRedisStore(AsyncClosing):
             socket_timeout=settings.socket_timeout,
         )
 
-    async def perform(self, call: StoreCall) -> Any:
-        """See `AsyncStore.perform`."""
-        if self._closed:
-            raise ValidationError.single("store", "an open store", "a closed one")
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            if self._loop is not None:  # its connections and locks are the first loop's
-                raise ValidationError.single(
-                    "store", "used on the event loop that first used it", "another loop"
-                )
-            self._loop = loop
-        if call.method not in OPERATIONS:
-            raise ValidationError.single("call", "a RedemptionStore method", call.method)
-        commands = getattr(self.steps, call.method)(*call.args, **call.kwargs)
-        try:
-            first = next(commands)  # bad arguments fail here, before anything is sent
-        except StopIteration as done:  # nothing to send (no codes to add, say)
-            return done.value
-        self._in_flight += 1
-        self._idle.clear()
-        try:
-            if not self._checked:
-                await self._check_schema()
-            return await self._drive(commands, first)
-        finally:
-            commands.close()
-            self._in_flight -= 1
-            if not self._in_flight:
-                self._idle.set()
-
-    async def _check_schema(self) -> None:
-        async with self._checking:
-            if not self._checked:
-                checks = self.steps.check_schema(self._where)
-                await self._drive(checks, next(checks))
-                self._checked = True
+    async def _open(self) -> None:
+        checks = self.steps.check_schema(self._where)
+        await self._drive(checks, next(checks))
 
     async def _drive(self, commands: Commands[T], command: RedisCommand) -> T:
         """Send an operation's commands from `command` (its first), each retried within
@@ -165,16 +125,8 @@ class AsyncRedisStore(AsyncClosing):
             await self._client.script_load(command.source)
             return await method(*command.args)
 
-    async def aclose(self) -> None:
-        """Refuse new calls, wait for those in flight (each command of theirs ends within
-        its retry window), then close the connections (also when the wait is cancelled)."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await self._idle.wait()
-        finally:
-            await self._client.aclose()
+    async def _close(self) -> None:
+        await self._client.aclose()
 
     def __repr__(self) -> str:
         return f"AsyncRedisStore({self._where}, prefix={self.prefix!r})"
