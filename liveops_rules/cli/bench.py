@@ -40,29 +40,19 @@ from liveops_rules.cli.common import (
     write_json,
     write_table,
 )
-from liveops_rules.cli.inputs import MAX_FILE_BYTES, Scrubber, moment_argument, printable
+from liveops_rules.cli.inputs import (
+    MAX_FILE_BYTES,
+    Scrubber,
+    moment_argument,
+    printable,
+    whole_argument,
+)
 from liveops_rules.errors import ValidationError
 from liveops_rules.wire import load_cart, load_catalog_codes, load_user, parse_json
 
 __all__ = ["register"]
 
 T = TypeVar("T")
-
-
-def _whole(low: int, high: int) -> Callable[[str], int]:
-    def whole(text: str) -> int:
-        expected = f"a whole number from {low} to {high}"
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected {expected}, found {printable(repr(text[:40]))}"
-            ) from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected {expected}, found {value}")
-        return value
-
-    return whole
 
 
 def _seed(text: str) -> int:
@@ -89,7 +79,7 @@ def _scales(text: str) -> tuple[int, ...]:
     parts = text.split(",")
     if len(parts) > MAX_SCALE_STEPS:
         raise argparse.ArgumentTypeError(f"expected at most {MAX_SCALE_STEPS} factors")
-    factors = tuple(_whole(1, MAX_SCALE)(part.strip()) for part in parts)
+    factors = tuple(whole_argument(1, MAX_SCALE)(part.strip()) for part in parts)
     if list(factors) != sorted(set(factors)):
         raise argparse.ArgumentTypeError(
             f"expected factors in increasing order, each once, found {text[:60]}"
@@ -338,7 +328,7 @@ def register(commands: Commands) -> None:
     )
     players.add_argument(
         "--synthetic-users",
-        type=_whole(1, MAX_USERS),
+        type=whole_argument(1, MAX_USERS),
         metavar="N",
         help="N players drawn from the attributes the catalog's conditions name",
     )
@@ -354,7 +344,7 @@ def register(commands: Commands) -> None:
     )
     when.add_argument(
         "--moments",
-        type=_whole(1, MAX_MOMENTS),
+        type=whole_argument(1, MAX_MOMENTS),
         metavar="N",
         help="N moments spread over the catalog's dates (default: 1, inside the most windows)",
     )
@@ -383,7 +373,7 @@ def register(commands: Commands) -> None:
     )
     bench.add_argument(
         "--repeat",
-        type=_whole(1, MAX_REPEAT),
+        type=whole_argument(1, MAX_REPEAT),
         default=1,
         metavar="N",
         help="samples per player and moment (default 1)",

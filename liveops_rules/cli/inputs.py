@@ -27,6 +27,7 @@ __all__ = [
     "read_input_file",
     "store_argument",
     "text_argument",
+    "whole_argument",
 ]
 
 LIMIT_MAX = 2**31 - 1
@@ -81,22 +82,27 @@ def store_argument(text: str) -> str:
     return text
 
 
-def amount_argument(minimum: int) -> Callable[[str], int]:
-    """A whole number from `minimum` to LIMIT_MAX."""
+def whole_argument(low: int, high: int) -> Callable[[str], int]:
+    """A whole number from `low` to `high`."""
 
-    def amount(text: str) -> int:
-        expected = f"a whole number from {minimum} to {LIMIT_MAX}"
+    def whole(text: str) -> int:
+        expected = f"a whole number from {low} to {high}"
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"expected {expected}, found {printable(repr(text[:40]))}"
             ) from None
-        if not minimum <= value <= LIMIT_MAX:
+        if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"expected {expected}, found {value}")
         return value
 
-    return amount
+    return whole
+
+
+def amount_argument(minimum: int) -> Callable[[str], int]:
+    """A whole number from `minimum` to LIMIT_MAX."""
+    return whole_argument(minimum, LIMIT_MAX)
 
 
 def hold_argument(text: str) -> timedelta:
