@@ -1,10 +1,16 @@
 """Benchmark a store's own catalog and players: per-player latency of eligibility, reasons,
 cart quotes and redeems, and how it grows as the catalog does.
 
-`run_bench` checks, before it times anything, that the Catalog answers exactly as a naive loop
-over the promotions does, for every player and moment (a benchmark must never time wrong
+`run_bench` checks, before it times anything (and before it opens or writes any store), that
+the Catalog answers exactly as a naive loop over the promotions does, for every player and
+moment, and that every quote it will time is consistent (a benchmark must never time wrong
 answers: `BenchMismatch` otherwise). It prints nothing; `BenchReport.to_dict` is a JSON
-document for regression checks, and `compare` reads a previous one against a new report.
+document for regression checks, and `compare` reads a previous one against a new report of
+the same run (same catalog, players, moments and repeat).
+
+Quotes and redeems are timed on the catalog itself only (reported at scale 1): the copies of a
+scaled catalog stack their discounts on a cart (a different quote, not the same work on a
+larger catalog), and carry no codes.
 """
 
 from __future__ import annotations
@@ -17,31 +23,37 @@ import random
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from liveops_rules.catalog import Catalog
-from liveops_rules.errors import LiveOpsError, Problem, ValidationError
-from liveops_rules.evaluate import check_moment, evaluate, is_eligible
+from liveops_rules.errors import LiveOpsError, Problem, ValidationError, describe
+from liveops_rules.evaluate import check_moment, is_eligible
 from liveops_rules.models import PromotionKind, User
 from liveops_rules.models.cart import Cart
 from liveops_rules.models.conditions import DateCondition, NumberCondition, StringCondition
-from liveops_rules.models.promotions import Promotion
+from liveops_rules.models.promotions import PromoCode, Promotion
+from liveops_rules.money import WIDE
 
 if TYPE_CHECKING:
+    from liveops_rules.pricing import Quote
     from liveops_rules.stores import RedemptionStore
+
+StoreOpener = Callable[[], AbstractContextManager["RedemptionStore"]]
+"""A zero-argument callable returning a context manager that opens a store (and closes it)."""
 
 __all__ = [
     "DEFAULT_MAX_SLOWDOWN",
     "MAX_CARTS",
     "MAX_MOMENTS",
     "MAX_REPEAT",
+    "MAX_SAMPLES",
     "MAX_SCALE",
     "MAX_SCALE_STEPS",
     "MAX_USERS",
@@ -52,7 +64,9 @@ __all__ = [
     "Change",
     "Comparison",
     "Figures",
+    "IncomparableReportsError",
     "Moments",
+    "StoreOpener",
     "choose_moments",
     "compare",
     "load_report",
@@ -75,6 +89,8 @@ MAX_MOMENTS = 1000
 """The most moments one run takes."""
 MAX_CARTS = 100_000
 """The most carts one run takes."""
+MAX_SAMPLES = 10_000_000
+"""The most samples one operation takes in one run: users x moments x repeat x scales."""
 DEFAULT_MAX_SLOWDOWN = 1.5
 """`compare` flags a median more than this factor slower (1.5: 50% slower)."""
 
@@ -84,6 +100,8 @@ _NO_DATES = datetime(2026, 1, 1, tzinfo=UTC)
 """The moment of a catalog that has no dates at all: every moment answers the same."""
 _MISSING_RATE = 0.2
 _FIGURES = ("median_us", "p90_us", "p99_us", "max_us", "throughput_per_s")
+_HEADER = ("promotions", "codes", "players", "moments", "repeat")
+"""What two reports must share for `compare` to read one against the other."""
 
 
 class BenchMismatch(LiveOpsError):  # noqa: N818 (the name the issue gives it)
@@ -102,11 +120,22 @@ class BenchMismatch(LiveOpsError):  # noqa: N818 (the name the issue gives it)
         )
 
 
+class IncomparableReportsError(ValidationError):
+    """`compare` was given two runs that did not measure the same thing (another catalog,
+    other players, moments or repeat), or that have no operation and scale in common."""
+
+
 @attrs.frozen
 class Figures:
     """One operation at one scale: per-call latency in microseconds (nearest-rank
-    percentiles), operations per second, and the naive loop's median and ratio where there is
-    one (`naive_ratio` = naive median / library median: above 1, the library is faster)."""
+    percentiles), operations per second (None when the timer measured no time at all), and
+    the naive loop's median and ratio where there is one (`naive_ratio` = naive median /
+    library median: above 1, the library is faster).
+
+    Only `eligible` has a naive side (a loop of `is_eligible` over the promotions, against the
+    Catalog's index). `evaluate` has none: `Catalog.evaluate_all` is itself that loop over
+    `evaluate`, so a "naive" timing would time the same code twice; its answers are checked
+    against `Catalog.eligible` instead."""
 
     operation: str
     scale: int
@@ -115,7 +144,7 @@ class Figures:
     p90_us: float
     p99_us: float
     max_us: float
-    throughput_per_s: float
+    throughput_per_s: float | None
     naive_median_us: float | None = None
     naive_ratio: float | None = None
     growth: float | None = None
@@ -145,7 +174,8 @@ class Build:
 
 @attrs.frozen
 class Moments:
-    """The moments a run uses and how they were chosen (`note`, for the output)."""
+    """The moments a run uses and how they were chosen (`note`, for the output); `run_bench`
+    refuses an empty one or a moment without a UTC offset, naming it (`moments[i]`)."""
 
     moments: tuple[datetime, ...]
     note: str
@@ -377,7 +407,7 @@ def _figures(operation: str, scale: int, samples: list[int], **extra: Any) -> Fi
         p90_us=_percentile(ordered, 0.9),
         p99_us=_percentile(ordered, 0.99),
         max_us=ordered[-1] / 1000.0,
-        throughput_per_s=len(ordered) / (total / 1e9) if total else 0.0,
+        throughput_per_s=len(ordered) / (total / 1e9) if total else None,
         **extra,
     )
 
@@ -396,9 +426,10 @@ def _verify(
     what: Sequence[str],
     scale: int,
 ) -> None:
-    """Every player at every moment: the Catalog's answers are the naive loop's."""
+    """Every player at every moment: the Catalog's answers are the naive loop's, and each
+    decision `evaluate_all` makes says eligible exactly for what `Catalog.eligible` gives."""
     for index, user in enumerate(users):
-        player = user.id if user.id is not None else f"#{index} (anonymous)"
+        player = _player(user, index)
         for at in moments:
             if "eligible" in what:
                 library = catalog.eligible(user, at)
@@ -415,16 +446,121 @@ def _verify(
                         f" and lacks {_describe_refs(lacking)}",
                     )
             if "evaluate" in what:
+                # `evaluate_all` is the loop of `evaluate` a naive side would run: its
+                # decisions are read against the Catalog's index instead.
                 decisions = catalog.evaluate_all(user, at)
-                expected = [evaluate(p, user, at) for p in promotions]
-                if decisions != expected:
-                    wrong = [
-                        e.promotion for d, e in zip(decisions, expected, strict=False) if d != e
-                    ]
-                    counted = f"{len(decisions)} decisions for {len(expected)} promotions"
+                chosen = {id(p) for p in catalog.eligible(user, at)}
+                wrong = [
+                    p
+                    for d, p in zip(decisions, promotions, strict=False)
+                    if d.promotion != p or d.eligible != (id(d.promotion) in chosen)
+                ]
+                if wrong or len(decisions) != len(promotions):
+                    counted = f"{len(decisions)} decisions for {len(promotions)} promotions"
                     raise BenchMismatch(
-                        "evaluate", player, at, scale, f"{counted}; differ: {_describe_refs(wrong)}"
+                        "evaluate",
+                        player,
+                        at,
+                        scale,
+                        f"{counted}; not as Catalog.eligible answers: {_describe_refs(wrong)}",
                     )
+
+
+def _player(user: User, index: int) -> str:
+    return user.id if user.id is not None else f"#{index} (anonymous)"
+
+
+@attrs.frozen
+class _Quoting:
+    """The quotes `run_bench` times: player i prices cart i mod len(carts); an odd-numbered
+    player uses promo code (i // 2) mod the number of promo codes, when the catalog has some."""
+
+    promotions: Sequence[Promotion]
+    carts: Sequence[Cart]
+    codes: Mapping[str, PromoCode]
+    texts: tuple[str, ...]
+    catalog: Catalog
+
+    @classmethod
+    def of(
+        cls,
+        promotions: Sequence[Promotion],
+        codes: Mapping[tuple[PromotionKind, str], Sequence[str]],
+        carts: Sequence[Cart],
+    ) -> _Quoting:
+        from liveops_rules.pricing import promo_codes_of
+
+        found = promo_codes_of(promotions, codes)
+        return cls(promotions, carts, found, tuple(found), Catalog(promotions))
+
+    def code(self, index: int) -> str | None:
+        if not self.texts or index % 2 == 0:
+            return None
+        return self.texts[(index // 2) % len(self.texts)]
+
+    def call(self, catalog: Catalog, users: Sequence[User]) -> Callable[[int, datetime], Quote]:
+        from liveops_rules.pricing import Pricing
+
+        pricing = Pricing(catalog, codes=self.codes)
+        carts, code = self.carts, self.code
+
+        def quote(i: int, at: datetime) -> Quote:
+            return pricing.quote(carts[i % len(carts)], users[i], at, promo_code=code(i))
+
+        return quote
+
+    def verify(self, users: Sequence[User], moments: Sequence[datetime]) -> None:
+        """Every quote to be timed: what it applies is eligible per a naive `is_eligible`
+        loop (its promo code too), and its money adds up (each line's discounts are what the
+        line lost, no final price above the price, the total the sum of the lines)."""
+        quote = self.call(self.catalog, users)
+        for index, user in enumerate(users):
+            for at in moments:
+                eligible = {
+                    (p.kind, p.key or "") for p in self.promotions if is_eligible(p, user, at)
+                }
+                detail = self._problem(quote(index, at), eligible, self.code(index), user, at)
+                if detail is not None:
+                    raise BenchMismatch("quote", _player(user, index), at, 1, detail)
+
+    def _problem(
+        self,
+        quote: Quote,
+        eligible: set[tuple[PromotionKind, str]],
+        code: str | None,
+        user: User,
+        at: datetime,
+    ) -> str | None:
+        for applied in quote.applied:
+            if applied.kind is PromotionKind.PROMO_CODE:
+                promo = None if code is None else self.codes.get(code)
+                if promo is None or not is_eligible(promo, user, at):
+                    return f"it applies promo code {applied.id}, which is not eligible"
+            elif (applied.kind, applied.id) not in eligible:
+                return f"it applies {applied.kind.value}:{applied.id}, which is not eligible"
+        with localcontext(WIDE):
+            total = before = Decimal(0)
+            for line in quote.lines:
+                if line.price is None:
+                    continue
+                assert line.final_price is not None
+                assert line.total is not None
+                assert line.total_before is not None
+                if line.final_price > line.price or line.final_price < 0:
+                    return f"line {line.sku} costs {line.final_price}, its price {line.price}"
+                took = sum((a.amount for a in line.applied), Decimal(0))
+                if line.total != line.final_price * line.quantity or took != (
+                    line.total_before - line.total
+                ):
+                    return f"line {line.sku}: its total and discounts do not add up"
+                total += line.total
+                before += line.total_before
+            taken = sum((a.amount for a in quote.applied), Decimal(0))
+            if total != quote.total or before != quote.total_before:
+                return f"total {quote.total} is not the sum of its lines ({total})"
+            if quote.total > quote.total_before or taken != quote.discount:
+                return f"total {quote.total} against {quote.total_before} before discounts"
+        return None
 
 
 @attrs.define
@@ -468,14 +604,16 @@ def _build(promotions: Sequence[Promotion], scale: int, repeat: int) -> Build:
         Catalog(promotions)
         seconds.append((_clock() - started) / 1e9)
     gc.collect()
-    tracing = tracemalloc.is_tracing()
+    tracing = tracemalloc.is_tracing()  # a caller's own tracing is left as it was
     if not tracing:
         tracemalloc.start()
-    before, _ = tracemalloc.get_traced_memory()
-    catalog = Catalog(promotions)
-    after, _ = tracemalloc.get_traced_memory()
-    if not tracing:
-        tracemalloc.stop()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        catalog = Catalog(promotions)
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        if not tracing:
+            tracemalloc.stop()
     del catalog
     return Build(scale, len(promotions), sorted(seconds)[len(seconds) // 2], max(0, after - before))
 
@@ -524,6 +662,62 @@ def _check_scales(scales: object) -> tuple[int, ...]:
     return tuple(scales)
 
 
+def _check_moments(moments: object, promotions: Sequence[Promotion]) -> Moments:
+    if moments is None:
+        return choose_moments(promotions)
+    note: object = "as given"
+    given: object = moments
+    if isinstance(moments, Moments):
+        given, note = moments.moments, moments.note
+    if isinstance(given, str) or not isinstance(given, Sequence):
+        raise ValidationError.single("moments", "a sequence of datetimes", given)
+    if not 1 <= len(given) <= MAX_MOMENTS:
+        raise ValidationError.single("moments", f"from 1 to {MAX_MOMENTS} moments", given)
+    for index, at in enumerate(given):
+        check_moment(at, f"moments[{index}]")
+    if not isinstance(note, str):
+        raise ValidationError.single("moments.note", "a string", note)
+    return Moments(tuple(given), note)
+
+
+def _check_codes(codes: object) -> dict[tuple[PromotionKind, str], tuple[str, ...]]:
+    if codes is None:
+        return {}
+    if not isinstance(codes, Mapping):
+        raise ValidationError.single(
+            "codes", "a mapping of (kind, id) to codes, as load_catalog_codes reads", codes
+        )
+    checked: dict[tuple[PromotionKind, str], tuple[str, ...]] = {}
+    for key, found in codes.items():
+        if not (
+            isinstance(key, tuple)
+            and len(key) == 2
+            and isinstance(key[0], PromotionKind)
+            and isinstance(key[1], str)
+        ):
+            raise ValidationError.single("codes", "keys (PromotionKind, id)", key)
+        name = f"codes[{key[0].value}:{key[1]}]"
+        if (
+            isinstance(found, str)
+            or not isinstance(found, Sequence)
+            or not all(isinstance(code, str) for code in found)
+        ):
+            raise ValidationError.single(name, "a sequence of codes (strings)", found)
+        checked[key] = tuple(found)
+    return checked
+
+
+def _check_store(store: object) -> None:
+    if store is None:
+        return
+    from liveops_rules.stores.protocol import RedemptionStore
+
+    if not isinstance(store, RedemptionStore) and not callable(store):
+        raise ValidationError.single(
+            "store", "a RedemptionStore, or a callable opening one (StoreOpener)", store
+        )
+
+
 def run_bench(
     promotions: Sequence[Promotion],
     users: Sequence[User],
@@ -534,20 +728,28 @@ def run_bench(
     what: Sequence[str] = ("eligible", "evaluate"),
     repeat: int = 1,
     scales: Sequence[int] = (1,),
-    store: RedemptionStore | None = None,
+    store: RedemptionStore | StoreOpener | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BenchReport:
     """Measure `what` (of OPERATIONS) for every player at every moment, `repeat` times, on
     the catalog and on each of its `scales` (see `scaled`).
 
     `moments` default: `choose_moments(promotions)`. `quote`: player i prices cart
-    i mod len(carts). `redeem`: player i redeems code i mod the number of codes (the
-    catalog's `codes`, as `load_catalog_codes` reads them), on `store` after the catalog is
-    imported into it, or by default on a throwaway SQLite file; it is measured at the first
-    scale only (copies have no codes). `progress(done, total)` is called as calls are timed.
+    i mod len(carts); when the catalog has promo codes, each odd-numbered player i uses promo
+    code (i // 2) mod their number (in catalog order), so half the quotes carry one. `redeem`:
+    player i redeems code i mod the number of codes (the catalog's `codes`, as
+    `load_catalog_codes` reads them), on `store` after the catalog is imported into it, or by
+    default on a throwaway SQLite file. `store` is a store, or a `StoreOpener` called only
+    when redeem timing starts (after every check: a refused run opens nothing).
+    `progress(done, total)` is called as calls are timed.
 
-    Raises BenchMismatch, before any timing, when the Catalog and the naive loop disagree;
-    ValidationError for a wrong input, naming it.
+    Quotes and redeems are timed on the catalog itself only, reported at scale 1 whatever
+    `scales` says: a scaled catalog's copies stack their discounts on the same cart (another
+    quote, not the same one on a larger catalog) and carry no codes.
+
+    Raises BenchMismatch, before any timing, when the Catalog and the naive loop disagree or
+    a quote is inconsistent; ValidationError for a wrong input, naming it, and when the run
+    would take more than MAX_SAMPLES samples per operation.
     """
     promotions = _check_promotions(promotions)
     if isinstance(users, str) or not isinstance(users, Sequence):
@@ -564,54 +766,54 @@ def run_bench(
     operations = _check_what(what, carts)
     _bounded("repeat", repeat, 1, MAX_REPEAT)
     factors = _check_scales(scales)
-    if moments is None:
-        moments = choose_moments(promotions)
-    elif not isinstance(moments, Moments):
-        if isinstance(moments, str) or not isinstance(moments, Sequence):
-            raise ValidationError.single("moments", "a sequence of datetimes", moments)
-        _bounded("moments", len(moments), 1, MAX_MOMENTS)
-        for index, at in enumerate(moments):
-            check_moment(at, f"moments[{index}]")
-        moments = Moments(tuple(moments), "as given")
-    codes = {} if codes is None else codes
-    code_list = [code for found in codes.values() for code in found]
+    moments = _check_moments(moments, promotions)
+    checked_codes = _check_codes(codes)
+    code_list = [code for found in checked_codes.values() for code in found]
     if "redeem" in operations and not code_list:
         raise ValidationError.single("codes", "a catalog with codes to redeem", "none")
+    _check_store(store)
+    if progress is not None and not callable(progress):
+        raise ValidationError.single("progress", "a callable progress(done, total)", progress)
     at_list = moments.moments
+    count = len(users)
+    samples = count * len(at_list) * repeat * len(factors)
+    if samples > MAX_SAMPLES:
+        raise ValidationError.single(
+            "users * moments * repeat * scales",
+            f"at most {MAX_SAMPLES:,} samples per operation",
+            f"{count} * {len(at_list)} * {repeat} * {len(factors)} = {samples:,}",
+        )
 
     catalogs = {factor: scaled(promotions, factor) for factor in factors}
     # Every answer is checked before the first timing: a benchmark never times wrong ones.
     for factor, copies in catalogs.items():
         _verify(Catalog(copies), copies, users, at_list, operations, factor)
+    quoting = None
+    if "quote" in operations:
+        quoting = _Quoting.of(promotions, checked_codes, carts)
+        quoting.verify(users, at_list)
 
-    count = len(users)
     per_pass = count * len(at_list) * repeat
-    naive_ops = sum(op in operations for op in ("eligible", "evaluate"))
-    library_ops = sum(op in operations for op in ("eligible", "evaluate", "quote"))
-    total = per_pass * (len(factors) * (library_ops + naive_ops) + ("redeem" in operations))
-    ticker = _Progress(total, progress)
+    per_scale = 2 * ("eligible" in operations) + ("evaluate" in operations)
+    once = ("quote" in operations) + ("redeem" in operations)
+    ticker = _Progress(per_pass * (len(factors) * per_scale + once), progress)
     builds: list[Build] = []
     results: list[Figures] = []
+    # The store is opened (and written) only now, every check done.
+    if "redeem" in operations:
+        results.append(
+            _redeem(promotions, checked_codes, code_list, users, at_list, repeat, store, ticker)
+        )
+    if quoting is not None:
+        call = quoting.call(Catalog(promotions), users)  # no cache the checks warmed
+        results.append(_figures("quote", 1, _time_calls(call, count, at_list, repeat, ticker)))
     previous: dict[str, float] = {}
     for factor in factors:
         copies = catalogs[factor]
         builds.append(_build(copies, factor, repeat))
         found = _measure(
-            Catalog(copies),
-            copies,
-            users,
-            at_list,
-            operations,
-            repeat,
-            factor,
-            carts,
-            codes,
-            ticker,
+            Catalog(copies), copies, users, at_list, operations, repeat, factor, ticker
         )
-        if "redeem" in operations and factor == factors[0]:
-            found["redeem"] = _redeem(
-                promotions, codes, code_list, users, at_list, repeat, store, ticker
-            )
         for operation in OPERATIONS:
             if operation in found:
                 figures = found[operation]
@@ -620,6 +822,7 @@ def run_bench(
                     figures = attrs.evolve(figures, growth=figures.median_us / before)
                 previous[operation] = figures.median_us
                 results.append(figures)
+    results.sort(key=lambda f: (f.scale, OPERATIONS.index(f.operation)))
     return BenchReport(
         version=_library_version(),
         python=f"{platform.python_implementation()} {platform.python_version()}",
@@ -642,11 +845,9 @@ def _measure(
     operations: Sequence[str],
     repeat: int,
     factor: int,
-    carts: Sequence[Cart],
-    codes: Mapping[tuple[PromotionKind, str], Sequence[str]],
     ticker: _Progress,
 ) -> dict[str, Figures]:
-    """The Catalog's operations at one scale (the naive loops beside them)."""
+    """The Catalog's eligibility (the naive loop beside it) and reasons at one scale."""
     count = len(users)
     found: dict[str, Figures] = {}
     if "eligible" in operations:
@@ -662,7 +863,8 @@ def _measure(
         )
         found["eligible"] = _with_naive("eligible", factor, library, naive)
     if "evaluate" in operations:
-        # Reasons are worked out when first read: reading them is part of the operation.
+        # Reasons are worked out when first read: reading them is part of the operation. No
+        # naive side: `evaluate_all` is the loop over `evaluate` such a side would run.
         library = _time_calls(
             lambda i, at: [d.reasons for d in catalog.evaluate_all(users[i], at)],
             count,
@@ -670,26 +872,7 @@ def _measure(
             repeat,
             ticker,
         )
-        naive = _time_calls(
-            lambda i, at: [evaluate(p, users[i], at).reasons for p in copies],
-            count,
-            at_list,
-            repeat,
-            ticker,
-        )
-        found["evaluate"] = _with_naive("evaluate", factor, library, naive)
-    if "quote" in operations:
-        from liveops_rules.pricing import Pricing, promo_codes_of
-
-        pricing = Pricing(catalog, codes=promo_codes_of(copies, codes))
-        samples = _time_calls(
-            lambda i, at: pricing.quote(carts[i % len(carts)], users[i], at),
-            count,
-            at_list,
-            repeat,
-            ticker,
-        )
-        found["quote"] = _figures("quote", factor, samples)
+        found["evaluate"] = _figures("evaluate", factor, library)
     return found
 
 
@@ -707,10 +890,11 @@ def _redeem(
     users: Sequence[User],
     moments: Sequence[datetime],
     repeat: int,
-    store: RedemptionStore | None,
+    store: RedemptionStore | StoreOpener | None,
     ticker: _Progress,
 ) -> Figures:
     from liveops_rules.accounting import Accounting
+    from liveops_rules.stores.protocol import RedemptionStore
 
     outcomes = [0, 0]  # refused, ok
 
@@ -726,8 +910,16 @@ def _redeem(
     if store is None:
         with _throwaway_store() as throwaway:
             samples = run(Accounting(throwaway))
-    else:
+    elif isinstance(store, RedemptionStore):
         samples = run(Accounting(store))
+    else:
+        opening = store()
+        if not isinstance(opening, AbstractContextManager):
+            raise ValidationError.single("store", "an opener returning a context manager", opening)
+        with opening as opened:
+            if not isinstance(opened, RedemptionStore):
+                raise ValidationError.single("store", "an opener of a RedemptionStore", opened)
+            samples = run(Accounting(opened))
     return _figures("redeem", 1, samples, ok=outcomes[1], refused=outcomes[0])
 
 
@@ -745,20 +937,32 @@ class Change:
     before: float
     after: float
     factor: float | None
-    """None when the figure before was 0."""
+    """None when the figure it divides by is 0."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         return attrs.asdict(self)
 
 
+def _keys(keys: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+    return [{"operation": operation, "scale": scale} for operation, scale in keys]
+
+
 @attrs.frozen
 class Comparison:
-    """A report against a previous one: every change, and the medians slower than allowed."""
+    """A report against a previous one: every change, the medians slower than allowed, the
+    results only one run has, and those whose median could not be compared (0 or missing on
+    a side: a timer too coarse to measure it)."""
 
     max_slowdown: float
     changes: tuple[Change, ...]
     slower: tuple[Change, ...]
+    only_before: tuple[tuple[str, int], ...] = ()
+    """(operation, scale) measured in the previous run only."""
+    only_after: tuple[tuple[str, int], ...] = ()
+    """(operation, scale) measured in the new run only."""
+    not_compared: tuple[tuple[str, int], ...] = ()
+    """(operation, scale) in both whose median is 0 or missing on a side."""
 
     @property
     def ok(self) -> bool:
@@ -772,29 +976,43 @@ class Comparison:
             "ok": self.ok,
             "changes": [c.to_dict() for c in self.changes],
             "slower": [c.to_dict() for c in self.slower],
+            "only_before": _keys(self.only_before),
+            "only_after": _keys(self.only_after),
+            "not_compared": _keys(self.not_compared),
         }
 
 
-def _number(data: Mapping[str, Any], key: str, path: str, *, optional: bool) -> float | None:
+def _number(data: Mapping[str, Any], key: str, path: str) -> float | None:
     value: object = data.get(key)
-    if value is None and optional:
+    if value is None:
         return None
-    positive = key == "median_us"
     if (
         not isinstance(value, int | float | Decimal)  # strict JSON reads fractions as Decimal
         or isinstance(value, bool)
         or not math.isfinite(value)
         or value < 0
-        or (positive and value == 0)
     ):
-        expected = "a positive number" if positive else "a non-negative number"
-        raise ValidationError.single(f"{path}.{key}", expected, value)
+        raise ValidationError.single(f"{path}.{key}", "a non-negative number or null", value)
     return float(value)
 
 
-def load_report(data: object) -> dict[tuple[str, int], dict[str, float]]:
-    """The figures of a `BenchReport.to_dict` document (as read from JSON), by (operation,
-    scale); a ValidationError naming the first thing wrong."""
+def _header(data: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    """The fields of a report that say what was measured (`_HEADER`), checked."""
+    header: dict[str, Any] = {}
+    for key in _HEADER:
+        value = data.get(key)
+        if key == "moments":
+            if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+                problems.append(Problem("$.moments", "a list of moments", describe(value)))
+                continue
+        elif type(value) is not int or value < 0:
+            problems.append(Problem(f"$.{key}", "a non-negative whole number", describe(value)))
+            continue
+        header[key] = value
+    return header
+
+
+def _load(data: object) -> tuple[dict[str, Any], dict[tuple[str, int], dict[str, float]]]:
     if not isinstance(data, dict):
         raise ValidationError.single("$", "a bench report object", data)
     results = data.get("results")
@@ -806,6 +1024,7 @@ def load_report(data: object) -> dict[tuple[str, int], dict[str, float]]:
         )
     figures: dict[tuple[str, int], dict[str, float]] = {}
     problems: list[Problem] = []
+    header = _header(data, problems)
     for index, result in enumerate(results):
         path = f"$.results[{index}]"
         try:
@@ -824,7 +1043,7 @@ def load_report(data: object) -> dict[tuple[str, int], dict[str, float]]:
                 raise ValidationError.single(path, "one result per operation and scale", "two")
             read = {}
             for key in _FIGURES:
-                value = _number(result, key, path, optional=key != "median_us")
+                value = _number(result, key, path)
                 if value is not None:
                     read[key] = value
             figures[operation, scale] = read
@@ -832,7 +1051,18 @@ def load_report(data: object) -> dict[tuple[str, int], dict[str, float]]:
             problems.extend(error.problems)
     if problems:
         raise ValidationError(problems)
-    return figures
+    return header, figures
+
+
+def load_report(data: object) -> dict[tuple[str, int], dict[str, float]]:
+    """The figures of a `BenchReport.to_dict` document (as read from JSON), by (operation,
+    scale); a ValidationError naming the first thing wrong. The fields that say what was
+    measured (promotions, codes, players, moments, repeat) must be there too."""
+    return _load(data)[1]
+
+
+def _ordered(keys: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(keys, key=lambda k: (k[1], OPERATIONS.index(k[0]))))
 
 
 def compare(
@@ -843,24 +1073,44 @@ def compare(
 ) -> Comparison:
     """`report` (a BenchReport or its `to_dict`) against `previous` (a `to_dict` document):
     the change of every figure both have, and the medians more than `max_slowdown` times
-    slower (a factor above 1: 1.5 is 50% slower). ValidationError for a malformed document."""
+    slower (a factor above 1: 1.5 is 50% slower). A median of 0 or missing on a side is not
+    compared (`not_compared`); results only one run has are listed.
+
+    ValidationError for a malformed document; IncomparableReportsError when the runs differ in
+    promotions, codes, players, moments or repeat, or have no operation and scale in common.
+    """
     if (
         type(max_slowdown) not in (int, float)
         or not math.isfinite(max_slowdown)
         or max_slowdown < 1
     ):
         raise ValidationError.single("max_slowdown", "a factor of 1 or more", max_slowdown)
-    before = load_report(previous)
-    after = load_report(report.to_dict() if isinstance(report, BenchReport) else report)
+    was_run, before = _load(previous)
+    run, after = _load(report.to_dict() if isinstance(report, BenchReport) else report)
+    differ = [
+        Problem(key, f"{describe(was_run[key])} as in the previous run", describe(run[key]))
+        for key in _HEADER
+        if was_run[key] != run[key]
+    ]
+    if differ:
+        raise IncomparableReportsError(differ)
+    common = _ordered(before.keys() & after.keys())
+    if not common:
+        raise IncomparableReportsError.single(
+            "results",
+            "an operation and scale measured in both runs",
+            f"previous {_describe_keys(_ordered(before))}, new {_describe_keys(_ordered(after))}",
+        )
     changes: list[Change] = []
     slower: list[Change] = []
-    for key, figures in after.items():
-        old = before.get(key)
-        if old is None:
-            continue
+    not_compared: list[tuple[str, int]] = []
+    for key in common:
+        old, figures = before[key], after[key]
+        if not old.get("median_us") or not figures.get("median_us"):
+            not_compared.append(key)
         for name, value in figures.items():
             was = old.get(name)
-            if was is None:
+            if was is None or (name == "median_us" and key in not_compared):
                 continue
             factor: float | None
             if name == "throughput_per_s":
@@ -871,4 +1121,15 @@ def compare(
             changes.append(change)
             if name == "median_us" and factor is not None and factor > max_slowdown:
                 slower.append(change)
-    return Comparison(float(max_slowdown), tuple(changes), tuple(slower))
+    return Comparison(
+        float(max_slowdown),
+        tuple(changes),
+        tuple(slower),
+        only_before=_ordered(before.keys() - after.keys()),
+        only_after=_ordered(after.keys() - before.keys()),
+        not_compared=tuple(not_compared),
+    )
+
+
+def _describe_keys(keys: Sequence[tuple[str, int]]) -> str:
+    return ", ".join(f"{operation} x{scale}" for operation, scale in keys) or "no results"

@@ -47,7 +47,8 @@ def test_json_has_the_figures_of_each_operation(capsys: pytest.CaptureFixture[st
         assert result["samples"] == 20
         assert 0 < result["median_us"] <= result["p90_us"] <= result["p99_us"] <= result["max_us"]
         assert result["throughput_per_s"] > 0
-        assert result["naive_ratio"] > 0
+    assert results[0]["naive_ratio"] > 0
+    assert results[1]["naive_ratio"] is None  # evaluate_all is the naive loop itself
 
 
 def test_the_table_lists_every_operation_and_scale(
@@ -85,8 +86,10 @@ def test_the_table_lists_every_operation_and_scale(
         ("redeem", "1", "40"),
         ("eligible", "2", "40"),
         ("evaluate", "2", "40"),
-        ("quote", "2", "40"),
     }
+    assert "QUOTE, REDEEM: timed on the catalog itself (scale 1) only" in text
+    evaluate = next(line for line in lines if line.split()[:2] == ["evaluate", "1"])
+    assert evaluate.split()[-3:-1] == ["-", "-"]  # no naive median, no ratio
     assert any(line.startswith("redeem:") and "ok" in line and "refused" in line for line in lines)
     assert f"at {AT}" in text
 
@@ -216,3 +219,87 @@ def test_a_wrong_library_answer_exits_1_naming_player_and_moment(
     assert text == ""
     assert "player synthetic-" in err
     assert AT in err
+
+
+def test_a_refused_run_never_creates_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "live.db"
+    store = ("--store", f"sqlite:///{database}", "--yes-write")
+    no_codes = tmp_path / "no-codes.json"
+    discount = {"id": 1, "name": {"en-US": "A"}, "discount": {"percent": "10"}}
+    no_codes.write_text(
+        json.dumps({"discounts": [{**discount, "items": [{"sku": "a"}], "is_enabled": True}]})
+    )
+    status, text, err = run(
+        capsys, "bench", str(no_codes), *SYNTHETIC, "--what", "eligible,redeem", *store
+    )
+    assert (status, text) == (2, "")
+    assert "codes: expected a catalog with codes to redeem" in err
+    assert not database.exists()
+
+    from liveops_rules.catalog import Catalog
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Catalog, "eligible", lambda self, user, at, kinds=None: [])
+        status, text, err = run(
+            capsys, "bench", CATALOG, *SYNTHETIC, "--at", AT, "--what", "eligible,redeem", *store
+        )
+    assert (status, text) == (1, "")
+    assert "player synthetic-" in err
+    assert not database.exists()
+
+    status, text, err = run(
+        capsys, "bench", CATALOG, *SYNTHETIC, "--at", AT, "--what", "redeem", *store
+    )
+    assert (status, err) == (0, "")
+    assert database.exists()  # a run that passed its checks does write there
+
+
+def test_a_run_too_large_in_total_exits_2_naming_the_product(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    users = tmp_path / "users.jsonl"
+    users.write_text('{"id": "a", "attributes": {}}\n{"id": "b", "attributes": {}}\n')
+    scales = ",".join(str(k) for k in range(1, 17))
+    status, text, err = run(
+        capsys, "bench", CATALOG, "--users", str(users), "--moments", "1000", "--repeat", "1000",
+        "--scale", scales,
+    )  # fmt: skip
+    assert (status, text) == (2, "")
+    assert "users * moments * repeat * scales" in err
+    assert "2 * 1000 * 1000 * 16" in err
+
+
+def test_compare_with_another_run_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = _bench_json(capsys)
+    previous = tmp_path / "previous.json"
+    previous.write_text(json.dumps({**document, "promotions": 1}))
+    status, text, err = run(capsys, "bench", CATALOG, *SYNTHETIC, "--compare", str(previous))
+    assert (status, text) == (2, "")
+    assert "not the same run" in err
+    assert "promotions" in err
+    previous.write_text(json.dumps({**document, "results": []}))
+    status, text, err = run(capsys, "bench", CATALOG, *SYNTHETIC, "--compare", str(previous))
+    assert (status, text) == (2, "")
+    assert "an operation and scale measured in both runs" in err
+
+
+def test_compare_lists_results_only_one_run_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = _bench_json(capsys)
+    results = document["results"]
+    assert isinstance(results, list)
+    results[1]["median_us"] = 0  # a timer too coarse: not compared, not refused
+    previous = tmp_path / "previous.json"
+    previous.write_text(json.dumps(document))
+    status, text, err = run(
+        capsys, "bench", CATALOG, *SYNTHETIC, "--what", "eligible,evaluate", "--scale", "1,2",
+        "--compare", str(previous), "--max-slowdown", "1000000",
+    )  # fmt: skip
+    assert (status, err) == (0, "")
+    assert "only in this run: eligible at scale 2, evaluate at scale 2" in text
+    assert "median not compared (0 or missing: a timer too coarse): evaluate at scale 1" in text
