@@ -2,12 +2,23 @@
 
 Run: python benchmarks/catalog_eligibility.py [--sizes 1000 10000 100000] [--users 200]
      [--periods N]  (N > 1: every promotion runs in N periods, LiveOps v3)
+     [--workloads basic heavy selective] [--heavy-sizes 10000 100000] [--million]
+     [--cache-mib 64]
 
 Prints, for each catalog size P: build time (median of 3), memory the index adds on top of
 the promotions themselves (tracemalloc, on a separate build), µs per user
 for the catalog (first pass, caches cold; second pass, warm) and for the naive loop, and the
 ratio. Then the cost of one `evaluate` of a 6-condition promotion. Timings are noisy on a
 shared machine; the ratios, measured in the same run, are what to compare.
+
+The heavy workload (issue 20): 100 attributes (60 text, 30 number, 10 date), 0..100
+conditions a promotion (mean ~6), 1,000 distinct values per attribute, 200 players, each
+run twice: values as text (as LiveOps sends them) and typed (int / float / Decimal numbers,
+date / aware datetime in several offsets). The selective workload: every promotion requires
+`campaign eq <one of 1,000 values>`, so a player gets ~P/1,000 x (the share open) results.
+Each is compared with the naive loop in the same process (answers checked first), at
+`--heavy-sizes` (1,000,000 promotions only with `--million`), with `--cache-mib` MiB of
+caches (64, the default's, unless told).
 """
 
 from __future__ import annotations
@@ -18,7 +29,7 @@ import random
 import sys
 import time
 import tracemalloc
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +41,7 @@ from liveops_rules import (
     DateCondition,
     ItemDiscount,
     NumberCondition,
+    Operator,
     Period,
     StringCondition,
     User,
@@ -232,16 +244,135 @@ def measure_evaluate() -> None:
         print(f"evaluate, 6 conditions, {label:<9}: {each * 1e6:5.2f} µs")
 
 
+HEAVY_KINDS = ["text"] * 60 + ["number"] * 30 + ["date"] * 10  # 100 attributes
+HEAVY_VALUES = 1_000
+DAY0 = date(2023, 1, 1)
+ZONES = (UTC, timezone(timedelta(hours=9)), timezone(timedelta(hours=-5)))
+
+
+def heavy_condition(rng: random.Random, attribute: int) -> object:
+    name, kind = f"a{attribute}", HEAVY_KINDS[attribute]
+    can_be_missing = rng.random() < 0.3
+    if kind == "text":
+        operator = "eq" if rng.random() < 0.2 else "ne"
+        value = f"{name}_{rng.randrange(HEAVY_VALUES)}"
+        return StringCondition(name, operator, value, can_be_missing=can_be_missing)
+    operator = rng.choice(("eq", "ne", "gt", "ge", "lt", "le", "ge", "le"))
+    if kind == "number":
+        threshold = rng.randrange(HEAVY_VALUES)
+        return NumberCondition(name, operator, threshold, can_be_missing=can_be_missing)
+    day = DAY0 + timedelta(days=rng.randrange(HEAVY_VALUES))
+    return DateCondition(name, operator, day, can_be_missing=can_be_missing)
+
+
+def make_heavy_catalog(size: int, seed: int, selective: bool) -> list[object]:
+    rng = random.Random(seed)
+    promotions: list[object] = []
+    for index in range(size):
+        count = min(100, int(rng.expovariate(1 / 6.5)))  # 0..100, mean ~6
+        conditions = [heavy_condition(rng, a) for a in rng.sample(range(100), count)]
+        window = make_window(rng)
+        if selective:  # a required campaign, and the heavy conditions that rarely fail (ne)
+            value = f"campaign_{rng.randrange(HEAVY_VALUES)}"
+            rare = [c for c in conditions if c.operator is Operator.NE]  # type: ignore[attr-defined]
+            conditions = [StringCondition("campaign", "eq", value), *rare]
+            window = ValidityWindow()
+        common = {"window": window, "conditions": conditions, "enabled": True}
+        if index % 2:
+            promotions.append(Coupon(external_id=f"coupon_{index}", **common))
+        else:
+            promotions.append(
+                ItemDiscount(promotion_id=index + 1, discount_percent=Decimal(10), **common)
+            )
+    return promotions
+
+
+def make_heavy_users(count: int, seed: int, typed: bool) -> list[User]:
+    """`count` players; the same ones (same seed) whether `typed` or as text."""
+    rng = random.Random(seed)
+    users = []
+    for index in range(count):
+        attributes: dict[str, object] = {"campaign": f"campaign_{rng.randrange(HEAVY_VALUES)}"}
+        for attribute, kind in enumerate(HEAVY_KINDS):
+            name, pick, style = f"a{attribute}", rng.randrange(HEAVY_VALUES), rng.randrange(3)
+            if rng.random() < 0.2:
+                continue
+            if kind == "text":
+                attributes[name] = f"{name}_{pick}"
+            elif kind == "number":
+                number = (pick, pick + 0.5, Decimal(pick) + Decimal("0.25"))[style]
+                attributes[name] = number if typed else str(number)
+            else:
+                day = DAY0 + timedelta(days=pick)
+                moment = datetime(day.year, day.month, day.day, 12, tzinfo=ZONES[style])
+                value: object = day if style == 0 else moment
+                attributes[name] = value if typed else value.isoformat()  # type: ignore[attr-defined]
+        users.append(User(f"player_{index}", attributes))
+    return users
+
+
+def measure_heavy(size: int, user_count: int, selective: bool, cache_bytes: int) -> None:
+    promotions = make_heavy_catalog(size, seed=size + 20, selective=selective)
+    conditions = sum(len(p.conditions) for p in promotions) / size  # type: ignore[attr-defined]
+    gc.collect()
+    started = time.perf_counter()
+    catalog = Catalog(promotions)  # type: ignore[arg-type]
+    build = time.perf_counter() - started
+    label = "selective" if selective else "heavy"
+    print(f"{label} P={size:>9,}  build {build:6.2f} s  {conditions:.1f} conditions/promotion")
+    for typed in (False, True):
+        users = make_heavy_users(user_count, seed=11, typed=typed)
+        catalog = Catalog(promotions, cache_bytes=cache_bytes)  # type: ignore[arg-type]
+
+        def naive(user: User) -> list[object]:
+            return [p for p in promotions if is_eligible(p, user, NOW)]  # type: ignore[arg-type]
+
+        naive_users = users[: max(5, min(user_count, 1_000_000 // size))]
+        for user in naive_users:  # the index must give exactly the naive answer
+            assert catalog.eligible(user, NOW) == naive(user), user
+        catalog = Catalog(promotions, cache_bytes=cache_bytes)  # type: ignore[arg-type]
+        cold = per_user_seconds(lambda u, c=catalog: c.eligible(u, NOW), users)
+        warm = per_user_seconds(lambda u, c=catalog: c.eligible(u, NOW), users)
+        lazy = None
+        if hasattr(catalog, "eligible_set"):  # absent before issue 20
+            lazy = per_user_seconds(lambda u, c=catalog: len(c.eligible_set(u, NOW)), users)
+        slow = per_user_seconds(naive, naive_users)
+        matched = sum(len(catalog.eligible(u, NOW)) for u in users) / len(users)
+        lazy_text = "" if lazy is None else f", eligible_set+len {lazy * 1e6:8.1f}"
+        print(
+            f"  {'typed' if typed else 'text ':<5} values  catalog {cold * 1e6:9.1f} µs/player"
+            f" cold, {warm * 1e6:9.1f} warm{lazy_text}  naive {slow * 1e6:11.1f}"
+            f"  ratio {slow / warm:6.1f}x warm, {slow / cold:6.1f}x cold"
+            f"  ({matched:.1f} eligible/player)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--periods", type=int, default=1, help="periods per promotion")
+    parser.add_argument(
+        "--workloads",
+        nargs="+",
+        choices=("basic", "heavy", "selective"),
+        default=["basic", "heavy", "selective"],
+    )
+    parser.add_argument("--heavy-sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--million", action="store_true", help="heavy sizes also 1,000,000")
+    parser.add_argument("--cache-mib", type=int, default=64, help="heavy catalogs' cache_bytes")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}; {args.users} users; at {NOW.isoformat()}")
-    for size in args.sizes:
-        measure(size, args.users, args.periods)
-    measure_evaluate()
+    if "basic" in args.workloads:
+        for size in args.sizes:
+            measure(size, args.users, args.periods)
+        measure_evaluate()
+    heavy_sizes = args.heavy_sizes + ([1_000_000] if args.million else [])
+    for workload in ("heavy", "selective"):
+        if workload in args.workloads:
+            for size in heavy_sizes:
+                selective = workload == "selective"
+                measure_heavy(size, args.users, selective, args.cache_mib * 1024 * 1024)
 
 
 if __name__ == "__main__":

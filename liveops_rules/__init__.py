@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from liveops_rules.accounting.engine import AccountingSteps
     from liveops_rules.accounting.steps import run_steps, run_steps_async
     from liveops_rules.bench import BenchMismatch, BenchReport, run_bench
-    from liveops_rules.catalog import Catalog
+    from liveops_rules.catalog import Catalog, EligibleSet
     from liveops_rules.chains.daily import AsyncDailyChains, DailyChains, DailyChainView
     from liveops_rules.chains.days import DayGrid, StepState, StepStatus
     from liveops_rules.chains.offer import (
@@ -204,7 +204,7 @@ else:
         "liveops_rules.accounting.engine": ("AccountingSteps",),
         "liveops_rules.accounting.steps": ("run_steps", "run_steps_async"),
         "liveops_rules.bench": ("BenchMismatch", "BenchReport", "run_bench"),
-        "liveops_rules.catalog": ("Catalog",),
+        "liveops_rules.catalog": ("Catalog", "EligibleSet"),
         "liveops_rules.chains.daily": (
             "AsyncDailyChains",
             "DailyChains",
@@ -497,6 +497,7 @@ __all__ = [
     "Disabled",
     "DiscountedItem",
     "EarnReport",
+    "EligibleSet",
     "Ended",
     "ErrorCode",
     "Excluded",

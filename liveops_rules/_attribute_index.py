@@ -9,13 +9,15 @@ ones a value fails form a prefix of that order, found by bisection and read from
 from __future__ import annotations
 
 import bisect
+import sys
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from liveops_rules._bitset import PrefixBits, SetsByValue, bitset
-from liveops_rules._caches import remember
+from liveops_rules._caches import ByteBudget
 from liveops_rules.models.conditions import (
     Condition,
     NumberCondition,
@@ -25,7 +27,39 @@ from liveops_rules.models.conditions import (
 )
 from liveops_rules.models.values import Operator
 
-__all__ = ["AttributeIndex", "OrderedConditions"]
+__all__ = ["ENTRY_OVERHEAD", "AttributeIndex", "OrderedConditions", "cache_key"]
+
+ENTRY_OVERHEAD = 200
+"""Bytes a cached answer costs beyond its bitset and its raw value: the dict slot, the key
+tuple and the budget's record of the entry (~110 measured with tracemalloc; rounded up for
+the dicts' growth)."""
+
+_KEYED_BY_CLASS = frozenset({float, bool, Decimal, date})
+
+
+def cache_key(raw: object) -> Hashable | None:
+    """The key under which the answer for `raw` is cached, or None when it is not cached.
+
+    Two raw values get equal keys only when every condition reads them alike. Text and ints
+    are their own keys (no other raw value equals them and is of their class); other values
+    carry their class, since `1`, `1.0`, `True` and `Decimal("1")` are equal keys but not
+    equal answers (True is no number). An aware datetime also carries its UTC offset: equal
+    moments in two offsets can fall on two calendar days. Subclasses, NaNs and other types
+    (perhaps unhashable, perhaps with their own equality) are not cached.
+    """
+    kind = raw.__class__
+    if kind is str or kind is int:
+        return raw
+    if kind is datetime:
+        return (kind, raw, raw.utcoffset())  # type: ignore[attr-defined]
+    if kind in _KEYED_BY_CLASS:
+        if kind is Decimal:
+            if not raw.is_finite():  # type: ignore[attr-defined]
+                return None  # a signalling NaN cannot even be hashed
+        elif raw != raw:  # a float NaN equals nothing: it would never be found again
+            return None
+        return (kind, raw)
+    return None
 
 
 class _Equality:
@@ -101,17 +135,6 @@ class OrderedConditions:
         return failing
 
 
-class _BoundedCache(dict[Hashable, int]):
-    """A dict that forgets its oldest entries once it holds `limit` of them."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def put(self, key: Hashable, value: int) -> int:
-        return remember(self, key, value, self.limit)
-
-
 class _Group:
     """The conditions of one comparison family, as parallel lists."""
 
@@ -133,7 +156,11 @@ class AttributeIndex:
     """
 
     def __init__(
-        self, indices: Sequence[int], conditions: Sequence[Condition], size: int, cache_limit: int
+        self,
+        indices: Sequence[int],
+        conditions: Sequence[Condition],
+        size: int,
+        budget: ByteBudget,
     ) -> None:
         strings, numbers, days, moments = _Group(), _Group(), _Group(), _Group()
         required: list[int] = []
@@ -159,18 +186,26 @@ class AttributeIndex:
         # instants (see DateCondition): two orders, each total.
         self._days = OrderedConditions(days.indices, days.operators, days.values, size)
         self._moments = OrderedConditions(moments.indices, moments.operators, moments.values, size)
-        self._by_raw = _BoundedCache(cache_limit)
+        self._by_raw: dict[Hashable, int] = {}
+        self._budget = budget
 
     def fails(self, raw: object) -> int:
-        """The promotions that fail a condition on this attribute when its value is `raw`."""
+        """The promotions that fail a condition on this attribute when its value is `raw`.
+
+        Answers are cached by `cache_key(raw)`, within the catalog's byte budget.
+        """
         if raw is None:
             return self.missing_fails
-        if raw.__class__ is str:
-            cached = self._by_raw.get(raw)
-            if cached is not None:
-                return cached
-            return self._by_raw.put(raw, self._compute(raw))
-        return self._compute(raw)
+        kind = raw.__class__
+        key = raw if kind is str or kind is int else cache_key(raw)
+        if key is None:
+            return self._compute(raw)
+        cached = self._by_raw.get(key)
+        if cached is not None:
+            return cached
+        failing = self._compute(raw)
+        cost = ENTRY_OVERHEAD + sys.getsizeof(failing) + sys.getsizeof(raw)
+        return self._budget.keep(self._by_raw, key, failing, cost)
 
     def _compute(self, raw: object) -> int:
         failing = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 
 def bitset(members: Iterable[int], size: int) -> int:
@@ -13,20 +13,54 @@ def bitset(members: Iterable[int], size: int) -> int:
     return int.from_bytes(buffer, "little")
 
 
-def members(bits: int) -> Iterator[int]:
-    """The members of a non-negative bitset, smallest first.
+_BYTE_MEMBERS = tuple(tuple(i for i in range(8) if byte >> i & 1) for byte in range(256))
+_NONZERO = bytes([0] + [1] * 255)  # bytes.translate table: every non-zero byte to 1
 
-    Scans the binary text with str.find, so the cost grows with the number of members rather
-    than with their number times the width of the set.
+
+def members(bits: int) -> list[int]:
+    """The members of a non-negative bitset, smallest first, by the set's density.
+
+    Each way costs differently (measured at 100,000 bits): taking the lowest bit costs a
+    pass over the whole int per member, so it serves only a few members or a small set; a
+    sparse set finds its non-zero bytes with `bytes.find` (C speed) in a translated copy;
+    a middling one finds its "1"s in the binary text; a dense one reads every byte.
     """
     if bits <= 0:
-        return
+        return []
+    count = bits.bit_count()
+    width = bits.bit_length()
+    found: list[int] = []
+    if count <= 4 or width <= 256:
+        while bits:
+            lowest = bits & -bits
+            found.append(lowest.bit_length() - 1)
+            bits ^= lowest
+        return found
+    add = found.extend
+    table = _BYTE_MEMBERS
+    if count * 2 >= width or count * 128 <= width:
+        data = bits.to_bytes((width + 7) // 8, "little")
+        if count * 2 >= width:  # dense: most bytes hold members
+            for position, byte in enumerate(data):
+                if byte:
+                    base = position << 3
+                    add([base + offset for offset in table[byte]])
+            return found
+        flags = data.translate(_NONZERO)  # sparse: skip the zero bytes in C
+        find = flags.find
+        position = find(1)
+        while position >= 0:
+            base = position << 3
+            add([base + offset for offset in table[data[position]]])
+            position = find(1, position + 1)
+        return found
     text = bin(bits)[:1:-1]  # least significant bit first, without the "0b"
-    find = text.find
-    position = find("1")
+    find_text = text.find
+    position = find_text("1")
     while position >= 0:
-        yield position
-        position = find("1", position + 1)
+        found.append(position)
+        position = find_text("1", position + 1)
+    return found
 
 
 class SetsByValue:

@@ -10,13 +10,14 @@ those of `evaluate` for each promotion.
 from __future__ import annotations
 
 import bisect
+import sys
 from array import array
 from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 
 from liveops_rules._attribute_index import AttributeIndex
 from liveops_rules._bitset import PrefixParity, bitset, members
-from liveops_rules._caches import remember
+from liveops_rules._caches import ByteBudget
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.evaluate import Decision, check_moment, evaluate
 from liveops_rules.models.conditions import Condition
@@ -28,29 +29,58 @@ from liveops_rules.models.promotions import (
 from liveops_rules.models.user import User
 from liveops_rules.models.values import ShownItem
 
-__all__ = ["Catalog"]
+__all__ = ["Catalog", "EligibleSet"]
 
 _PROMOTION_TYPES = tuple(cls for cls in Promotion.__args__)
 _CACHE_BYTES = 64 * 1024 * 1024
+_CACHE_BYTES_MAX = 1 << 40  # a terabyte: more is a typo, not a budget
+_BASE_ENTRY_OVERHEAD = 120  # a moment cache entry beyond its bitset: dict slot, key, record
 
 
 class Catalog:
-    """Many promotions, indexed once to answer eligibility queries without scanning them all."""
+    """Many promotions, indexed once to answer eligibility queries without scanning them all.
+
+    Caches. A catalog remembers, within `cache_bytes` (64 MiB by default), the answers it
+    computed: for each attribute and raw value seen, the bitset of the promotions that fail
+    their conditions on it; for each region of time seen, the bitset of the promotions
+    running. A bitset over P promotions costs about P/8 bytes (`sys.getsizeof` of the int,
+    at most P/7.5 + 28), and each entry is costed at that plus its raw value plus a fixed
+    overhead (~200 bytes: dict slot, key, the budget's record). One eighth of `cache_bytes`
+    is for the moments, the rest is shared by all attributes: the values most asked about
+    take the room, whatever their attribute. When an entry would exceed its budget the
+    oldest entries are forgotten first; an entry larger than the whole budget is not kept.
+    So at the default 64 MiB, 100 attributes x 1,000 values (100,000 entries) stay cached
+    up to about P = 2,000 promotions; beyond that the caches hold what fits, about
+    56 MiB / (P/7.5 + 280) entries (~36,000 at P = 10,000, ~4,300 at P = 100,000), and the
+    rest is recomputed, never wrong. The costs are upper bounds: a raw value is counted
+    though the user may hold it too, and equal bitsets are often one shared int.
+    `cache_bytes=0` caches nothing. The budget counts the cached entries only, not the
+    index itself (built once, a few hundred bytes per promotion).
+
+    Text and typed values (ints, floats, Decimals, dates, aware datetimes) are cached alike,
+    under keys that keep apart values equal in Python but read differently by conditions
+    (`1`, `1.0`, `True`; one moment in two offsets, which may fall on two calendar days).
+    Other types are answered without caching.
+    """
 
     def __init__(self, promotions: Iterable[Promotion], *, cache_bytes: int = _CACHE_BYTES):
         """Index `promotions`; a ValidationError if one is not a promotion or an id repeats.
 
         `cache_bytes` bounds the memory the catalog spends remembering answers for values
-        and moments it has seen.
+        and moments it has seen (see the class docstring).
         """
+        if type(cache_bytes) is not int or not 0 <= cache_bytes <= _CACHE_BYTES_MAX:
+            raise ValidationError.single(
+                "cache_bytes", f"a whole number of bytes from 0 to {_CACHE_BYTES_MAX}", cache_bytes
+            )
         self._promotions: tuple[Promotion, ...] = tuple(promotions)
         self._check(self._promotions)
         size = len(self._promotions)
-        self._by_key: dict[PromotionKind, dict[str | None, Promotion]] = {
+        self._by_key: dict[PromotionKind, dict[str | None, int]] = {  # key to position
             kind: {} for kind in PromotionKind
         }
-        for promotion in self._promotions:
-            self._by_key[promotion.kind][promotion.key] = promotion
+        for position, promotion in enumerate(self._promotions):
+            self._by_key[promotion.kind][promotion.key] = position
         self._kind_masks = {
             kind: bitset((i for i, p in enumerate(self._promotions) if p.kind is kind), size)
             for kind in PromotionKind
@@ -76,14 +106,14 @@ class Catalog:
                     owners[name], conditions[name] = [], []
                 owners[name].append(index)
                 conditions[name].append(condition)
-        mask_bytes = max(1, (size + 7) // 8)
-        per_attribute = max(64, cache_bytes // (mask_bytes * max(1, len(owners)) * 3))
+        base_bytes = max(0, cache_bytes) // 8
+        self._base_budget = ByteBudget(base_bytes)
+        self._attribute_budget = ByteBudget(max(0, cache_bytes) - base_bytes)
         self._attributes = {
-            name: AttributeIndex(owners[name], conditions[name], size, per_attribute)
+            name: AttributeIndex(owners[name], conditions[name], size, self._attribute_budget)
             for name in owners
         }
         self._base_cache: dict[int, int] = {}
-        self._base_cache_limit = max(16, cache_bytes // (mask_bytes * 8))
 
     @staticmethod
     def _check(promotions: tuple[Promotion, ...]) -> None:
@@ -151,9 +181,9 @@ class Catalog:
         if cached is None:
             started = self._started.first(bisect.bisect_left(self._start_ranks, region))
             ended = self._ended.first(bisect.bisect_left(self._end_ranks, region))
-            cached = remember(
-                self._base_cache, region, (started ^ ended) & self._enabled, self._base_cache_limit
-            )
+            cached = (started ^ ended) & self._enabled
+            cost = _BASE_ENTRY_OVERHEAD + sys.getsizeof(cached)
+            self._base_budget.keep(self._base_cache, region, cached, cost)
         return cached
 
     def __len__(self) -> int:
@@ -164,7 +194,8 @@ class Catalog:
 
     def get(self, kind: PromotionKind | str, key: str) -> Promotion | None:
         """The promotion of `kind` whose external id (or numeric id as text) is `key`."""
-        return self._by_key[PromotionKind(kind)].get(key)
+        position = self._by_key[PromotionKind(kind)].get(key)
+        return None if position is None else self._promotions[position]
 
     def _mask(self, user: User, at: datetime, kinds: Collection[PromotionKind | str] | None) -> int:
         check_moment(at)
@@ -201,6 +232,13 @@ class Catalog:
         promotions = self._promotions
         return [promotions[i] for i in members(self._mask(user, at, kinds))]
 
+    def eligible_set(
+        self, user: User, at: datetime, kinds: Collection[PromotionKind | str] | None = None
+    ) -> EligibleSet:
+        """`eligible` as a lazy set: promotions are listed only when asked for (`page`,
+        iteration); its size and membership are read from the bitset."""
+        return EligibleSet(self, self._mask(user, at, kinds))
+
     def evaluate_all(
         self, user: User, at: datetime, kinds: Collection[PromotionKind | str] | None = None
     ) -> list[Decision]:
@@ -219,3 +257,64 @@ class Catalog:
             for item in rule.items:
                 shown.setdefault(item)
         return list(shown)
+
+
+class EligibleSet:
+    """The promotions of a catalog that apply to a user at a moment, as a bitset read lazily.
+
+    `mask` has bit i set when the catalog's promotion i applies. `len` counts the bits;
+    `promotion in result` is one lookup of its position (only promotions of the catalog, or
+    equal to one, are ever members); iteration, `page` and `ids` list members in catalog
+    order, the same as `Catalog.eligible` gives, extracting positions once on first use.
+    """
+
+    __slots__ = ("_catalog", "_positions", "mask")
+
+    def __init__(self, catalog: Catalog, mask: int) -> None:
+        self._catalog = catalog
+        self.mask = mask
+        self._positions: list[int] | None = None
+
+    def _members(self) -> list[int]:
+        positions = self._positions
+        if positions is None:
+            positions = self._positions = members(self.mask)
+        return positions
+
+    def __len__(self) -> int:
+        return self.mask.bit_count()
+
+    def __bool__(self) -> bool:
+        return self.mask != 0
+
+    def __contains__(self, promotion: object) -> bool:
+        if not isinstance(promotion, _PROMOTION_TYPES):
+            return False
+        catalog = self._catalog
+        position = catalog._by_key[promotion.kind].get(promotion.key)
+        if position is None or not self.mask >> position & 1:
+            return False
+        held = catalog._promotions[position]
+        return held is promotion or held == promotion
+
+    def __iter__(self) -> Iterator[Promotion]:
+        promotions = self._catalog._promotions
+        return (promotions[i] for i in self._members())
+
+    def __repr__(self) -> str:
+        return f"<EligibleSet of {len(self)} promotions>"
+
+    def page(self, offset: int, limit: int) -> list[Promotion]:
+        """The members from the `offset`-th (0 first) on, at most `limit` of them, in order."""
+        if offset < 0 or limit < 0:
+            raise ValidationError.single(
+                "offset" if offset < 0 else "limit", "a non-negative integer", min(offset, limit)
+            )
+        promotions = self._catalog._promotions
+        return [promotions[i] for i in self._members()[offset : offset + limit]]
+
+    def ids(self) -> list[str]:
+        """The members' refs, `kind:key` (as `coupon:spring` or `item_discount:7`), in order:
+        unique in a catalog, where one key may name promotions of two kinds."""
+        promotions = self._catalog._promotions
+        return [f"{promotions[i].kind.value}:{promotions[i].key}" for i in self._members()]

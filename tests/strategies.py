@@ -402,3 +402,111 @@ def catalogs_with_periods(draw: st.DrawFn) -> list[object]:
         else attrs.evolve(p, window=draw(period_windows()))  # type: ignore[misc]
         for p in found
     ]
+
+
+# Typed attribute values, as a User may hold them: values equal in Python but read apart by
+# conditions (1, 1.0, True, Decimal("1"); one moment in several offsets, around midnight).
+TYPED_OFFSETS = (*OFFSETS, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=1)))
+typed_moments = st.builds(
+    lambda minutes, tz: (BASE + timedelta(minutes=minutes)).astimezone(tz),
+    st.sampled_from((-721, -720, -60, -1, 0, 1, 59, 60, 600, 720, 1439, 1440, 1441)),
+    st.sampled_from(TYPED_OFFSETS),
+)
+typed_values = st.one_of(
+    st.integers(-2, 120),
+    st.sampled_from((0, 1, 10, 11, 100, -1)),
+    st.booleans(),
+    st.sampled_from((0.0, -0.0, 1.0, 9.5, 10.0, 10.5, 0.1, 1e1, float("inf"), float("nan"))),
+    st.sampled_from(NUMBER_VALUES),
+    st.sampled_from((Decimal(1), Decimal("1.0"), Decimal("10.00"), Decimal("1E+1"))),
+    st.sampled_from((Decimal("-0"), Decimal("Infinity"), Decimal("sNaN"))),
+    st.sampled_from(DAYS),
+    typed_moments,
+)
+typed_users = st.builds(
+    User,
+    st.none() | st.sampled_from(("u1", "u2")),
+    st.dictionaries(st.sampled_from(ATTRIBUTES), st.one_of(raw_values, typed_values, typed_values)),
+)
+
+# Many distinct values of every type for one attribute, more than a small cache holds.
+wide_values = st.one_of(
+    st.none(),
+    st.integers(-50, 200),
+    st.integers(-50, 200).map(str),
+    st.integers(-500, 2000).map(lambda n: n / 20),
+    st.integers(-500, 2000).map(lambda n: Decimal(n) / 20),
+    st.integers(-3000, 3000).map(
+        lambda m: (BASE + timedelta(minutes=m)).astimezone(OFFSETS[m % 3])
+    ),
+    st.integers(-3000, 3000).map(lambda m: (BASE + timedelta(minutes=m)).isoformat()),
+    st.integers(-5, 5).map(lambda d: date(2026, 3, 1) + timedelta(days=d)),
+    st.sampled_from(STRING_VALUES),
+)
+
+wide_conditions = st.one_of(
+    st.builds(
+        StringCondition,
+        st.just("x"),
+        st.sampled_from(("eq", "ne")),
+        st.sampled_from(STRING_VALUES) | st.integers(-50, 200).map(str),
+        can_be_missing=st.booleans(),
+    ),
+    st.builds(
+        NumberCondition,
+        st.just("x"),
+        st.sampled_from(OPERATORS),
+        st.integers(-50, 200) | st.integers(-500, 2000).map(lambda n: Decimal(n) / 20),
+        can_be_missing=st.booleans(),
+    ),
+    st.builds(
+        DateCondition,
+        st.just("x"),
+        st.sampled_from(OPERATORS),
+        st.integers(-5, 5).map(lambda d: date(2026, 3, 1) + timedelta(days=d))
+        | st.integers(-3000, 3000).map(lambda m: BASE + timedelta(minutes=m)),
+        can_be_missing=st.booleans(),
+    ),
+)
+
+
+@st.composite
+def wide_catalogs(draw: st.DrawFn) -> list[object]:
+    """Enabled, always open coupons with conditions on one attribute "x" (and a second,
+    "y", so that two attributes share the caches), thresholds spread like `wide_values`."""
+    size = draw(st.integers(1, 40))
+    found = []
+    for i in range(size):
+        conditions = draw(st.lists(wide_conditions, min_size=1, max_size=3))
+        if draw(st.booleans()):
+            other = draw(wide_conditions)
+            conditions.append(attrs.evolve(other, attribute="y"))  # type: ignore[misc]
+        found.append(Coupon(external_id=f"c{i}", enabled=True, conditions=conditions))
+    return found
+
+
+# Values that Python finds equal (and hashes alike) but conditions read apart, in groups of
+# equal values, to meet one another often in one catalog's caches.
+CONFUSABLE_GROUPS: tuple[tuple[object, ...], ...] = (
+    (1, True, 1.0, Decimal(1), Decimal("1.0"), "1"),
+    (0, False, 0.0, -0.0, Decimal(0), Decimal("-0"), "0"),
+    (10, 10.0, Decimal("1E+1"), "10"),
+    (date(2026, 3, 1), datetime(2026, 3, 1, tzinfo=UTC), "2026-03-01"),
+    *(
+        tuple((BASE + timedelta(minutes=minutes)).astimezone(tz) for tz in TYPED_OFFSETS)
+        for minutes in (-30, 30, 720)
+    ),
+)
+CONFUSABLE_VALUES = tuple(value for group in CONFUSABLE_GROUPS for value in group)
+confusable_runs = st.lists(
+    st.sampled_from(CONFUSABLE_GROUPS).flatmap(
+        lambda group: st.lists(st.sampled_from(group), min_size=2, max_size=4)
+    ),
+    min_size=1,
+    max_size=4,
+).map(lambda runs: [value for run in runs for value in run])
+confusable_users = st.builds(
+    User,
+    st.sampled_from(("u1", "u2")),
+    st.dictionaries(st.sampled_from(ATTRIBUTES), st.sampled_from(CONFUSABLE_VALUES)),
+)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import random
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +14,7 @@ from hypothesis import strategies as st
 from liveops_rules import (
     Catalog,
     Coupon,
+    DateCondition,
     ItemDiscount,
     NumberCondition,
     PersonalizedCatalogRule,
@@ -22,7 +26,21 @@ from liveops_rules import (
     ValidityWindow,
     evaluate,
 )
-from tests.strategies import catalogs, focused_catalogs, focused_values, moments, users
+from liveops_rules._bitset import bitset, members
+from liveops_rules._caches import ByteBudget
+from liveops_rules.catalog import EligibleSet
+from tests.strategies import (
+    catalogs,
+    confusable_runs,
+    confusable_users,
+    focused_catalogs,
+    focused_values,
+    moments,
+    typed_users,
+    users,
+    wide_catalogs,
+    wide_values,
+)
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -89,7 +107,7 @@ def test_many_moments_and_values_beyond_the_cache_stay_exact():
         )
         for i in range(50)
     ]
-    catalog = Catalog(promotions, cache_bytes=1)  # the smallest caches: entries get evicted
+    catalog = Catalog(promotions, cache_bytes=4_000)  # a few entries: most get evicted
     for hour in range(-2, 60):
         for tier in range(9):
             user = User("u", {"tier": f"t{tier}"})
@@ -154,7 +172,7 @@ def test_many_threads_share_a_catalog_whose_caches_are_full():
         )
         for i in range(50)
     ]
-    catalog = Catalog(promotions, cache_bytes=1)  # the smallest caches: every query evicts
+    catalog = Catalog(promotions, cache_bytes=8_000)  # a few entries: every query evicts
     at = datetime(2026, 1, 1, tzinfo=UTC)
     errors: list[BaseException] = []
 
@@ -178,3 +196,271 @@ def test_many_threads_share_a_catalog_whose_caches_are_full():
     finally:
         sys.setswitchinterval(interval)
     assert errors == []
+    budget = catalog._attribute_budget
+    assert len(budget) > 0
+    assert budget.used <= budget.limit
+    assert len(budget) == sum(len(index._by_raw) for index in catalog._attributes.values())
+
+
+def _check_queries(catalog: Catalog, promotions: list, queries: list) -> None:
+    for user, at in queries:
+        expected = [p for p in promotions if evaluate(p, user, at).eligible]
+        assert catalog.eligible(user, at) == expected, user
+    for budget in (catalog._attribute_budget, catalog._base_budget):
+        assert budget.used <= budget.limit
+        assert budget.used == sum(cost for _, _, cost in budget._order)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    catalogs(),
+    st.lists(st.tuples(typed_users | confusable_users, moments), min_size=1, max_size=8),
+    st.sampled_from((0, 3_000, 20_000, 64 * 1024 * 1024)),
+    st.randoms(use_true_random=False),
+)
+def test_catalog_matches_evaluating_each_promotion_with_typed_values(
+    promotions, queries, cache_bytes, rng
+):
+    catalog = Catalog(promotions, cache_bytes=cache_bytes)
+    again = queries * 2
+    rng.shuffle(again)  # the same values again, in another order: answers from the caches
+    _check_queries(catalog, promotions, queries + again)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    focused_catalogs(),
+    confusable_runs,
+    st.lists(focused_values, max_size=4),
+)
+def test_values_equal_in_python_but_read_apart_are_answered_apart(promotions, runs, others):
+    catalog = Catalog(promotions)
+    values = runs + others
+    for value in values + values[::-1]:  # each again once the others are cached
+        user = User("u", {"x": value})
+        expected = [p for p in promotions if evaluate(p, user, AT).eligible]
+        assert catalog.eligible(user, AT) == expected, value
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    wide_catalogs(),
+    st.lists(st.dictionaries(st.sampled_from(("x", "y")), wide_values), min_size=20, max_size=80),
+    st.sampled_from((2_000, 6_000, 64 * 1024 * 1024)),
+    st.randoms(use_true_random=False),
+)
+def test_many_distinct_typed_values_evict_and_stay_exact(promotions, values, cache_bytes, rng):
+    catalog = Catalog(promotions, cache_bytes=cache_bytes)
+    queries = [(User("u", attributes), AT) for attributes in values]
+    again = queries * 2
+    rng.shuffle(again)
+    _check_queries(catalog, promotions, queries + again)
+
+
+def test_many_distinct_values_fill_a_small_budget_and_evict():
+    promotions = [
+        Coupon(
+            external_id=f"c{i}",
+            enabled=True,
+            conditions=[NumberCondition("x", "ge", i), DateCondition("d", "lt", date(2026, 3, i))],
+        )
+        for i in range(1, 29)
+    ]
+    catalog = Catalog(promotions, cache_bytes=16_000)
+    budget = catalog._attribute_budget
+    rng = random.Random(5)
+    for _ in range(3):
+        for n in range(300):
+            x = rng.choice((n, n / 10, Decimal(n) / 10, str(n)))
+            day = date(2026, 3, 1) + timedelta(days=n % 40 - 5)
+            d = rng.choice((day, datetime(day.year, day.month, day.day, 23, tzinfo=UTC)))
+            user = User("u", {"x": x, "d": d})
+            expected = [p for p in promotions if evaluate(p, user, AT).eligible]
+            assert catalog.eligible(user, AT) == expected
+        assert budget.used <= budget.limit
+    assert 10 < len(budget) < 600  # it kept some entries and forgot most
+
+
+def test_typed_values_are_cached_under_keys_of_their_own():
+    promotions = [
+        Coupon(external_id="n", enabled=True, conditions=[NumberCondition("x", "le", 5)]),
+        Coupon(external_id="d", enabled=True, conditions=[DateCondition("x", "le", "2026-03-01")]),
+    ]
+    catalog = Catalog(promotions)
+    budget = catalog._attribute_budget
+    values = [
+        1,
+        True,
+        1.0,
+        Decimal(1),
+        date(2026, 3, 1),
+        datetime(2026, 3, 1, tzinfo=UTC),
+        datetime(2026, 3, 1, 5, tzinfo=timezone(timedelta(hours=5))),  # the same moment
+        "1",
+    ]
+    for value in values:
+        catalog.eligible(User("u", {"x": value}), AT)
+    assert len(budget) == len(values)  # each cached, none conflated with another
+    for value in values:  # answered from the caches: nothing more is kept
+        catalog.eligible(User("u", {"x": value}), AT)
+    assert len(budget) == len(values)
+    for unkept in (float("nan"), Decimal("NaN"), Decimal("sNaN"), [1], object()):
+        assert catalog.eligible(User("u", {"x": unkept}), AT) == []
+    assert len(budget) == len(values)
+
+
+def _eligible_keys(catalog: Catalog, value: object, at: datetime = AT) -> list[str | None]:
+    return [p.key for p in catalog.eligible(User("u", {"x": value}), at)]
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_equal_numbers_true_and_text_are_not_conflated(order):
+    promotions = [
+        Coupon(external_id="eq1", enabled=True, conditions=[NumberCondition("x", "eq", 1)]),
+        Coupon(external_id="ne1", enabled=True, conditions=[NumberCondition("x", "ne", 1)]),
+        Coupon(external_id="text", enabled=True, conditions=[StringCondition("x", "ne", "zz")]),
+        Coupon(
+            external_id="tenth",
+            enabled=True,
+            conditions=[NumberCondition("x", "eq", Decimal("0.1"))],
+        ),
+    ]
+    cases = [
+        (1, ["eq1"]),
+        (True, []),  # no number: every condition mismatches
+        (1.0, ["eq1"]),
+        (Decimal(1), ["eq1"]),
+        (Decimal("1.000"), ["eq1"]),
+        ("1", ["eq1", "text"]),
+        (False, []),
+        (0, ["ne1"]),
+        (0.1, ["ne1"]),  # the float nearest 0.1 is not 0.1
+        (Decimal("0.1"), ["ne1", "tenth"]),
+        ("0.1", ["ne1", "text", "tenth"]),
+    ]
+    catalog = Catalog(promotions)
+    for value, expected in (cases * 2)[::order]:
+        assert _eligible_keys(catalog, value) == expected, value
+        user = User("u", {"x": value})
+        assert expected == [p.key for p in promotions if evaluate(p, user, AT).eligible]
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_one_moment_in_two_offsets_around_midnight_is_read_on_its_own_day(order):
+    promotions = [
+        Coupon(
+            external_id="day", enabled=True, conditions=[DateCondition("x", "eq", "2026-03-01")]
+        ),
+        Coupon(
+            external_id="after",
+            enabled=True,
+            conditions=[DateCondition("x", "ge", "2026-03-02")],
+        ),
+        Coupon(
+            external_id="before6",
+            enabled=True,
+            conditions=[DateCondition("x", "lt", "2026-03-01T06:00:00+00:00")],
+        ),
+    ]
+    late = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    ahead = late.astimezone(timezone(timedelta(hours=10)))  # 2026-03-02 09:30, equal to late
+    behind = datetime(2026, 3, 1, tzinfo=timezone(timedelta(hours=-12)))  # 12:00 UTC
+    assert late == ahead
+    assert hash(late) == hash(ahead)
+    cases = [
+        (late, ["day"]),
+        (ahead, ["after"]),
+        (date(2026, 3, 1), ["day", "before6"]),  # a date is its midnight in UTC
+        (datetime(2026, 3, 1, tzinfo=UTC), ["day", "before6"]),
+        (behind, ["day"]),
+        (late.isoformat(), ["day"]),
+        (ahead.isoformat(), ["after"]),
+    ]
+    catalog = Catalog(promotions)
+    for value, expected in (cases * 2)[::order]:
+        assert _eligible_keys(catalog, value) == expected, value
+        user = User("u", {"x": value})
+        assert expected == [p.key for p in promotions if evaluate(p, user, AT).eligible]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    catalogs(),
+    typed_users,
+    moments,
+    st.none() | st.sets(st.sampled_from(list(PromotionKind))),
+    st.integers(0, 30),
+    st.integers(0, 30),
+)
+def test_eligible_set_is_the_eligible_list(promotions, user, at, kinds, offset, limit):
+    catalog = Catalog(promotions)
+    expected = catalog.eligible(user, at, kinds)
+    found = catalog.eligible_set(user, at, kinds)
+    assert isinstance(found, EligibleSet)
+    assert found.mask == catalog.eligible_mask(user, at, kinds)
+    assert len(found) == len(expected)
+    assert bool(found) is bool(expected)
+    assert list(found) == expected
+    assert list(found) == expected  # twice: the members are extracted once
+    assert found.page(offset, limit) == expected[offset : offset + limit]
+    assert found.ids() == [f"{p.kind.value}:{p.key}" for p in expected]
+    for promotion in promotions:
+        member = any(promotion is p for p in expected)
+        assert (promotion in found) is member
+        assert (attrs.evolve(promotion) in found) is member  # an equal copy  # type: ignore[misc]
+    stranger = Coupon(external_id="not-in-the-catalog", enabled=True)
+    assert stranger not in found
+    assert "coupon:p0" not in found
+
+
+def test_eligible_set_refuses_a_negative_page():
+    found = Catalog([Coupon(external_id="c", enabled=True)]).eligible_set(User("u"), AT)
+    assert found.page(0, 5) == list(found)
+    assert len(found) == 1
+    assert found.ids() == ["coupon:c"]
+    with pytest.raises(ValidationError):
+        found.page(-1, 5)
+    with pytest.raises(ValidationError):
+        found.page(0, -1)
+
+
+def test_a_promotion_equal_in_key_but_not_in_fields_is_not_a_member():
+    held = Coupon(external_id="c", enabled=True)
+    found = Catalog([held]).eligible_set(User("u"), AT)
+    assert held in found
+    assert attrs.evolve(held, enabled=False) not in found
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from((1, 8, 64, 255, 256, 257, 1_000, 10_000, 100_000)),
+    st.sampled_from((0.0, 0.00005, 0.001, 0.01, 0.3, 0.6, 0.95, 1.0)),
+    st.randoms(use_true_random=False),
+)
+def test_members_are_the_set_bits_at_every_density(size, density, rng):
+    chosen = sorted(i for i in range(size) if rng.random() < density)
+    if rng.random() < 0.5 and size > 1:
+        chosen = sorted({*chosen, size - 1})  # the top bit set
+    assert members(bitset(chosen, size)) == chosen
+
+
+def test_a_byte_budget_forgets_the_oldest_and_never_exceeds_its_limit():
+    budget = ByteBudget(1_000)
+    first: dict[object, int] = {}
+    second: dict[object, int] = {}
+    for n in range(100):
+        budget.keep(first if n % 2 else second, n, n, 90)
+        assert budget.used <= 1_000
+    assert len(budget) == 11
+    assert budget.used == 990
+    assert sorted([*first, *second]) == list(range(89, 100))
+    assert budget.keep(first, "big", 7, 1_001) == 7
+    assert "big" not in first
+    assert ByteBudget(0).keep(first, "x", 1, 1) == 1
+    assert "x" not in first
+
+
+@pytest.mark.parametrize("budget", [-1, 1.5, True, "64", 1 << 41])
+def test_a_cache_budget_that_is_not_a_whole_number_of_bytes_is_refused(budget):
+    with pytest.raises(ValidationError, match="cache_bytes"):
+        Catalog([], cache_bytes=budget)
