@@ -45,7 +45,7 @@ from tests.strategies import (
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(catalogs(), st.lists(st.tuples(users, moments), min_size=1, max_size=6))
 def test_catalog_matches_evaluating_each_promotion(promotions, queries):
     catalog = Catalog(promotions)
@@ -148,7 +148,7 @@ def test_two_different_eq_values_on_one_attribute_never_hold():
         assert catalog.eligible(User("u", {"tier": tier}), AT) == []
 
 
-@settings(max_examples=900, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(focused_catalogs(), st.lists(focused_values, min_size=1, max_size=8))
 def test_catalog_matches_evaluate_on_dense_comparisons(promotions, values):
     catalog = Catalog(promotions)

@@ -275,7 +275,7 @@ def test_reasons_render_as_json_ready_dicts():
     }
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=350, deadline=None)
 @given(promotions(0), users, moments)
 def test_is_eligible_agrees_with_evaluate_and_reasons_explain_every_refusal(promotion, user, at):
     decision = evaluate(promotion, user, at)

@@ -82,7 +82,7 @@ _CREATE = {
 }
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(full_promotions(), st.sampled_from((Form.REQUEST, Form.UPDATE)))
 def test_every_request_dump_validates_against_its_operations_schema(promotion, form):
     assume(writable(promotion))

@@ -51,7 +51,7 @@ def test_prices_are_written_in_the_currencys_minor_unit():
     }
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(carts(), st.data())
 def test_mutated_carts_load_or_raise_validation_errors(cart, data):
     document = json.loads(json.dumps(dump_cart(cart)))

@@ -142,7 +142,7 @@ def only_models_or_validation_errors(data: object) -> None:
                 assert_paths_name_the_json(data, error)
 
 
-@settings(max_examples=900, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(json_values)
 def test_arbitrary_json_values(data):
     only_models_or_validation_errors(data)
@@ -174,7 +174,7 @@ def mutate(document: object, data: st.DataObject) -> object:
     return data.draw(json_values)
 
 
-@settings(max_examples=900, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(full_promotions(), st.sampled_from(Form), st.data())
 def test_mutated_valid_payloads(promotion, form, data):
     if form is not Form.RESPONSE:

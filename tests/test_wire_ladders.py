@@ -1336,7 +1336,7 @@ def test_a_created_offer_chain_round_trips_and_its_dump_is_valid(chain: OfferCha
     assert load_chain_catalog(json.loads(json.dumps(dump_catalog([], catalog)))) == catalog
 
 
-@settings(max_examples=180, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=130, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(
         daily_chains(with_ids=True).map(lambda c: ("daily_chain", dump_daily_chain(c, "response"))),

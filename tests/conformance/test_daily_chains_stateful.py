@@ -328,8 +328,8 @@ class DailyMachine(RuleBasedStateMachine):
         assert check_ledger(self.store) == []
 
 
-LOCAL = settings(max_examples=150, stateful_step_count=40, deadline=None)
-SERVER = settings(max_examples=40, stateful_step_count=40, deadline=None)
+LOCAL = settings(max_examples=100, stateful_step_count=40, deadline=None)
+SERVER = settings(max_examples=30, stateful_step_count=40, deadline=None)
 
 
 @LOCAL

@@ -330,7 +330,7 @@ class OfferClimb(RuleBasedStateMachine):
         assert check_ledger(self.store) == []
 
 
-LOCAL = settings(max_examples=150, stateful_step_count=30, deadline=None)
+LOCAL = settings(max_examples=100, stateful_step_count=30, deadline=None)
 SERVER = settings(max_examples=30, stateful_step_count=25, deadline=None)
 
 

@@ -271,8 +271,8 @@ class AccountingMachine(RuleBasedStateMachine):
         assert check_ledger(self.store) == []
 
 
-STATEFUL = settings(max_examples=150, stateful_step_count=40, deadline=None)
-SERVER_STATEFUL = settings(max_examples=35, stateful_step_count=40, deadline=None)
+STATEFUL = settings(max_examples=110, stateful_step_count=40, deadline=None)
+SERVER_STATEFUL = settings(max_examples=25, stateful_step_count=40, deadline=None)
 
 
 @STATEFUL
