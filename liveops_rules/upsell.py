@@ -57,7 +57,7 @@ from liveops_rules.pricing import Pricing, Quote
 from liveops_rules.sales import sales_recorded, sold_in
 from liveops_rules.stores import RedemptionStore
 from liveops_rules.stores.bounds import check_count, check_stored_moment
-from liveops_rules.stores.calls import AsyncClosing, AsyncStore
+from liveops_rules.stores.calls import AsyncStore, OnAsyncStore
 
 __all__ = [
     "UPSELL_OPERATIONS",
@@ -398,19 +398,13 @@ class Upsell:
         return plan.page(run_steps(plan.limits(accounting.steps), accounting.store))
 
 
-class AsyncUpsell(AsyncClosing):
+class AsyncUpsell(OnAsyncStore):
     """`Upsell` for asyncio programs: the same steps awaited on an async store (see
     `open_async_store`); `async with` closes the store on the way out."""
 
     def __init__(self, store: AsyncStore) -> None:
-        if not callable(getattr(store, "perform", None)):
-            raise ValidationError.single("store", "an async store (open_async_store)", store)
-        self.store = store
+        super().__init__(store)
         self.steps = UpsellSteps()
-
-    async def aclose(self) -> None:
-        """Close the store once the calls in flight are done."""
-        await self.store.aclose()
 
     get = async_operation(UpsellSteps.get)
     put = async_operation(UpsellSteps.put)

@@ -8,13 +8,12 @@ from collections.abc import Callable
 
 from liveops_rules.accounting.engine import AccountingSteps
 from liveops_rules.accounting.steps import AsyncStore, async_operation
-from liveops_rules.errors import ValidationError
-from liveops_rules.stores.calls import AsyncClosing
+from liveops_rules.stores.calls import OnAsyncStore
 
 __all__ = ["AsyncAccounting"]
 
 
-class AsyncAccounting(AsyncClosing):
+class AsyncAccounting(OnAsyncStore):
     """`Accounting`'s operations as coroutines, against an async store (see
     `open_async_store`); `async with` closes the store on the way out.
 
@@ -31,9 +30,7 @@ class AsyncAccounting(AsyncClosing):
         code_normalizer: Callable[[str], str] | None = None,
         new_id: Callable[[], str] | None = None,
     ) -> None:
-        if not callable(getattr(store, "perform", None)):
-            raise ValidationError.single("store", "an async store (open_async_store)", store)
-        self.store = store
+        super().__init__(store)
         self.steps = AccountingSteps(code_normalizer=code_normalizer, new_id=new_id)
 
     async def aclose(self) -> None:

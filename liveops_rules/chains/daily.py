@@ -25,12 +25,12 @@ from liveops_rules.accounting.steps import Steps, async_operation, call, sync_op
 from liveops_rules.chains import days, rules
 from liveops_rules.chains.documents import dump_daily_chain, load_daily_chain
 from liveops_rules.chains.ladders import Kept, LadderDriver, Ladders
-from liveops_rules.errors import StoreError, ValidationError
+from liveops_rules.errors import StoreError
 from liveops_rules.models import User
 from liveops_rules.models.daily import DailyChain, DailyChainType
 from liveops_rules.stores import CounterSpec, CounterState, CountResult, RedemptionStore
 from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text
-from liveops_rules.stores.calls import AsyncClosing, AsyncStore
+from liveops_rules.stores.calls import AsyncStore, OnAsyncStore
 from liveops_rules.stores.protocol import Requirement
 
 __all__ = [
@@ -354,20 +354,14 @@ class DailyChains(_Pure):
     recall = sync_operation(DailyChainSteps.recall)
 
 
-class AsyncDailyChains(_Pure, AsyncClosing):
+class AsyncDailyChains(_Pure, OnAsyncStore):
     """`DailyChains`' operations as coroutines, against an async store (see
     `open_async_store`); `async with` closes the store on the way out. The decisions are the
     same steps (`DailyChainSteps`), awaited on the store instead of called."""
 
     def __init__(self, store: AsyncStore, *, new_id: Callable[[], str] | None = None) -> None:
-        if not callable(getattr(store, "perform", None)):
-            raise ValidationError.single("store", "an async store (open_async_store)", store)
-        self.store = store
+        super().__init__(store)
         self.steps = DailyChainSteps(new_id=new_id)
-
-    async def aclose(self) -> None:
-        """Close the store once the calls in flight are done."""
-        await self.store.aclose()
 
     create_chain = async_operation(DailyChainSteps.create_chain)
     update_chain = async_operation(DailyChainSteps.update_chain)

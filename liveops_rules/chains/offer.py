@@ -76,7 +76,7 @@ from liveops_rules.stores import (
     SettleResult,
 )
 from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text, hold_expiry
-from liveops_rules.stores.calls import AsyncClosing, AsyncStore
+from liveops_rules.stores.calls import AsyncStore, OnAsyncStore
 from liveops_rules.stores.protocol import IdempotencyConflict, Requirement
 
 __all__ = [
@@ -1015,7 +1015,7 @@ class OfferChains(_Pure):
         return run_steps(self.steps.abandon(order, user, at, accounting=checked), self.store)
 
 
-class AsyncOfferChains(_Pure, AsyncClosing):
+class AsyncOfferChains(_Pure, OnAsyncStore):
     """`OfferChains`' operations as coroutines, against an async store (see
     `open_async_store`); `async with` closes the store on the way out. The decisions are the
     same steps (`OfferChainSteps`), awaited on the store instead of called. `value_points`
@@ -1029,8 +1029,7 @@ class AsyncOfferChains(_Pure, AsyncClosing):
         value_points: AsyncRewardChains | None = None,
         new_id: Callable[[], str] | None = None,
     ) -> None:
-        if not callable(getattr(store, "perform", None)):
-            raise ValidationError.single("store", "an async store (open_async_store)", store)
+        super().__init__(store)
         if value_points is not None and not isinstance(value_points, AsyncRewardChains):
             raise ValidationError.single(
                 "value_points", "the store's AsyncRewardChains", value_points
@@ -1040,15 +1039,10 @@ class AsyncOfferChains(_Pure, AsyncClosing):
             raise ValidationError.single(
                 "value_points", "an AsyncRewardChains on this store", "one on another store"
             )
-        self.store = store
         self.value_points = value_points
         self.steps = OfferChainSteps(
             value_points=None if value_points is None else value_points.steps, new_id=new_id
         )
-
-    async def aclose(self) -> None:
-        """Close the store once the calls in flight are done."""
-        await self.store.aclose()
 
     create_chain = async_operation(OfferChainSteps.create_chain)
     update_chain = async_operation(OfferChainSteps.update_chain)

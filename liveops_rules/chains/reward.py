@@ -54,7 +54,7 @@ from liveops_rules.stores import (
     SettleResult,
 )
 from liveops_rules.stores.bounds import check_count, check_stored_moment, check_text
-from liveops_rules.stores.calls import AsyncClosing, AsyncStore
+from liveops_rules.stores.calls import AsyncStore, OnAsyncStore
 from liveops_rules.stores.protocol import Requirement
 
 __all__ = [
@@ -987,20 +987,14 @@ class RewardChains:
     recall = sync_operation(RewardChainSteps.recall)
 
 
-class AsyncRewardChains(AsyncClosing):
+class AsyncRewardChains(OnAsyncStore):
     """`RewardChains`' operations as coroutines, against an async store (see
     `open_async_store`); `async with` closes the store on the way out. The decisions are the
     same steps (`RewardChainSteps`), awaited on the store instead of called."""
 
     def __init__(self, store: AsyncStore, *, new_id: Callable[[], str] | None = None) -> None:
-        if not callable(getattr(store, "perform", None)):
-            raise ValidationError.single("store", "an async store (open_async_store)", store)
-        self.store = store
+        super().__init__(store)
         self.steps = RewardChainSteps(new_id=new_id)
-
-    async def aclose(self) -> None:
-        """Close the store once the calls in flight are done."""
-        await self.store.aclose()
 
     @classmethod
     def user_id_of(cls, user: object) -> str:

@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any, NamedTuple, Protocol, Self
 
-__all__ = ["AsyncClosing", "AsyncStore", "StoreCall", "call"]
+from liveops_rules.errors import ValidationError
+
+__all__ = ["AsyncClosing", "AsyncStore", "OnAsyncStore", "StoreCall", "call"]
 
 _NO_KEYWORDS: Mapping[str, Any] = MappingProxyType({})
 
@@ -57,3 +59,17 @@ class AsyncClosing(ABC):
         trace: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class OnAsyncStore(AsyncClosing):
+    """What drives its steps on an async store: `store`, refused unless it is one, and
+    `aclose` closing it."""
+
+    def __init__(self, store: AsyncStore) -> None:
+        if not callable(getattr(store, "perform", None)):
+            raise ValidationError.single("store", "an async store (open_async_store)", store)
+        self.store = store
+
+    async def aclose(self) -> None:
+        """Close the store once the calls in flight are done."""
+        await self.store.aclose()
