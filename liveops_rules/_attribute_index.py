@@ -1,9 +1,11 @@
 """For one attribute, the set of promotions whose conditions on it a given value fails.
 
 String conditions are answered from sets precomputed per value. Number and date conditions
-are ordered comparisons: for each operator the conditions are sorted by threshold, so the
-ones a value fails form a prefix of that order, found by bisection and read from
-`PrefixBits`. The answers equal the conditions' own `status` (a property test checks it).
+are ordered comparisons: sorted by threshold, the ones a value fails form a prefix of that
+order (one order for `gt` and `ge`, one for `lt` and `le`), found by bisection and read from
+`PrefixBits`. Parts of an answer are gathered into a `Failing`, so that a query converts
+members into a bitset once. The answers equal the conditions' own `status` (a property test
+checks it).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import bisect
 import sys
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from liveops_rules._bitset import PrefixBits, SetsByValue, bitset
 from liveops_rules._caches import ByteBudget
+from liveops_rules._failing import Failing
 from liveops_rules.models.conditions import (
     Condition,
     NumberCondition,
@@ -84,19 +87,51 @@ class _Equality:
             if len(found) == 1:  # two different `eq` values on one attribute never both hold
                 only[next(iter(found))].append(index)
         self._size = size
+        self.equal_members = tuple(equal)
+        """The promotions with an `eq` condition here, each once."""
         self._equal_holders = bitset(equal, size)
         self._equal_only = SetsByValue(only, size)
         self._unequal = SetsByValue(unequal, size)
 
     def fails(self, value: Any) -> int:
-        failing = self._unequal.get(value)
-        if self._equal_holders:
-            failing |= self._equal_holders & ~self._equal_only.get(value)
-        return failing
+        failing = Failing()
+        self.collect(value, failing)
+        return failing.bits(self._size, {})
+
+    def collect(self, value: Any, failing: Failing) -> None:
+        """Add the promotions failing these conditions on `value` to `failing`."""
+        self._unequal.collect(value, failing)
+        holders = self._equal_holders
+        if not holders:
+            return
+        held = self._equal_only.kept(value)
+        if isinstance(held, int):  # none, or dense enough to subtract at once
+            # x ^ (x & y) is x & ~y without the slow negative int ~y
+            failing.dense |= holders ^ (holders & held) if held else holders
+        else:
+            failing.add_difference(self, holders, held)
+
+
+_MIN_STEP = 16
+_BITS_PER_STEP = 2048
+
+
+def checkpoint_step(size: int) -> int:
+    """Members between two prefix checkpoints over `size` promotions: a checkpoint costs
+    ~size/8 bytes, so each member of a sequence costs at most ~256 bytes of them."""
+    return max(_MIN_STEP, -(-size // _BITS_PER_STEP))
 
 
 class OrderedConditions:
-    """Conditions comparing one totally ordered kind of value (numbers, days or moments)."""
+    """Conditions comparing one totally ordered kind of value (numbers, days or moments).
+
+    `gt` and `ge` conditions fail for values below their thresholds: sorted by (threshold,
+    1 for `gt`, 0 for `ge`) descending, those a value v fails (thresholds above v, and `gt`
+    ones at v) are a prefix. `lt` and `le` conditions fail for values above: sorted by
+    (threshold, 0 for `lt`, 1 for `le`) ascending, v fails those below it and the `lt`
+    ones at it, a prefix too. Two sequences an attribute, each read from `PrefixBits`; a
+    prefix's length is one bisection of the thresholds plus the strict ones at v.
+    """
 
     def __init__(
         self,
@@ -105,34 +140,65 @@ class OrderedConditions:
         values: Sequence[Any],
         size: int,
     ) -> None:
+        self._size = size
         self._equality = _Equality(indices, operators, values, size)
-        self._ordered: list[tuple[Operator, list[Any], PrefixBits]] = []
-        for operator in (Operator.GT, Operator.GE, Operator.LT, Operator.LE):
-            chosen = [k for k, o in enumerate(operators) if o is operator]
-            if not chosen:
-                continue
-            chosen.sort(key=values.__getitem__)
-            ascending = [values[k] for k in chosen]
-            members = [indices[k] for k in chosen]
-            if operator in (Operator.GT, Operator.GE):
-                members.reverse()  # these fail for the largest thresholds: a prefix, descending
-            self._ordered.append((operator, ascending, PrefixBits(members, size)))
+        below: list[tuple[Any, int, int]] = []
+        above: list[tuple[Any, int, int]] = []
+        self._strict_below: dict[Any, int] = defaultdict(int)  # `gt` conditions by threshold
+        self._strict_above: dict[Any, int] = defaultdict(int)  # `lt` conditions by threshold
+        for index, operator, value in zip(indices, operators, values, strict=True):
+            if operator is Operator.GT:
+                below.append((value, 1, index))
+                self._strict_below[value] += 1
+            elif operator is Operator.GE:
+                below.append((value, 0, index))
+            elif operator is Operator.LT:
+                above.append((value, 0, index))
+                self._strict_above[value] += 1
+            elif operator is Operator.LE:
+                above.append((value, 1, index))
+        self._strict_below = dict(self._strict_below)
+        self._strict_above = dict(self._strict_above)
+        below.sort(key=_threshold_key)
+        above.sort(key=_threshold_key)
+        step = checkpoint_step(size)
+        self._below_thresholds = [value for value, _, _ in below]
+        self._below = PrefixBits([index for _, _, index in reversed(below)], size, step)
+        self._above_thresholds = [value for value, _, _ in above]
+        self._above = PrefixBits([index for _, _, index in above], size, step)
+
+    @property
+    def equality(self) -> _Equality:
+        """The `eq` and `ne` conditions among these."""
+        return self._equality
 
     def fails(self, value: Any) -> int:
         """The promotions with a condition here that `value` does not meet."""
-        failing = self._equality.fails(value)
-        for operator, ascending, prefix in self._ordered:
-            if operator is Operator.GT:  # fails when threshold >= value
-                count = len(ascending) - bisect.bisect_left(ascending, value)
-            elif operator is Operator.GE:  # fails when threshold > value
-                count = len(ascending) - bisect.bisect_right(ascending, value)
-            elif operator is Operator.LT:  # fails when threshold <= value
-                count = bisect.bisect_right(ascending, value)
-            else:  # LE fails when threshold < value
-                count = bisect.bisect_left(ascending, value)
+        failing = Failing()
+        self.collect(value, failing)
+        return failing.bits(self._size, {})
+
+    def collect(self, value: Any, failing: Failing) -> None:
+        """Add the promotions with a condition here that `value` does not meet to `failing`."""
+        self._equality.collect(value, failing)
+        thresholds = self._below_thresholds
+        if thresholds:
+            count = len(thresholds) - bisect.bisect_right(thresholds, value)
+            if self._strict_below:
+                count += self._strict_below.get(value, 0)
             if count:
-                failing |= prefix.first(count)
-        return failing
+                self._below.collect(count, failing)
+        thresholds = self._above_thresholds
+        if thresholds:
+            count = bisect.bisect_left(thresholds, value)
+            if self._strict_above:
+                count += self._strict_above.get(value, 0)
+            if count:
+                self._above.collect(count, failing)
+
+
+def _threshold_key(entry: tuple[Any, int, int]) -> tuple[Any, int]:
+    return entry[0], entry[1]
 
 
 class _Group:
@@ -152,7 +218,9 @@ class _Group:
 class AttributeIndex:
     """Which promotions fail their conditions on one attribute, for any raw value.
 
-    `indices[k]` is the promotion that `conditions[k]` belongs to.
+    `indices[k]` is the promotion that `conditions[k]` belongs to. `shared` is the
+    catalog's map of promotions held by two or more equality groups (`equality_groups`
+    of every attribute, through `shared_members`); it may be filled after construction.
     """
 
     def __init__(
@@ -161,6 +229,7 @@ class AttributeIndex:
         conditions: Sequence[Condition],
         size: int,
         budget: ByteBudget,
+        shared: Mapping[int, tuple[Hashable, ...]],
     ) -> None:
         strings, numbers, days, moments = _Group(), _Group(), _Group(), _Group()
         required: list[int] = []
@@ -176,6 +245,7 @@ class AttributeIndex:
                 moments.add(index, condition)
             else:
                 days.add(index, condition)
+        self._size = size
         self.missing_fails = bitset(required, size)
         self._string_holders = bitset(strings.indices, size)
         self._number_holders = bitset(numbers.indices, size)
@@ -188,39 +258,72 @@ class AttributeIndex:
         self._moments = OrderedConditions(moments.indices, moments.operators, moments.values, size)
         self._by_raw: dict[Hashable, int] = {}
         self._budget = budget
+        self._shared = shared
+        self._entry_bound = ENTRY_OVERHEAD + 28 + 4 * -(-size // 30)  # a bitset's largest int
+
+    def equality_groups(self) -> list[tuple[Hashable, Sequence[int]]]:
+        """Each equality group here with its `eq` holders, for `shared_members`."""
+        groups = (self._strings, self._numbers.equality, self._days.equality)
+        return [(group, group.equal_members) for group in (*groups, self._moments.equality)]
 
     def fails(self, raw: object) -> int:
-        """The promotions that fail a condition on this attribute when its value is `raw`.
+        """The promotions that fail a condition on this attribute when its value is `raw`."""
+        failing = Failing()
+        self.collect(raw, failing)
+        return failing.bits(self._size, self._shared)
 
-        Answers are cached by `cache_key(raw)`, within the catalog's byte budget.
+    def collect(self, raw: object, failing: Failing) -> None:
+        """Add the promotions that fail a condition on this attribute when its value is
+        `raw` to `failing`.
+
+        Answers are cached as bitsets by `cache_key(raw)`, within the catalog's byte
+        budget, when it admits them; the others are gathered into `failing`, to be
+        converted with the rest of the query.
         """
         if raw is None:
-            return self.missing_fails
+            if self.missing_fails:
+                failing.dense |= self.missing_fails
+            return
         kind = raw.__class__
         key = raw if kind is str or kind is int else cache_key(raw)
-        if key is None:
-            return self._compute(raw)
-        cached = self._by_raw.get(key)
-        if cached is not None:
-            return cached
-        failing = self._compute(raw)
-        cost = ENTRY_OVERHEAD + sys.getsizeof(failing) + sys.getsizeof(raw)
-        return self._budget.keep(self._by_raw, key, failing, cost)
+        if key is not None:
+            cached = self._by_raw.get(key)
+            if cached is not None:
+                if cached:
+                    failing.dense |= cached
+                return
+            raw_bytes = sys.getsizeof(raw)
+            if self._budget.admits(self._entry_bound + raw_bytes):
+                own = Failing()
+                self._gather(raw, own)
+                found = own.bits(self._size, self._shared)
+                cost = ENTRY_OVERHEAD + sys.getsizeof(found) + raw_bytes
+                self._budget.keep(self._by_raw, key, found, cost)
+                if found:
+                    failing.dense |= found
+                return
+        self._gather(raw, failing)
 
-    def _compute(self, raw: object) -> int:
-        failing = 0
+    def _gather(self, raw: object, failing: Failing) -> None:
         if self._string_holders:
-            failing = self._strings.fails(raw) if isinstance(raw, str) else self._string_holders
+            if isinstance(raw, str):
+                self._strings.collect(raw, failing)
+            else:
+                failing.dense |= self._string_holders
         if self._number_holders:
             number = read_number(raw)
-            failing |= self._number_holders if number is None else self._numbers.fails(number)
+            if number is None:
+                failing.dense |= self._number_holders
+            else:
+                self._numbers.collect(number, failing)
         if self._date_holders:
             moment = read_date(raw)
             if moment is None:
-                failing |= self._date_holders
+                failing.dense |= self._date_holders
             elif isinstance(moment, datetime):
-                failing |= self._days.fails(moment.date()) | self._moments.fails(moment)
+                self._days.collect(moment.date(), failing)
+                self._moments.collect(moment, failing)
             else:
                 midnight = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
-                failing |= self._days.fails(moment) | self._moments.fails(midnight)
-        return failing
+                self._days.collect(moment, failing)
+                self._moments.collect(midnight, failing)

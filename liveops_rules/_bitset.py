@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from liveops_rules._failing import Failing
 
 
 def bitset(members: Iterable[int], size: int) -> int:
@@ -83,18 +88,33 @@ class SetsByValue:
         found = self._sets.get(value, 0)
         return found if isinstance(found, int) else bitset(found, self._size)
 
+    def kept(self, value: Hashable) -> int | tuple[int, ...]:
+        """The members kept for `value` as they are kept: a bitset (0 when none) or the
+        members of a sparse set."""
+        return self._sets.get(value, 0)
+
+    def collect(self, value: Hashable, failing: Failing) -> None:
+        """Add the members kept for `value` to `failing`, without converting a sparse set."""
+        found = self._sets.get(value, 0)
+        if isinstance(found, int):
+            if found:
+                failing.dense |= found
+        else:
+            failing.members.extend(found)
+
 
 class PrefixBits:
     """The bitset of the first m members of a fixed sequence, for any m, quickly.
 
-    Keeps the bitsets of the first 0, k, 2k, ... members (at most `max_checkpoints` of them)
-    and adds the few members past the nearest checkpoint on demand.
+    Keeps the bitsets of the first 0, k, 2k, ... members (every `step` members) and adds
+    the few members past the nearest checkpoint on demand. Each checkpoint costs about
+    size/8 bytes: the caller's `step` weighs that memory against the members added.
     """
 
-    def __init__(self, sequence: Sequence[int], size: int, max_checkpoints: int = 256) -> None:
-        self._sequence = list(sequence)
+    def __init__(self, sequence: Sequence[int], size: int, step: int) -> None:
+        self._sequence = array("l", sequence)
         self._size = size
-        self._step = max(64, -(-len(self._sequence) // max_checkpoints))
+        self._step = max(1, step)
         self._checkpoints = [0]
         buffer = bytearray((size + 7) // 8)
         for position, member in enumerate(self._sequence, 1):
@@ -113,6 +133,18 @@ class PrefixBits:
         found = self._checkpoints[checkpoint]
         rest = self._sequence[checkpoint * self._step : count]
         return found | bitset(rest, self._size) if rest else found
+
+    def collect(self, count: int, failing: Failing) -> None:
+        """Add the first `count` members of the sequence to `failing`: the nearest
+        checkpoint as a bitset, the members past it as members."""
+        step = self._step
+        checkpoint = count // step
+        found = self._checkpoints[checkpoint]
+        if found:
+            failing.dense |= found
+        start = checkpoint * step
+        if start < count:
+            failing.members.extend(self._sequence[start:count])
 
 
 class PrefixParity:

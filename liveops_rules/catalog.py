@@ -12,12 +12,13 @@ from __future__ import annotations
 import bisect
 import sys
 from array import array
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Hashable, Iterable, Iterator
 from datetime import datetime
 
-from liveops_rules._attribute_index import AttributeIndex
+from liveops_rules._attribute_index import ENTRY_OVERHEAD, AttributeIndex
 from liveops_rules._bitset import PrefixParity, bitset, members
 from liveops_rules._caches import ByteBudget
+from liveops_rules._failing import Failing, shared_members
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.evaluate import Decision, check_moment, evaluate
 from liveops_rules.models.conditions import Condition
@@ -29,33 +30,49 @@ from liveops_rules.models.promotions import (
 from liveops_rules.models.user import User
 from liveops_rules.models.values import ShownItem
 
-__all__ = ["Catalog", "EligibleSet"]
+__all__ = ["DEFAULT_CACHED_ANSWERS", "Catalog", "EligibleSet", "default_cache_bytes"]
 
 _PROMOTION_TYPES = tuple(cls for cls in Promotion.__args__)
-_CACHE_BYTES = 64 * 1024 * 1024
+_CACHE_BYTES_MIN = 64 * 1024 * 1024
+DEFAULT_CACHED_ANSWERS = 20_000
+"""How many answers (attribute, value) a catalog's default cache budget has room for."""
 _CACHE_BYTES_MAX = 1 << 40  # a terabyte: more is a typo, not a budget
 _BASE_ENTRY_OVERHEAD = 120  # a moment cache entry beyond its bitset: dict slot, key, record
+
+
+def default_cache_bytes(size: int) -> int:
+    """The cache budget of a catalog of `size` promotions when none is given: room for
+    `DEFAULT_CACHED_ANSWERS` answers (each ~size/7.5 + 200 bytes) in the attributes' seven
+    eighths, at least 64 MiB."""
+    answer = ENTRY_OVERHEAD + 28 + 4 * -(-size // 30) + 64
+    return max(_CACHE_BYTES_MIN, DEFAULT_CACHED_ANSWERS * answer * 8 // 7)
 
 
 class Catalog:
     """Many promotions, indexed once to answer eligibility queries without scanning them all.
 
-    Caches. A catalog remembers, within `cache_bytes` (64 MiB by default), the answers it
-    computed: for each attribute and raw value seen, the bitset of the promotions that fail
-    their conditions on it; for each region of time seen, the bitset of the promotions
-    running. A bitset over P promotions costs about P/8 bytes (`sys.getsizeof` of the int,
-    at most P/7.5 + 28), and each entry is costed at that plus its raw value plus a fixed
-    overhead (~200 bytes: dict slot, key, the budget's record). One eighth of `cache_bytes`
-    is for the moments, the rest is shared by all attributes: the values most asked about
-    take the room, whatever their attribute. When an entry would exceed its budget the
-    oldest entries are forgotten first; an entry larger than the whole budget is not kept.
-    So at the default 64 MiB, 100 attributes x 1,000 values (100,000 entries) stay cached
-    up to about P = 2,000 promotions; beyond that the caches hold what fits, about
-    56 MiB / (P/7.5 + 280) entries (~36,000 at P = 10,000, ~4,300 at P = 100,000), and the
-    rest is recomputed, never wrong. The costs are upper bounds: a raw value is counted
-    though the user may hold it too, and equal bitsets are often one shared int.
-    `cache_bytes=0` caches nothing. The budget counts the cached entries only, not the
-    index itself (built once, a few hundred bytes per promotion).
+    Caches. A catalog remembers, within `cache_bytes`, the answers it computed: for each
+    attribute and raw value seen, the bitset of the promotions that fail their conditions
+    on it; for each region of time seen, the bitset of the promotions running. A bitset over
+    P promotions costs about P/7.5 bytes (`sys.getsizeof` of the int), and each entry is
+    costed at that plus its raw value plus a fixed overhead (~200 bytes: dict slot, key, the
+    budget's record). One eighth of `cache_bytes` is for the moments, the rest is shared by
+    all attributes: the values most asked about take the room, whatever their attribute.
+
+    The default budget grows with the catalog: room for about `DEFAULT_CACHED_ANSWERS`
+    (20,000) answers whatever P, at least 64 MiB. That is ~3 KB a promotion: ~300 MB at
+    P = 100,000, ~3 GB at P = 1,000,000, spent only when that many distinct values are
+    asked about (100 attributes x 200 players with a value each fit). Pass a smaller
+    `cache_bytes` to bound it lower; `cache_bytes=0` caches nothing.
+
+    When the budget is full, a new answer is kept now and then (one in eight) in place of
+    a random one; the others are computed within the query and not kept. Never wrong,
+    only slower: an answer not cached costs a few bitset operations, and the members of
+    every answer not cached are turned into a bitset once, for the whole query. The costs
+    are upper bounds: a raw value is counted though the user may hold it too, and equal
+    bitsets are often one shared int. The budget counts the cached entries only, not the
+    index itself (built once: a few hundred bytes a promotion, plus about 270 bytes for
+    each `gt`, `ge`, `lt` or `le` condition, the checkpoints of their sorted prefixes).
 
     Text and typed values (ints, floats, Decimals, dates, aware datetimes) are cached alike,
     under keys that keep apart values equal in Python but read differently by conditions
@@ -63,19 +80,24 @@ class Catalog:
     Other types are answered without caching.
     """
 
-    def __init__(self, promotions: Iterable[Promotion], *, cache_bytes: int = _CACHE_BYTES):
+    def __init__(self, promotions: Iterable[Promotion], *, cache_bytes: int | None = None) -> None:
         """Index `promotions`; a ValidationError if one is not a promotion or an id repeats.
 
         `cache_bytes` bounds the memory the catalog spends remembering answers for values
-        and moments it has seen (see the class docstring).
+        and moments it has seen; None (the default) sizes it to the catalog (see the class
+        docstring).
         """
-        if type(cache_bytes) is not int or not 0 <= cache_bytes <= _CACHE_BYTES_MAX:
+        if cache_bytes is not None and (
+            type(cache_bytes) is not int or not 0 <= cache_bytes <= _CACHE_BYTES_MAX
+        ):
             raise ValidationError.single(
                 "cache_bytes", f"a whole number of bytes from 0 to {_CACHE_BYTES_MAX}", cache_bytes
             )
         self._promotions: tuple[Promotion, ...] = tuple(promotions)
         self._check(self._promotions)
         size = len(self._promotions)
+        if cache_bytes is None:
+            cache_bytes = default_cache_bytes(size)
         self._by_key: dict[PromotionKind, dict[str | None, int]] = {  # key to position
             kind: {} for kind in PromotionKind
         }
@@ -109,10 +131,16 @@ class Catalog:
         base_bytes = max(0, cache_bytes) // 8
         self._base_budget = ByteBudget(base_bytes)
         self._attribute_budget = ByteBudget(max(0, cache_bytes) - base_bytes)
+        shared: dict[int, tuple[Hashable, ...]] = {}
+        self._shared = shared
         self._attributes = {
-            name: AttributeIndex(owners[name], conditions[name], size, self._attribute_budget)
+            name: AttributeIndex(
+                owners[name], conditions[name], size, self._attribute_budget, shared
+            )
             for name in owners
         }
+        groups = [g for index in self._attributes.values() for g in index.equality_groups()]
+        shared.update(shared_members(groups))
         self._base_cache: dict[int, int] = {}
 
     @staticmethod
@@ -209,13 +237,14 @@ class Catalog:
             base &= wanted
         if not base:
             return 0
-        failing = 0
+        gathered = Failing()
         get = user.attributes.get
         for name, index in self._attributes.items():
-            failing |= index.fails(get(name))
-        eligible = base & ~failing
+            index.collect(get(name), gathered)
+        failing = gathered.bits(len(self._promotions), self._shared)
+        eligible = base ^ (base & failing)  # base & ~failing, without the negative int
         if user.id is None and base & self._rules:
-            eligible = (eligible & ~self._rules) | (base & self._unauth_rules)
+            eligible = (eligible ^ (eligible & self._rules)) | (base & self._unauth_rules)
         return eligible
 
     def eligible_mask(
