@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from liveops_rules._bitset import PrefixBits, SetsByValue, bitset
+from liveops_rules._bitset import PrefixBits, SetsByValue, bitset, members
 from liveops_rules._caches import ByteBudget
 from liveops_rules._failing import Failing
 from liveops_rules.models.conditions import (
@@ -30,7 +30,7 @@ from liveops_rules.models.conditions import (
 )
 from liveops_rules.models.values import Operator
 
-__all__ = ["ENTRY_OVERHEAD", "AttributeIndex", "OrderedConditions", "cache_key"]
+__all__ = ["ENTRY_OVERHEAD", "AttributeIndex", "OrderedConditions", "checkpoint_step"]
 
 ENTRY_OVERHEAD = 200
 """Bytes a cached answer costs beyond its bitset and its raw value: the dict slot, the key
@@ -40,29 +40,10 @@ the dicts' growth)."""
 _KEYED_BY_CLASS = frozenset({float, bool, Decimal, date})
 
 
-def cache_key(raw: object) -> Hashable | None:
-    """The key under which the answer for `raw` is cached, or None when it is not cached.
-
-    Two raw values get equal keys only when every condition reads them alike. Text and ints
-    are their own keys (no other raw value equals them and is of their class); other values
-    carry their class, since `1`, `1.0`, `True` and `Decimal("1")` are equal keys but not
-    equal answers (True is no number). An aware datetime also carries its UTC offset: equal
-    moments in two offsets can fall on two calendar days. Subclasses, NaNs and other types
-    (perhaps unhashable, perhaps with their own equality) are not cached.
-    """
-    kind = raw.__class__
-    if kind is str or kind is int:
-        return raw
-    if kind is datetime:
-        return (kind, raw, raw.utcoffset())  # type: ignore[attr-defined]
-    if kind in _KEYED_BY_CLASS:
-        if kind is Decimal:
-            if not raw.is_finite():  # type: ignore[attr-defined]
-                return None  # a signalling NaN cannot even be hashed
-        elif raw != raw:  # a float NaN equals nothing: it would never be found again
-            return None
-        return (kind, raw)
-    return None
+def _cacheable(raw: object, kind: type) -> bool:
+    if kind is Decimal:
+        return raw.is_finite()  # type: ignore[attr-defined,no-any-return]  # sNaN: no hash
+    return raw == raw  # a float NaN equals nothing: it would never be found again
 
 
 class _Equality:
@@ -87,11 +68,15 @@ class _Equality:
             if len(found) == 1:  # two different `eq` values on one attribute never both hold
                 only[next(iter(found))].append(index)
         self._size = size
-        self.equal_members = tuple(equal)
-        """The promotions with an `eq` condition here, each once."""
         self._equal_holders = bitset(equal, size)
         self._equal_only = SetsByValue(only, size)
         self._unequal = SetsByValue(unequal, size)
+
+    @property
+    def equal_members(self) -> list[int]:
+        """The promotions with an `eq` condition here, each once (read from the bitset:
+        needed only while the catalog is built)."""
+        return members(self._equal_holders)
 
     def fails(self, value: Any) -> int:
         failing = Failing()
@@ -256,7 +241,8 @@ class AttributeIndex:
         # instants (see DateCondition): two orders, each total.
         self._days = OrderedConditions(days.indices, days.operators, days.values, size)
         self._moments = OrderedConditions(moments.indices, moments.operators, moments.values, size)
-        self._by_raw: dict[Hashable, int] = {}
+        self._by_raw: dict[Hashable, int] = {}  # text and ints
+        self._by_class: dict[Hashable, dict[Hashable, int]] = {}  # other types, by class
         self._budget = budget
         self._shared = shared
         self._entry_bound = ENTRY_OVERHEAD + 28 + 4 * -(-size // 30)  # a bitset's largest int
@@ -276,7 +262,7 @@ class AttributeIndex:
         """Add the promotions that fail a condition on this attribute when its value is
         `raw` to `failing`.
 
-        Answers are cached as bitsets by `cache_key(raw)`, within the catalog's byte
+        Answers are cached as bitsets by raw value (see `_typed_cache`), within the byte
         budget, when it admits them; the others are gathered into `failing`, to be
         converted with the rest of the query.
         """
@@ -285,9 +271,12 @@ class AttributeIndex:
                 failing.dense |= self.missing_fails
             return
         kind = raw.__class__
-        key = raw if kind is str or kind is int else cache_key(raw)
-        if key is not None:
-            cached = self._by_raw.get(key)
+        if kind is str or kind is int:
+            cache: dict[Hashable, int] | None = self._by_raw
+        else:
+            cache = self._typed_cache(raw, kind)
+        if cache is not None:
+            cached = cache.get(raw)
             if cached is not None:
                 if cached:
                     failing.dense |= cached
@@ -298,11 +287,35 @@ class AttributeIndex:
                 self._gather(raw, own)
                 found = own.bits(self._size, self._shared)
                 cost = ENTRY_OVERHEAD + sys.getsizeof(found) + raw_bytes
-                self._budget.keep(self._by_raw, key, found, cost)
+                self._budget.keep(cache, raw, found, cost)
                 if found:
                     failing.dense |= found
                 return
         self._gather(raw, failing)
+
+    def _typed_cache(self, raw: object, kind: type) -> dict[Hashable, int] | None:
+        """The cache for raw values of `kind` (not text or int), or None: not cached.
+
+        Within one dict, equal raw values must be read alike by every condition. So each
+        class has its own, since `1`, `1.0`, `True` and `Decimal("1")` are equal but not
+        read alike (True is no number); aware datetimes one per UTC offset, since equal
+        moments in two offsets can fall on two calendar days. Subclasses, NaNs and other
+        types (perhaps unhashable, perhaps with their own equality) are not cached.
+        """
+        if kind is datetime:
+            slot: Hashable = raw.utcoffset()  # type: ignore[attr-defined]
+        elif kind in _KEYED_BY_CLASS and _cacheable(raw, kind):
+            slot = kind
+        else:
+            return None
+        cache = self._by_class.get(slot)
+        if cache is None:
+            cache = self._by_class.setdefault(slot, {})
+        return cache
+
+    def cached_answers(self) -> int:
+        """How many answers are cached here."""
+        return len(self._by_raw) + sum(len(cache) for cache in self._by_class.values())
 
     def _gather(self, raw: object, failing: Failing) -> None:
         if self._string_holders:

@@ -72,14 +72,14 @@ class SetsByValue:
     """Sets of members kept per value: as bitsets when dense, as member lists when sparse.
 
     A bitset costs size/8 bytes however few its members; a sparse set is kept as its
-    members and turned into a bitset when asked for.
+    members (4 bytes each) and turned into a bitset when asked for.
     """
 
     def __init__(self, groups: Mapping[Hashable, Sequence[int]], size: int) -> None:
         self._size = size
-        dense_from = max(1, size // 64)  # 8 bytes a member vs size/8 bytes a bitset
-        self._sets: dict[Hashable, int | tuple[int, ...]] = {
-            value: bitset(found, size) if len(found) >= dense_from else tuple(found)
+        dense_from = max(1, size // 64)  # kept as a bitset once it costs at most 2 bytes a member
+        self._sets: dict[Hashable, int | array[int]] = {
+            value: bitset(found, size) if len(found) >= dense_from else array("i", found)
             for value, found in groups.items()
         }
 
@@ -88,7 +88,7 @@ class SetsByValue:
         found = self._sets.get(value, 0)
         return found if isinstance(found, int) else bitset(found, self._size)
 
-    def kept(self, value: Hashable) -> int | tuple[int, ...]:
+    def kept(self, value: Hashable) -> int | array[int]:
         """The members kept for `value` as they are kept: a bitset (0 when none) or the
         members of a sparse set."""
         return self._sets.get(value, 0)
@@ -112,7 +112,7 @@ class PrefixBits:
     """
 
     def __init__(self, sequence: Sequence[int], size: int, step: int) -> None:
-        self._sequence = array("l", sequence)
+        self._sequence = array("i", sequence)
         self._size = size
         self._step = max(1, step)
         self._checkpoints = [0]

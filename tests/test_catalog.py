@@ -199,7 +199,7 @@ def test_many_threads_share_a_catalog_whose_caches_are_full():
     budget = catalog._attribute_budget
     assert len(budget) > 0
     assert budget.used <= budget.limit
-    assert len(budget) == sum(len(index._by_raw) for index in catalog._attributes.values())
+    assert len(budget) == sum(index.cached_answers() for index in catalog._attributes.values())
 
 
 def _check_queries(catalog: Catalog, promotions: list, queries: list) -> None:
