@@ -49,6 +49,8 @@ from liveops_rules import (
     evaluate,
     is_eligible,
 )
+from liveops_rules._attribute_index import AttributeIndex
+from liveops_rules._failing import Failing
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 STRING_ATTRIBUTES = {
@@ -315,8 +317,14 @@ def floor_seconds(catalog: Catalog, users: list[User]) -> float:
     """Per player, the floor of a query: every attribute's answer at hand (computed
     beforehand), only ORed together, then the running promotions less the failing ones."""
     indexes = catalog._attributes  # a benchmark may read the internals it measures
+
+    def answer(index: AttributeIndex, raw: object) -> int:
+        found = Failing()
+        index.collect(raw, found)
+        return found.bits(len(catalog), catalog._shared)
+
     answers = [
-        [index.fails(user.attributes.get(name)) for name, index in indexes.items()]
+        [answer(index, user.attributes.get(name)) for name, index in indexes.items()]
         for user in users
     ]
     base = catalog._active(NOW)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import bisect
 import sys
+from array import array
 from collections import defaultdict
-from collections.abc import Hashable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timezone
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 
 from liveops_rules._bitset import PrefixBits, SetsByValue, bitset, members
@@ -23,6 +25,7 @@ from liveops_rules._caches import ByteBudget
 from liveops_rules._failing import Failing
 from liveops_rules.models.conditions import (
     Condition,
+    DateCondition,
     NumberCondition,
     StringCondition,
     read_date,
@@ -30,12 +33,25 @@ from liveops_rules.models.conditions import (
 )
 from liveops_rules.models.values import Operator
 
-__all__ = ["ENTRY_OVERHEAD", "AttributeIndex", "OrderedConditions", "checkpoint_step"]
+__all__ = [
+    "ENTRY_OVERHEAD",
+    "AttributeIndex",
+    "OrderedConditions",
+    "answer_bound",
+    "checkpoint_step",
+]
 
 ENTRY_OVERHEAD = 200
-"""Bytes a cached answer costs beyond its bitset and its raw value: the dict slot, the key
-tuple and the budget's record of the entry (~110 measured with tracemalloc; rounded up for
-the dicts' growth)."""
+"""Bytes a cached answer costs beyond its bitset and its raw value: the dict slot and the
+budget's record of the entry (~110 measured with tracemalloc; rounded up for the dicts'
+growth)."""
+
+
+def answer_bound(size: int) -> int:
+    """The most a cached answer over `size` promotions costs but for its raw value: the
+    overhead and the largest int of `size` bits (30 bits a 4-byte digit, 28 bytes more)."""
+    return ENTRY_OVERHEAD + 28 + 4 * -(-size // 30)
+
 
 _KEYED_BY_CLASS = frozenset({float, bool, Decimal, date})
 
@@ -67,7 +83,6 @@ class _Equality:
         for index, found in equal.items():
             if len(found) == 1:  # two different `eq` values on one attribute never both hold
                 only[next(iter(found))].append(index)
-        self._size = size
         self._equal_holders = bitset(equal, size)
         self._equal_only = SetsByValue(only, size)
         self._unequal = SetsByValue(unequal, size)
@@ -77,11 +92,6 @@ class _Equality:
         """The promotions with an `eq` condition here, each once (read from the bitset:
         needed only while the catalog is built)."""
         return members(self._equal_holders)
-
-    def fails(self, value: Any) -> int:
-        failing = Failing()
-        self.collect(value, failing)
-        return failing.bits(self._size, {})
 
     def collect(self, value: Any, failing: Failing) -> None:
         """Add the promotions failing these conditions on `value` to `failing`."""
@@ -103,19 +113,20 @@ _BITS_PER_STEP = 2048
 
 def checkpoint_step(size: int) -> int:
     """Members between two prefix checkpoints over `size` promotions: a checkpoint costs
-    ~size/8 bytes, so each member of a sequence costs at most ~256 bytes of them."""
+    ~size/7.5 bytes, so a member of a sequence costs at most ~273 bytes of them (fewer
+    where the step is the minimum, at under 32,768 promotions)."""
     return max(_MIN_STEP, -(-size // _BITS_PER_STEP))
 
 
 class OrderedConditions:
     """Conditions comparing one totally ordered kind of value (numbers, days or moments).
 
-    `gt` and `ge` conditions fail for values below their thresholds: sorted by (threshold,
-    1 for `gt`, 0 for `ge`) descending, those a value v fails (thresholds above v, and `gt`
-    ones at v) are a prefix. `lt` and `le` conditions fail for values above: sorted by
-    (threshold, 0 for `lt`, 1 for `le`) ascending, v fails those below it and the `lt`
-    ones at it, a prefix too. Two sequences an attribute, each read from `PrefixBits`; a
-    prefix's length is one bisection of the thresholds plus the strict ones at v.
+    `gt` and `ge` conditions fail for values below their thresholds: sorted by threshold,
+    then `ge` before `gt`, and read from the top, those a value v fails (thresholds above
+    v, and `gt` ones at v) are a prefix. `lt` and `le` conditions fail for values above:
+    sorted by threshold, then `lt` before `le`, v fails those below it and the `lt` ones at
+    it, a prefix too. Two sequences an attribute, each read from `PrefixBits`; a prefix's
+    length is two bisections of the thresholds and a running count of the strict ones.
     """
 
     def __init__(
@@ -129,27 +140,28 @@ class OrderedConditions:
         self._equality = _Equality(indices, operators, values, size)
         below: list[tuple[Any, int, int]] = []
         above: list[tuple[Any, int, int]] = []
-        self._strict_below: dict[Any, int] = defaultdict(int)  # `gt` conditions by threshold
-        self._strict_above: dict[Any, int] = defaultdict(int)  # `lt` conditions by threshold
         for index, operator, value in zip(indices, operators, values, strict=True):
             if operator is Operator.GT:
                 below.append((value, 1, index))
-                self._strict_below[value] += 1
             elif operator is Operator.GE:
                 below.append((value, 0, index))
             elif operator is Operator.LT:
                 above.append((value, 0, index))
-                self._strict_above[value] += 1
             elif operator is Operator.LE:
                 above.append((value, 1, index))
-        self._strict_below = dict(self._strict_below)
-        self._strict_above = dict(self._strict_above)
-        below.sort(key=_threshold_key)
-        above.sort(key=_threshold_key)
+        # Two stable sorts, not one on (threshold, flag) tuples, and no lookup of the value
+        # among the thresholds: thresholds are compared with `<` only, as the conditions
+        # compare (an aware datetime in a fold is neither ==, < nor > the same instant in
+        # another zone, and hashes apart from it).
+        for entries in (below, above):
+            entries.sort(key=_flag)
+            entries.sort(key=_threshold)
         step = checkpoint_step(size)
         self._below_thresholds = [value for value, _, _ in below]
+        self._below_strict = _running_count(flag for _, flag, _ in below)  # `gt` among first i
         self._below = PrefixBits([index for _, _, index in reversed(below)], size, step)
         self._above_thresholds = [value for value, _, _ in above]
+        self._above_strict = _running_count(1 - flag for _, flag, _ in above)  # `lt`
         self._above = PrefixBits([index for _, _, index in above], size, step)
 
     @property
@@ -167,23 +179,34 @@ class OrderedConditions:
         """Add the promotions with a condition here that `value` does not meet to `failing`."""
         self._equality.collect(value, failing)
         thresholds = self._below_thresholds
-        if thresholds:
-            count = len(thresholds) - bisect.bisect_right(thresholds, value)
-            if self._strict_below:
-                count += self._strict_below.get(value, 0)
+        if thresholds:  # fails: thresholds above the value, and `gt` ones at it
+            low = bisect.bisect_left(thresholds, value)
+            high = bisect.bisect_right(thresholds, value)
+            strict = self._below_strict
+            count = len(thresholds) - high + strict[high] - strict[low]
             if count:
                 self._below.collect(count, failing)
         thresholds = self._above_thresholds
-        if thresholds:
-            count = bisect.bisect_left(thresholds, value)
-            if self._strict_above:
-                count += self._strict_above.get(value, 0)
+        if thresholds:  # fails: thresholds below the value, and `lt` ones at it
+            low = bisect.bisect_left(thresholds, value)
+            high = bisect.bisect_right(thresholds, value)
+            strict = self._above_strict
+            count = low + strict[high] - strict[low]
             if count:
                 self._above.collect(count, failing)
 
 
-def _threshold_key(entry: tuple[Any, int, int]) -> tuple[Any, int]:
-    return entry[0], entry[1]
+def _running_count(flags: Iterable[int]) -> array[int]:
+    """counts[i]: how many of the first i flags are set."""
+    return array("i", accumulate(flags, initial=0))
+
+
+def _flag(entry: tuple[Any, int, int]) -> int:
+    return entry[1]
+
+
+def _threshold(entry: tuple[Any, int, int]) -> Any:
+    return entry[0]
 
 
 class _Group:
@@ -217,6 +240,12 @@ class AttributeIndex:
         shared: Mapping[int, tuple[Hashable, ...]],
     ) -> None:
         strings, numbers, days, moments = _Group(), _Group(), _Group(), _Group()
+        # Moments in a zone whose offset varies (a ZoneInfo, say) are not totally ordered
+        # with others: in a fold, 01:30 is equal to the other 01:30 of its zone, compared
+        # by wall time, but not to the same instants elsewhere, compared in UTC. So those
+        # conditions are answered one by one, as evaluate does, and never cached; fixed
+        # offsets (`datetime.timezone`, UTC among them) compare alike either way.
+        self._direct: list[tuple[int, DateCondition]] = []
         required: list[int] = []
         for index, condition in zip(indices, conditions, strict=True):
             if not condition.can_be_missing:
@@ -227,14 +256,18 @@ class AttributeIndex:
             elif kind is NumberCondition:
                 numbers.add(index, condition)
             elif isinstance(condition.value, datetime):
-                moments.add(index, condition)
+                if type(condition.value.tzinfo) is timezone:
+                    moments.add(index, condition)
+                else:  # a zone whose offset varies: see _direct
+                    self._direct.append((index, condition))
             else:
                 days.add(index, condition)
         self._size = size
         self.missing_fails = bitset(required, size)
         self._string_holders = bitset(strings.indices, size)
         self._number_holders = bitset(numbers.indices, size)
-        self._date_holders = bitset(days.indices + moments.indices, size)
+        direct = [index for index, _ in self._direct]
+        self._date_holders = bitset(days.indices + moments.indices + direct, size)
         self._strings = _Equality(strings.indices, strings.operators, strings.values, size)
         self._numbers = OrderedConditions(numbers.indices, numbers.operators, numbers.values, size)
         # Date conditions on a calendar day compare the user's day; those on a moment compare
@@ -245,22 +278,25 @@ class AttributeIndex:
         self._by_class: dict[Hashable, dict[Hashable, int]] = {}  # other types, by class
         self._budget = budget
         self._shared = shared
-        self._entry_bound = ENTRY_OVERHEAD + 28 + 4 * -(-size // 30)  # a bitset's largest int
+        self._entry_bound = answer_bound(size)
 
     def equality_groups(self) -> list[tuple[Hashable, Sequence[int]]]:
         """Each equality group here with its `eq` holders, for `shared_members`."""
         groups = (self._strings, self._numbers.equality, self._days.equality)
         return [(group, group.equal_members) for group in (*groups, self._moments.equality)]
 
-    def fails(self, raw: object) -> int:
-        """The promotions that fail a condition on this attribute when its value is `raw`."""
-        failing = Failing()
-        self.collect(raw, failing)
-        return failing.bits(self._size, self._shared)
-
     def collect(self, raw: object, failing: Failing) -> None:
         """Add the promotions that fail a condition on this attribute when its value is
-        `raw` to `failing`.
+        `raw` to `failing` (see `_collect_indexed`; `_direct` conditions one by one)."""
+        self._collect_indexed(raw, failing)
+        if self._direct and raw is not None:
+            moment = read_date(raw)
+            if moment is not None:
+                failing.members.extend(i for i, c in self._direct if not c.holds(moment))
+
+    def _collect_indexed(self, raw: object, failing: Failing) -> None:
+        """Add the promotions that fail an indexed condition on this attribute when its
+        value is `raw` to `failing`.
 
         Answers are cached as bitsets by raw value (see `_typed_cache`), within the byte
         budget, when it admits them; the others are gathered into `failing`, to be
@@ -315,7 +351,8 @@ class AttributeIndex:
 
     def cached_answers(self) -> int:
         """How many answers are cached here."""
-        return len(self._by_raw) + sum(len(cache) for cache in self._by_class.values())
+        typed = list(self._by_class.values())  # a snapshot: queries may add a class meanwhile
+        return len(self._by_raw) + sum(len(cache) for cache in typed)
 
     def _gather(self, raw: object, failing: Failing) -> None:
         if self._string_holders:

@@ -72,21 +72,15 @@ class SetsByValue:
     """Sets of members kept per value: as bitsets when dense, as member lists when sparse.
 
     A bitset costs size/8 bytes however few its members; a sparse set is kept as its
-    members (4 bytes each) and turned into a bitset when asked for.
+    members (4 bytes each), which a query gathers (`collect`) with the rest of its members.
     """
 
     def __init__(self, groups: Mapping[Hashable, Sequence[int]], size: int) -> None:
-        self._size = size
         dense_from = max(1, size // 64)  # kept as a bitset once it costs at most 2 bytes a member
         self._sets: dict[Hashable, int | array[int]] = {
             value: bitset(found, size) if len(found) >= dense_from else array("i", found)
             for value, found in groups.items()
         }
-
-    def get(self, value: Hashable) -> int:
-        """The bitset of the members kept for `value` (0 when none)."""
-        found = self._sets.get(value, 0)
-        return found if isinstance(found, int) else bitset(found, self._size)
 
     def kept(self, value: Hashable) -> int | array[int]:
         """The members kept for `value` as they are kept: a bitset (0 when none) or the
@@ -113,7 +107,6 @@ class PrefixBits:
 
     def __init__(self, sequence: Sequence[int], size: int, step: int) -> None:
         self._sequence = array("i", sequence)
-        self._size = size
         self._step = max(1, step)
         self._checkpoints = [0]
         buffer = bytearray((size + 7) // 8)
@@ -121,18 +114,9 @@ class PrefixBits:
             buffer[member >> 3] |= 1 << (member & 7)
             if position % self._step == 0:
                 self._checkpoints.append(int.from_bytes(buffer, "little"))
-        if len(self._sequence) % self._step:
-            self._checkpoints.append(int.from_bytes(buffer, "little"))
 
     def __len__(self) -> int:
         return len(self._sequence)
-
-    def first(self, count: int) -> int:
-        """The bitset of the first `count` members of the sequence."""
-        checkpoint = count // self._step
-        found = self._checkpoints[checkpoint]
-        rest = self._sequence[checkpoint * self._step : count]
-        return found | bitset(rest, self._size) if rest else found
 
     def collect(self, count: int, failing: Failing) -> None:
         """Add the first `count` members of the sequence to `failing`: the nearest
@@ -165,8 +149,6 @@ class PrefixParity:
             buffer[member >> 3] ^= 1 << (member & 7)
             if position % self._step == 0:
                 self._checkpoints.append(int.from_bytes(buffer, "little"))
-        if len(self._sequence) % self._step:
-            self._checkpoints.append(int.from_bytes(buffer, "little"))
 
     def __len__(self) -> int:
         return len(self._sequence)

@@ -34,7 +34,7 @@ class ByteBudget:
     Random, not oldest first: a workload that asks for more values than fit, in the same
     order again and again, would find nothing cached after first-in-first-out eviction,
     and part of them after random eviction. When the budget is full, `admits` lets one new
-    entry in out of `_ADMIT_WHEN_FULL`, so that a cache too small for its work does not
+    entry in eight be computed to be kept, so that a cache too small for its work does not
     spend every query replacing entries.
 
     Reading a dict needs nothing from the budget (`cache.get(key)`); only `keep` changes the

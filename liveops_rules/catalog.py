@@ -15,7 +15,7 @@ from array import array
 from collections.abc import Collection, Hashable, Iterable, Iterator
 from datetime import datetime
 
-from liveops_rules._attribute_index import ENTRY_OVERHEAD, AttributeIndex
+from liveops_rules._attribute_index import AttributeIndex, answer_bound
 from liveops_rules._bitset import PrefixParity, bitset, members
 from liveops_rules._caches import ByteBudget
 from liveops_rules._failing import Failing, shared_members
@@ -42,9 +42,9 @@ _BASE_ENTRY_OVERHEAD = 120  # a moment cache entry beyond its bitset: dict slot,
 
 def default_cache_bytes(size: int) -> int:
     """The cache budget of a catalog of `size` promotions when none is given: room for
-    `DEFAULT_CACHED_ANSWERS` answers (each ~size/7.5 + 200 bytes) in the attributes' seven
+    `DEFAULT_CACHED_ANSWERS` answers (each ~size/7.5 + 300 bytes) in the attributes' seven
     eighths, at least 64 MiB."""
-    answer = ENTRY_OVERHEAD + 28 + 4 * -(-size // 30) + 64
+    answer = answer_bound(size) + 64  # and a raw value of 64 bytes
     return max(_CACHE_BYTES_MIN, DEFAULT_CACHED_ANSWERS * answer * 8 // 7)
 
 
@@ -65,8 +65,9 @@ class Catalog:
     asked about (100 attributes x 200 players with a value each fit). Pass a smaller
     `cache_bytes` to bound it lower; `cache_bytes=0` caches nothing.
 
-    When the budget is full, a new answer is kept now and then (one in eight) in place of
-    a random one; the others are computed within the query and not kept. Never wrong,
+    When the attributes' budget is full, a new answer is kept one time in eight, in place
+    of random ones; the others are computed within the query and not kept (a new region of
+    time is always kept, in place of random ones). Never wrong,
     only slower: an answer not cached costs a few bitset operations, and the members of
     every answer not cached are turned into a bitset once, for the whole query. The costs
     are upper bounds: a raw value is counted though the user may hold it too, and equal
@@ -74,10 +75,10 @@ class Catalog:
     index itself (built once: a few hundred bytes a promotion, plus about 270 bytes for
     each `gt`, `ge`, `lt` or `le` condition, the checkpoints of their sorted prefixes).
 
-    Text and typed values (ints, floats, Decimals, dates, aware datetimes) are cached alike,
-    under keys that keep apart values equal in Python but read differently by conditions
-    (`1`, `1.0`, `True`; one moment in two offsets, which may fall on two calendar days).
-    Other types are answered without caching.
+    Text and typed values (ints, floats, Decimals, bools, dates, datetimes) are cached
+    alike, apart where values equal in Python are read differently by conditions (`1`,
+    `1.0`, `True`; one moment in two offsets, which may fall on two calendar days). NaNs,
+    subclasses and other types are answered without caching.
     """
 
     def __init__(self, promotions: Iterable[Promotion], *, cache_bytes: int | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -495,28 +496,41 @@ def test_a_cache_budget_that_is_not_a_whole_number_of_bytes_is_refused(budget):
         Catalog([], cache_bytes=budget)
 
 
+_NEW_YORK = ZoneInfo("America/New_York")
+_IN_FOLD = datetime(2025, 11, 2, 1, 30, fold=1, tzinfo=_NEW_YORK)  # 06:30Z, the hour again
+_MOMENTS = (
+    _IN_FOLD,
+    _IN_FOLD.astimezone(UTC),
+    datetime(2025, 11, 2, 1, 30, tzinfo=_NEW_YORK),  # the first 01:30, 05:30Z
+    datetime(2025, 11, 2, 5, 30, tzinfo=UTC),
+    datetime(2025, 11, 2, 7, tzinfo=timezone(timedelta(hours=2))),
+    datetime(2025, 11, 2, 7, tzinfo=timezone(timedelta(hours=2))),  # another tzinfo object
+)
+
+
 def _wide_catalog(rng: random.Random, size: int) -> list:
-    """`size` promotions on three attributes, many with `eq` conditions on two or three of
+    """`size` promotions on four attributes, many with `eq` conditions on two or more of
     them and in two kinds on one (text and number on "x"), so that answers hold sparse
-    sets, members past checkpoints and promotions shared by several `eq` groups."""
+    sets, members past checkpoints and promotions shared by several `eq` groups; "m"
+    compares moments, some in a fold (01:30 twice in New York)."""
     day0 = date(2026, 1, 1)
 
-    def condition(name: str):
+    def condition(name: str) -> object:
         missing = rng.random() < 0.3
         op = rng.choice(("eq", "eq", "ne", "gt", "ge", "lt", "le"))
         if name == "x" and rng.random() < 0.5:
-            return StringCondition(
-                "x", rng.choice(("eq", "ne")), str(rng.randrange(12)), can_be_missing=missing
-            )
+            value = str(rng.randrange(12))
+            return StringCondition("x", rng.choice(("eq", "ne")), value, can_be_missing=missing)
         if name == "d":
-            return DateCondition(
-                "d", op, day0 + timedelta(days=rng.randrange(12)), can_be_missing=missing
-            )
+            day = day0 + timedelta(days=rng.randrange(12))
+            return DateCondition("d", op, day, can_be_missing=missing)
+        if name == "m":
+            return DateCondition("m", op, rng.choice(_MOMENTS), can_be_missing=missing)
         return NumberCondition(name, op, rng.randrange(12), can_be_missing=missing)
 
     promotions = []
     for i in range(size):
-        names = rng.sample(("x", "y", "d"), rng.randrange(4))
+        names = rng.sample(("x", "y", "d", "m"), rng.randrange(5))
         extra = [condition(n) for n in names for _ in range(rng.choice((1, 1, 2)))]
         promotions.append(Coupon(external_id=f"c{i}", enabled=True, conditions=extra))
     return promotions
@@ -525,17 +539,48 @@ def _wide_catalog(rng: random.Random, size: int) -> list:
 def _wide_user(rng: random.Random) -> User:
     day0 = date(2026, 1, 1)
     attributes: dict[str, object] = {}
-    for name in ("x", "y", "d"):
+    for name in ("x", "y", "d", "m"):
         roll = rng.random()
         if roll < 0.15:
             continue
         if name == "d":
             day = day0 + timedelta(days=rng.randrange(-1, 13))
             attributes[name] = day if roll < 0.6 else day.isoformat()
+        elif name == "m":
+            moment = rng.choice(_MOMENTS)
+            attributes[name] = moment if roll < 0.7 else moment.isoformat()
         else:
             n = rng.randrange(-1, 13)
-            attributes[name] = rng.choice((n, str(n), n + 0.5, Decimal(n))) if roll < 0.95 else []
+            odd = rng.choice(([], True, float("nan"), Decimal("NaN"), -0.0))
+            attributes[name] = rng.choice((n, str(n), n + 0.5, Decimal(n))) if roll < 0.9 else odd
     return User("u", attributes)
+
+
+@pytest.mark.parametrize("operator", ["gt", "ge", "lt", "le"])
+@pytest.mark.parametrize("threshold", [_IN_FOLD, _IN_FOLD.astimezone(UTC)])
+@pytest.mark.parametrize("value", [_IN_FOLD, _IN_FOLD.astimezone(UTC), "2025-11-02T06:30:00Z"])
+@pytest.mark.parametrize("cache_bytes", [0, None])
+def test_a_moment_in_a_fold_is_compared_as_the_conditions_compare(
+    operator, threshold, value, cache_bytes
+):
+    """In a fold, an aware datetime is neither ==, < nor > the same instant in another zone
+    (and hashes apart from it): the index must only ever compare thresholds with `<`, as
+    the conditions do. Found by review: a lookup of the value among the thresholds and a
+    sort on (threshold, operator) tuples answered these apart from evaluate."""
+    strict = "gt" if operator in ("gt", "ge") else "lt"
+    promotions = [
+        Coupon(
+            external_id="one", enabled=True, conditions=[DateCondition("m", operator, threshold)]
+        ),
+        Coupon(
+            external_id="tie",
+            enabled=True,
+            conditions=[DateCondition("m", strict, _IN_FOLD), DateCondition("m", "le", _IN_FOLD)],
+        ),
+    ]
+    user = User("u", {"m": value})
+    expected = [p for p in promotions if evaluate(p, user, AT).eligible]
+    assert Catalog(promotions, cache_bytes=cache_bytes).eligible(user, AT) == expected
 
 
 @settings(max_examples=25, deadline=None)
