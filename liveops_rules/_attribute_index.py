@@ -157,12 +157,8 @@ class OrderedConditions:
             entries.sort(key=_flag)
             entries.sort(key=_threshold)
         step = checkpoint_step(size)
-        self._below_thresholds = [value for value, _, _ in below]
-        self._below_strict = _running_count(flag for _, flag, _ in below)  # `gt` among first i
-        self._below = PrefixBits([index for _, _, index in reversed(below)], size, step)
-        self._above_thresholds = [value for value, _, _ in above]
-        self._above_strict = _running_count(1 - flag for _, flag, _ in above)  # `lt`
-        self._above = PrefixBits([index for _, _, index in above], size, step)
+        self._below = _SortedThresholds(below, size, step, fail_above=True)
+        self._above = _SortedThresholds(above, size, step, fail_above=False)
 
     @property
     def equality(self) -> _Equality:
@@ -178,22 +174,40 @@ class OrderedConditions:
     def collect(self, value: Any, failing: Failing) -> None:
         """Add the promotions with a condition here that `value` does not meet to `failing`."""
         self._equality.collect(value, failing)
-        thresholds = self._below_thresholds
-        if thresholds:  # fails: thresholds above the value, and `gt` ones at it
-            low = bisect.bisect_left(thresholds, value)
-            high = bisect.bisect_right(thresholds, value)
-            strict = self._below_strict
-            count = len(thresholds) - high + strict[high] - strict[low]
-            if count:
-                self._below.collect(count, failing)
-        thresholds = self._above_thresholds
-        if thresholds:  # fails: thresholds below the value, and `lt` ones at it
-            low = bisect.bisect_left(thresholds, value)
-            high = bisect.bisect_right(thresholds, value)
-            strict = self._above_strict
-            count = low + strict[high] - strict[low]
-            if count:
-                self._above.collect(count, failing)
+        if self._below:
+            self._below.collect(value, failing)
+        if self._above:
+            self._above.collect(value, failing)
+
+
+class _SortedThresholds:
+    """One sorted sequence of (threshold, strict flag, promotion) entries: the ones a value
+    fails are a prefix, of the top (`fail_above`: thresholds above the value, and the
+    strict ones at it) or of the bottom (thresholds below, and the strict ones at it)."""
+
+    def __init__(
+        self, entries: list[tuple[Any, int, int]], size: int, step: int, *, fail_above: bool
+    ) -> None:
+        self._thresholds = [value for value, _, _ in entries]
+        self._strict = _running_count(  # strict (`gt` or `lt`) among the first i entries
+            flag if fail_above else 1 - flag for _, flag, _ in entries
+        )
+        ordered = reversed(entries) if fail_above else entries
+        self._prefix = PrefixBits([index for _, _, index in ordered], size, step)
+        self._fail_above = fail_above
+
+    def __bool__(self) -> bool:
+        return bool(self._thresholds)
+
+    def collect(self, value: Any, failing: Failing) -> None:
+        """Add the promotions whose condition here `value` does not meet to `failing`."""
+        thresholds = self._thresholds
+        low = bisect.bisect_left(thresholds, value)
+        high = bisect.bisect_right(thresholds, value)
+        at = self._strict[high] - self._strict[low]
+        count = (len(thresholds) - high if self._fail_above else low) + at
+        if count:
+            self._prefix.collect(count, failing)
 
 
 def _running_count(flags: Iterable[int]) -> array[int]:
