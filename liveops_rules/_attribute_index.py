@@ -62,6 +62,9 @@ def _cacheable(raw: object, kind: type) -> bool:
     return raw == raw  # a float NaN equals nothing: it would never be found again
 
 
+_TWO_VALUES = object()  # a promotion with `eq` conditions of two values on one attribute
+
+
 class _Equality:
     """`eq` and `ne` conditions: who fails for a value, from sets kept per value."""
 
@@ -72,17 +75,19 @@ class _Equality:
         values: Sequence[Any],
         size: int,
     ) -> None:
-        equal: dict[int, set[Hashable]] = defaultdict(set)
+        equal: dict[int, Any] = {}  # the promotion's `eq` value, or _TWO_VALUES
         unequal: dict[Hashable, list[int]] = defaultdict(list)
         for index, operator, value in zip(indices, operators, values, strict=True):
             if operator is Operator.EQ:
-                equal[index].add(value)
+                held = equal.setdefault(index, value)
+                if held is not value and held is not _TWO_VALUES and held != value:
+                    equal[index] = _TWO_VALUES
             elif operator is Operator.NE:
                 unequal[value].append(index)
         only: dict[Hashable, list[int]] = defaultdict(list)
-        for index, found in equal.items():
-            if len(found) == 1:  # two different `eq` values on one attribute never both hold
-                only[next(iter(found))].append(index)
+        for index, value in equal.items():
+            if value is not _TWO_VALUES:  # two different `eq` values never both hold
+                only[value].append(index)
         self._equal_holders = bitset(equal, size)
         self._equal_only = SetsByValue(only, size)
         self._unequal = SetsByValue(unequal, size)
