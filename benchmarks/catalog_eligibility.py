@@ -109,6 +109,13 @@ def make_periods(rng: random.Random, count: int) -> ValidityWindow:
     )
 
 
+def make_promotion(index: int, common: dict[str, object]) -> object:
+    """Promotion `index`: a coupon when odd, an item discount when even, with `common`."""
+    if index % 2:
+        return Coupon(external_id=f"coupon_{index}", **common)  # type: ignore[arg-type]
+    return ItemDiscount(promotion_id=index + 1, discount_percent=Decimal(10), **common)  # type: ignore[arg-type]
+
+
 def make_catalog(size: int, seed: int, periods: int = 1) -> list[object]:
     rng = random.Random(seed)
     promotions: list[object] = []
@@ -118,12 +125,7 @@ def make_catalog(size: int, seed: int, periods: int = 1) -> list[object]:
             "conditions": [make_condition(rng) for _ in range(rng.randint(1, 6))],
             "enabled": rng.random() >= 0.1,
         }
-        if index % 2:
-            promotions.append(Coupon(external_id=f"coupon_{index}", **common))
-        else:
-            promotions.append(
-                ItemDiscount(promotion_id=index + 1, discount_percent=Decimal(10), **common)
-            )
+        promotions.append(make_promotion(index, common))
     return promotions
 
 
@@ -280,12 +282,7 @@ def make_heavy_catalog(size: int, seed: int, selective: bool) -> list[object]:
             conditions = [StringCondition("campaign", "eq", value), *rare]
             window = ValidityWindow()
         common = {"window": window, "conditions": conditions, "enabled": True}
-        if index % 2:
-            promotions.append(Coupon(external_id=f"coupon_{index}", **common))
-        else:
-            promotions.append(
-                ItemDiscount(promotion_id=index + 1, discount_percent=Decimal(10), **common)
-            )
+        promotions.append(make_promotion(index, common))
     return promotions
 
 

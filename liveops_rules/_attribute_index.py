@@ -14,7 +14,7 @@ import bisect
 import sys
 from array import array
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timezone
 from decimal import Decimal
 from itertools import accumulate
@@ -304,16 +304,22 @@ class AttributeIndex:
         groups = (self._strings, self._numbers.equality, self._days.equality)
         return [(group, group.equal_members) for group in (*groups, self._moments.equality)]
 
+    @property
+    def collector(self) -> Callable[[object, Failing], None]:
+        """`collect`, or `collect_indexed` when every condition here is indexed: a query
+        calls it for each attribute, so the common case pays no extra call."""
+        return self.collect if self._direct else self.collect_indexed
+
     def collect(self, raw: object, failing: Failing) -> None:
         """Add the promotions that fail a condition on this attribute when its value is
-        `raw` to `failing` (see `_collect_indexed`; `_direct` conditions one by one)."""
-        self._collect_indexed(raw, failing)
+        `raw` to `failing` (`collect_indexed`, then the `_direct` ones one by one)."""
+        self.collect_indexed(raw, failing)
         if self._direct and raw is not None:
             moment = read_date(raw)
             if moment is not None:
                 failing.members.extend(i for i, c in self._direct if not c.holds(moment))
 
-    def _collect_indexed(self, raw: object, failing: Failing) -> None:
+    def collect_indexed(self, raw: object, failing: Failing) -> None:
         """Add the promotions that fail an indexed condition on this attribute when its
         value is `raw` to `failing`.
 

@@ -142,6 +142,7 @@ class Catalog:
         }
         groups = [g for index in self._attributes.values() for g in index.equality_groups()]
         shared.update(shared_members(groups))
+        self._collectors = [(name, index.collector) for name, index in self._attributes.items()]
         self._base_cache: dict[int, int] = {}
 
     @staticmethod
@@ -240,8 +241,8 @@ class Catalog:
             return 0
         gathered = Failing()
         get = user.attributes.get
-        for name, index in self._attributes.items():
-            index.collect(get(name), gathered)
+        for name, collect in self._collectors:
+            collect(get(name), gathered)
         failing = gathered.bits(len(self._promotions), self._shared)
         eligible = base ^ (base & failing)  # base & ~failing, without the negative int
         if user.id is None and base & self._rules:

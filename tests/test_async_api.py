@@ -296,24 +296,11 @@ def test_each_checkout_takes_its_own_api(loop: asyncio.AbstractEventLoop) -> Non
     loop.run_until_complete(asynchronous.aclose())
 
 
-def test_a_cancelled_checkout_leaves_holds_a_retry_of_its_order_takes_over(
-    tmp_path: Path, loop: asyncio.AbstractEventLoop
-) -> None:
-    """A cancelled task does no more I/O, so its holds stay until they expire; the order's
-    retry replays them instead of holding the capacity twice."""
-    import random
+def _sword_and_shield(swords: int) -> tuple[list[Any], Any]:
+    """Two discounts of 3 a player each (on a sword, on a shield) and a cart of both."""
+    from liveops_rules import Cart, CartLine, ItemDiscount, PromotionLimits
 
-    from liveops_rules import (
-        Cart,
-        CartLine,
-        Checkout,
-        ItemDiscount,
-        Pricing,
-        PromotionLimits,
-        check_ledger,
-    )
-
-    limited, other = (
+    discounts = [
         ItemDiscount(
             promotion_id=n,
             enabled=True,
@@ -322,14 +309,31 @@ def test_a_cancelled_checkout_leaves_holds_a_retry_of_its_order_takes_over(
             limits=PromotionLimits(per_user=3),
         )
         for n, sku in ((1, "sword"), (2, "shield"))
-    )
+    ]
     cart = Cart(
         currency="USD",
         lines=[
-            CartLine(sku="sword", quantity=2, price="10.00"),
+            CartLine(sku="sword", quantity=swords, price="10.00"),
             CartLine(sku="shield", quantity=1, price="30.00"),
         ],
     )
+    return discounts, cart
+
+
+def test_a_cancelled_checkout_leaves_holds_a_retry_of_its_order_takes_over(
+    tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> None:
+    """A cancelled task does no more I/O, so its holds stay until they expire; the order's
+    retry replays them instead of holding the capacity twice."""
+    import random
+
+    from liveops_rules import (
+        Checkout,
+        Pricing,
+        check_ledger,
+    )
+
+    (limited, other), cart = _sword_and_shield(swords=2)
     pricing = Pricing([limited, other])
     rng = random.Random(7)
     store = SQLiteStore(tmp_path / "c.db")
@@ -377,25 +381,9 @@ def test_a_cancelled_checkout_leaves_holds_a_retry_of_its_order_takes_over(
 def test_an_interrupt_from_the_store_still_releases_what_a_checkout_held() -> None:
     """A KeyboardInterrupt raised by a store call reaches the checkout's steps, whose clean-up
     gives back the holds it made (as before the checkout was steps)."""
-    from liveops_rules import Cart, CartLine, ItemDiscount, Pricing, PromotionLimits
+    from liveops_rules import Pricing
 
-    limited = [
-        ItemDiscount(
-            promotion_id=n,
-            enabled=True,
-            discount_percent="10",
-            items=[sku],
-            limits=PromotionLimits(per_user=3),
-        )
-        for n, sku in ((1, "sword"), (2, "shield"))
-    ]
-    cart = Cart(
-        currency="USD",
-        lines=[
-            CartLine(sku="sword", quantity=1, price="10.00"),
-            CartLine(sku="shield", quantity=1, price="30.00"),
-        ],
-    )
+    limited, cart = _sword_and_shield(swords=1)
 
     class Interrupting(InMemoryStore):
         counts = 0
