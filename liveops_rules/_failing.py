@@ -22,7 +22,7 @@ __all__ = ["Failing", "shared_members"]
 
 _CLEAR = tuple(255 ^ (1 << bit) for bit in range(8))
 _SET = tuple(1 << bit for bit in range(8))
-_FEW = 8  # members and rescues set one by one below this many (measured at 100,000 bits)
+_FEW = 8  # up to this many members and rescues are set one by one (measured at 100,000 bits)
 
 
 class Failing:
