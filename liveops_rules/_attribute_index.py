@@ -13,11 +13,10 @@ from __future__ import annotations
 import bisect
 import sys
 from array import array
-from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import UTC, date, datetime, timezone
 from decimal import Decimal
-from itertools import accumulate
+from itertools import accumulate, chain
 from typing import Any
 
 from liveops_rules._bitset import PrefixBits, SetsByValue, bitset, members
@@ -35,7 +34,9 @@ from liveops_rules.models.values import Operator
 
 __all__ = [
     "ENTRY_OVERHEAD",
+    "AttributeConditions",
     "AttributeIndex",
+    "ConditionFamily",
     "OrderedConditions",
     "answer_bound",
     "checkpoint_step",
@@ -62,35 +63,88 @@ def _cacheable(raw: object, kind: type) -> bool:
     return raw == raw  # a float NaN equals nothing: it would never be found again
 
 
-_TWO_VALUES = object()  # a promotion with `eq` conditions of two values on one attribute
+_ABSENT = object()
+# An enum member read from its class costs ~100 ns in CPython 3.11: read once, here.
+_EQ, _NE, _GT, _GE, _LT, _LE = (Operator(name) for name in ("eq", "ne", "gt", "ge", "lt", "le"))
+
+
+class ConditionFamily:
+    """The conditions of one comparison family (strings, numbers, days or moments) on one
+    attribute, sorted by operator and value as they are added: what `_Equality` and
+    `OrderedConditions` are built from.
+
+    Each condition is read once, while its model is at hand, and what is kept is grouped
+    by value (thresholds too), so that building the index reads no model again and sorts
+    only the distinct thresholds: at a million promotions the models take gigabytes, and
+    reading them out of order cost more than the index's own work.
+    """
+
+    __slots__ = ("above", "below", "equal", "holders", "only", "twice", "unequal")
+
+    def __init__(self) -> None:
+        self.holders = array("i")  # each condition's promotion
+        self.equal: dict[int, Any] = {}  # a promotion's first `eq` value
+        self.only: dict[Hashable, list[int]] = {}  # an `eq` value's promotions
+        self.twice: set[int] = set()  # promotions with `eq` conditions of two values
+        self.unequal: dict[Hashable, list[int]] = {}  # a `ne` value's promotions
+        # A threshold's promotions: (`gt`, `ge`) in below, (`lt`, `le`) in above.
+        self.below: dict[Any, tuple[list[int], list[int]]] = {}
+        self.above: dict[Any, tuple[list[int], list[int]]] = {}
+
+    @classmethod
+    def of(
+        cls, indices: Sequence[int], operators: Sequence[Operator], values: Sequence[Any]
+    ) -> ConditionFamily:
+        """The family of conditions given as parallel sequences (`indices[k]` is the
+        promotion the k-th condition belongs to)."""
+        family = cls()
+        for index, operator, value in zip(indices, operators, values, strict=True):
+            family.add(index, operator, value)
+        return family
+
+    def add(self, index: int, operator: Operator, value: Any) -> None:
+        """Add promotion `index`'s condition `operator value`."""
+        self.holders.append(index)
+        if operator is _NE:
+            _append(self.unequal, value, index)
+        elif operator is _EQ:
+            held = self.equal.get(index, _ABSENT)
+            if held is _ABSENT:
+                self.equal[index] = value
+                _append(self.only, value, index)
+            elif held is not value and held != value:  # two `eq` values never both hold
+                self.twice.add(index)
+        else:
+            # Thresholds are grouped by equality: conditions compare them with `<`, and for
+            # the values kept here (finite numbers, days, moments in fixed offsets) `==`
+            # and hashing agree with that order.
+            below = operator is _GT or operator is _GE
+            buckets = self.below if below else self.above
+            pair = buckets.get(value)
+            if pair is None:
+                pair = buckets[value] = ([], [])
+            pair[0 if operator is _GT or operator is _LT else 1].append(index)
+
+
+def _append(groups: dict[Hashable, list[int]], value: Hashable, index: int) -> None:
+    found = groups.get(value)
+    if found is None:
+        groups[value] = [index]  # a list: creating an array costs several times more
+    else:
+        found.append(index)
 
 
 class _Equality:
     """`eq` and `ne` conditions: who fails for a value, from sets kept per value."""
 
-    def __init__(
-        self,
-        indices: Sequence[int],
-        operators: Sequence[Operator],
-        values: Sequence[Any],
-        size: int,
-    ) -> None:
-        equal: dict[int, Any] = {}  # the promotion's `eq` value, or _TWO_VALUES
-        unequal: dict[Hashable, list[int]] = defaultdict(list)
-        for index, operator, value in zip(indices, operators, values, strict=True):
-            if operator is Operator.EQ:
-                held = equal.setdefault(index, value)
-                if held is not value and held is not _TWO_VALUES and held != value:
-                    equal[index] = _TWO_VALUES
-            elif operator is Operator.NE:
-                unequal[value].append(index)
-        only: dict[Hashable, list[int]] = defaultdict(list)
-        for index, value in equal.items():
-            if value is not _TWO_VALUES:  # two different `eq` values never both hold
-                only[value].append(index)
-        self._equal_holders = bitset(equal, size)
+    def __init__(self, family: ConditionFamily, size: int) -> None:
+        only = family.only
+        twice = family.twice
+        if twice:
+            only = {v: kept for v, found in only.items() if (kept := _without(found, twice))}
+        self._equal_holders = bitset(family.equal, size)
         self._equal_only = SetsByValue(only, size)
-        self._unequal = SetsByValue(unequal, size)
+        self._unequal = SetsByValue(family.unequal, size)
 
     @property
     def equal_members(self) -> list[int]:
@@ -134,36 +188,14 @@ class OrderedConditions:
     length is two bisections of the thresholds and a running count of the strict ones.
     """
 
-    def __init__(
-        self,
-        indices: Sequence[int],
-        operators: Sequence[Operator],
-        values: Sequence[Any],
-        size: int,
-    ) -> None:
+    def __init__(self, family: ConditionFamily, size: int) -> None:
+        """Index `family`'s conditions over `size` promotions (its sequences are sorted in
+        place: a family is built for one index)."""
         self._size = size
-        self._equality = _Equality(indices, operators, values, size)
-        below: list[tuple[Any, int, int]] = []
-        above: list[tuple[Any, int, int]] = []
-        for index, operator, value in zip(indices, operators, values, strict=True):
-            if operator is Operator.GT:
-                below.append((value, 1, index))
-            elif operator is Operator.GE:
-                below.append((value, 0, index))
-            elif operator is Operator.LT:
-                above.append((value, 0, index))
-            elif operator is Operator.LE:
-                above.append((value, 1, index))
-        # Two stable sorts, not one on (threshold, flag) tuples, and no lookup of the value
-        # among the thresholds: thresholds are compared with `<` only, as the conditions
-        # compare (an aware datetime in a fold is neither ==, < nor > the same instant in
-        # another zone, and hashes apart from it).
-        for entries in (below, above):
-            entries.sort(key=_flag)
-            entries.sort(key=_threshold)
+        self._equality = _Equality(family, size)
         step = checkpoint_step(size)
-        self._below = _SortedThresholds(below, size, step, fail_above=True)
-        self._above = _SortedThresholds(above, size, step, fail_above=False)
+        self._below = _SortedThresholds(family.below, size, step, fail_above=True)
+        self._above = _SortedThresholds(family.above, size, step, fail_above=False)
 
     @property
     def equality(self) -> _Equality:
@@ -186,19 +218,42 @@ class OrderedConditions:
 
 
 class _SortedThresholds:
-    """One sorted sequence of (threshold, strict flag, promotion) entries: the ones a value
-    fails are a prefix, of the top (`fail_above`: thresholds above the value, and the
-    strict ones at it) or of the bottom (thresholds below, and the strict ones at it)."""
+    """Conditions of one direction, by threshold: those a value fails are a prefix of
+    their promotions read in threshold order.
+
+    `fail_above` (`gt`, `ge`): a value fails the thresholds above it, and the strict ones
+    at it; read from the top threshold down, each threshold's strict (`gt`) promotions
+    first. Otherwise (`lt`, `le`): a value fails the thresholds below it and the strict
+    (`lt`) ones at it; read from the bottom up, strict first. Thresholds are distinct and
+    compared with `<` only, as the conditions compare: a moment in a fold is neither ==,
+    < nor > the same instant in another zone, but it falls between the same thresholds.
+    """
 
     def __init__(
-        self, entries: list[tuple[Any, int, int]], size: int, step: int, *, fail_above: bool
+        self,
+        buckets: dict[Any, tuple[list[int], list[int]]],
+        size: int,
+        step: int,
+        *,
+        fail_above: bool,
     ) -> None:
-        self._thresholds = [value for value, _, _ in entries]
-        self._strict = _running_count(  # strict (`gt` or `lt`) among the first i entries
-            flag if fail_above else 1 - flag for _, flag, _ in entries
-        )
-        ordered = reversed(entries) if fail_above else entries
-        self._prefix = PrefixBits([index for _, _, index in ordered], size, step)
+        self._thresholds = sorted(buckets)
+        order = reversed(self._thresholds) if fail_above else self._thresholds
+        sequence = array("i")
+        for threshold in order:
+            strict, inclusive = buckets[threshold]
+            sequence.extend(strict)
+            sequence.extend(inclusive)
+        pairs = [buckets[threshold] for threshold in self._thresholds]
+        sizes = [len(strict) + len(inclusive) for strict, inclusive in pairs]
+        # passed[j]: how many promotions the thresholds past j's side hold: for fail_above
+        # those at index j and above, otherwise those below j.
+        if fail_above:
+            self._passed = array("i", reversed(list(accumulate(reversed(sizes), initial=0))))
+        else:
+            self._passed = array("i", accumulate(sizes, initial=0))
+        self._strict = array("i", (len(strict) for strict, _ in pairs))
+        self._prefix = PrefixBits(sequence, size, step)
         self._fail_above = fail_above
 
     def __bool__(self) -> bool:
@@ -209,90 +264,88 @@ class _SortedThresholds:
         thresholds = self._thresholds
         low = bisect.bisect_left(thresholds, value)
         high = bisect.bisect_right(thresholds, value)
-        at = self._strict[high] - self._strict[low]
-        count = (len(thresholds) - high if self._fail_above else low) + at
+        count = self._passed[high if self._fail_above else low]
+        if high > low:  # at one threshold (distinct ones are ordered): its strict ones
+            count += self._strict[low]
         if count:
             self._prefix.collect(count, failing)
 
 
-def _running_count(flags: Iterable[int]) -> array[int]:
-    """counts[i]: how many of the first i flags are set."""
-    return array("i", accumulate(flags, initial=0))
+def _without(found: list[int], dropped: set[int]) -> list[int]:
+    return [index for index in found if index not in dropped]
 
 
-def _flag(entry: tuple[Any, int, int]) -> int:
-    return entry[1]
+class AttributeConditions:
+    """The conditions on one attribute, gathered by family and operator as they are added
+    (in one pass over a catalog): what an `AttributeIndex` is built from."""
 
-
-def _threshold(entry: tuple[Any, int, int]) -> Any:
-    return entry[0]
-
-
-class _Group:
-    """The conditions of one comparison family, as parallel lists."""
+    __slots__ = ("days", "direct", "moments", "numbers", "required", "strings")
 
     def __init__(self) -> None:
-        self.indices: list[int] = []
-        self.operators: list[Operator] = []
-        self.values: list[Any] = []
-
-    def add(self, index: int, condition: Condition) -> None:
-        self.indices.append(index)
-        self.operators.append(condition.operator)
-        self.values.append(condition.value)
-
-
-class AttributeIndex:
-    """Which promotions fail their conditions on one attribute, for any raw value.
-
-    `indices[k]` is the promotion that `conditions[k]` belongs to. `shared` is the
-    catalog's map of promotions held by two or more equality groups (`equality_groups`
-    of every attribute, through `shared_members`); it may be filled after construction.
-    """
-
-    def __init__(
-        self,
-        indices: Sequence[int],
-        conditions: Sequence[Condition],
-        size: int,
-        budget: ByteBudget,
-        shared: Mapping[int, tuple[Hashable, ...]],
-    ) -> None:
-        strings, numbers, days, moments = _Group(), _Group(), _Group(), _Group()
+        self.required = array("i")  # the promotions with a condition here not to be missing
+        self.strings = ConditionFamily()
+        self.numbers = ConditionFamily()
+        self.days = ConditionFamily()  # date conditions on a calendar day
+        self.moments = ConditionFamily()  # ... on a moment in a fixed offset
         # Moments in a zone whose offset varies (a ZoneInfo, say) are not totally ordered
         # with others: in a fold, 01:30 is equal to the other 01:30 of its zone, compared
         # by wall time, but not to the same instants elsewhere, compared in UTC. So those
         # conditions are answered one by one, as evaluate does, and never cached; fixed
         # offsets (`datetime.timezone`, UTC among them) compare alike either way.
-        self._direct: list[tuple[int, DateCondition]] = []
-        required: list[int] = []
-        for index, condition in zip(indices, conditions, strict=True):
-            if not condition.can_be_missing:
-                required.append(index)
-            kind = type(condition)
-            if kind is StringCondition:
-                strings.add(index, condition)
-            elif kind is NumberCondition:
-                numbers.add(index, condition)
-            elif isinstance(condition.value, datetime):
-                if type(condition.value.tzinfo) is timezone:
-                    moments.add(index, condition)
-                else:  # a zone whose offset varies: see _direct
-                    self._direct.append((index, condition))
-            else:
-                days.add(index, condition)
+        self.direct: list[tuple[int, DateCondition]] = []
+
+    def add(self, index: int, condition: Condition) -> None:
+        """Add `condition`, of the promotion at position `index`."""
+        if not condition.can_be_missing:
+            self.required.append(index)
+        kind = type(condition)
+        value = condition.value
+        if kind is StringCondition:
+            family = self.strings
+        elif kind is NumberCondition:
+            family = self.numbers
+            value = condition.check[3]  # integral thresholds as ints: compared faster
+        elif isinstance(value, datetime):
+            if type(value.tzinfo) is not timezone:  # a zone whose offset varies
+                self.direct.append((index, condition))  # type: ignore[arg-type]
+                return
+            family = self.moments
+        else:
+            family = self.days
+        family.add(index, condition.operator, value)
+
+
+class AttributeIndex:
+    """Which promotions fail their conditions on one attribute, for any raw value.
+
+    `shared` is the catalog's map of promotions held by two or more equality groups
+    (`equality_groups` of every attribute, through `shared_members`); it may be filled
+    after construction.
+    """
+
+    def __init__(
+        self,
+        conditions: AttributeConditions,
+        size: int,
+        budget: ByteBudget,
+        shared: Mapping[int, tuple[Hashable, ...]],
+    ) -> None:
+        """Index `conditions` over `size` promotions (their families are consumed: sorted
+        in place)."""
+        self._direct = conditions.direct
+        days, moments = conditions.days, conditions.moments
         self._size = size
-        self.missing_fails = bitset(required, size)
-        self._string_holders = bitset(strings.indices, size)
-        self._number_holders = bitset(numbers.indices, size)
+        self.missing_fails = bitset(conditions.required, size)
+        self._string_holders = bitset(conditions.strings.holders, size)
+        self._number_holders = bitset(conditions.numbers.holders, size)
         direct = [index for index, _ in self._direct]
-        self._date_holders = bitset(days.indices + moments.indices + direct, size)
-        self._strings = _Equality(strings.indices, strings.operators, strings.values, size)
-        self._numbers = OrderedConditions(numbers.indices, numbers.operators, numbers.values, size)
+        self._date_holders = bitset(chain(days.holders, moments.holders, direct), size)
+        self._strings = _Equality(conditions.strings, size)
+        self._numbers = OrderedConditions(conditions.numbers, size)
         # Date conditions on a calendar day compare the user's day; those on a moment compare
         # instants (see DateCondition): two orders, each total.
-        self._days = OrderedConditions(days.indices, days.operators, days.values, size)
-        self._moments = OrderedConditions(moments.indices, moments.operators, moments.values, size)
+        self._days = OrderedConditions(days, size)
+        self._moments = OrderedConditions(moments, size)
         self._by_raw: dict[Hashable, int] = {}  # text and ints
         self._by_class: dict[Hashable, dict[Hashable, int]] = {}  # other types, by class
         self._budget = budget

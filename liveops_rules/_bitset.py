@@ -78,7 +78,7 @@ class SetsByValue:
     def __init__(self, groups: Mapping[Hashable, Sequence[int]], size: int) -> None:
         dense_from = max(1, size // 64)  # kept as a bitset once it costs at most 2 bytes a member
         self._sets: dict[Hashable, int | array[int]] = {
-            value: bitset(found, size) if len(found) >= dense_from else array("i", found)
+            value: bitset(found, size) if len(found) >= dense_from else _array(found)
             for value, found in groups.items()
         }
 
@@ -97,6 +97,10 @@ class SetsByValue:
             failing.members.extend(found)
 
 
+def _array(found: Sequence[int]) -> array[int]:
+    return found if isinstance(found, array) and found.typecode == "i" else array("i", found)
+
+
 class PrefixBits:
     """The bitset of the first m members of a fixed sequence, for any m, quickly.
 
@@ -106,7 +110,7 @@ class PrefixBits:
     """
 
     def __init__(self, sequence: Sequence[int], size: int, step: int) -> None:
-        self._sequence = array("i", sequence)
+        self._sequence = _array(sequence)
         self._step = max(1, step)
         self._checkpoints = [0]
         buffer = bytearray((size + 7) // 8)

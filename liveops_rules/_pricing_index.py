@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
-from liveops_rules._attribute_index import OrderedConditions
+from liveops_rules._attribute_index import ConditionFamily, OrderedConditions
 from liveops_rules._caches import remember
 from liveops_rules.models.promotions import Bonus, ItemDiscount, PriceCondition, Promotion
 
@@ -101,9 +101,10 @@ class PricingIndex:
         """Promotions with a per-user limit: a checkout reserves them; anonymous users lack one."""
         self.excluders = frozenset(excluders)
         """Promotions that exclude others."""
-        self._prices = OrderedConditions(
-            owners, [c.operator for c in conditions], [c.value for c in conditions], size
+        family = ConditionFamily.of(
+            owners, [c.operator for c in conditions], [c.value for c in conditions]
         )
+        self._prices = OrderedConditions(family, size)
         self._answers: dict[tuple[str, Decimal | None], tuple[tuple[int, ...], tuple[int, ...]]]
         self._answers = {}
 

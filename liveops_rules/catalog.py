@@ -15,13 +15,12 @@ from array import array
 from collections.abc import Collection, Hashable, Iterable, Iterator
 from datetime import datetime
 
-from liveops_rules._attribute_index import AttributeIndex, answer_bound
+from liveops_rules._attribute_index import AttributeConditions, AttributeIndex, answer_bound
 from liveops_rules._bitset import PrefixParity, bitset, members
 from liveops_rules._caches import ByteBudget
 from liveops_rules._failing import Failing, shared_members
 from liveops_rules.errors import Problem, ValidationError, describe
 from liveops_rules.evaluate import Decision, check_moment, evaluate
-from liveops_rules.models.conditions import Condition
 from liveops_rules.models.promotions import (
     PersonalizedCatalogRule,
     Promotion,
@@ -95,115 +94,90 @@ class Catalog:
                 "cache_bytes", f"a whole number of bytes from 0 to {_CACHE_BYTES_MAX}", cache_bytes
             )
         self._promotions: tuple[Promotion, ...] = tuple(promotions)
-        self._check(self._promotions)
         size = len(self._promotions)
         if cache_bytes is None:
             cache_bytes = default_cache_bytes(size)
+        # One pass over the promotions reads everything the index is built from: at a
+        # million promotions their models take gigabytes, and each pass over them costs
+        # mostly the memory it reads.
+        problems: list[Problem] = []
         self._by_key: dict[PromotionKind, dict[str | None, int]] = {  # key to position
             kind: {} for kind in PromotionKind
         }
-        for position, promotion in enumerate(self._promotions):
-            self._by_key[promotion.kind][promotion.key] = position
-        self._kind_masks = {
-            kind: bitset((i for i, p in enumerate(self._promotions) if p.kind is kind), size)
-            for kind in PromotionKind
-        }
-        self._enabled = bitset((i for i, p in enumerate(self._promotions) if p.enabled), size)
-        rules = self._kind_masks[PromotionKind.PERSONALIZED_RULE]
-        self._rules = rules
-        self._unauth_rules = bitset(
-            (
-                i
-                for i, p in enumerate(self._promotions)
-                if isinstance(p, PersonalizedCatalogRule) and p.satisfied_for_unauth
-            ),
-            size,
-        )
-        self._build_windows()
-        owners: dict[str, list[int]] = {}
-        conditions: dict[str, list[Condition]] = {}
+        of_kind: dict[PromotionKind, list[int]] = {kind: [] for kind in PromotionKind}
+        enabled: list[int] = []
+        unauth_rules: list[int] = []
+        periods: list[tuple[int, datetime | None, datetime | None]] = []
+        gathered: dict[str, AttributeConditions] = {}
+        rule_kind = PromotionKind.PERSONALIZED_RULE
         for index, promotion in enumerate(self._promotions):
+            if not isinstance(promotion, _PROMOTION_TYPES):
+                problems.append(Problem(f"promotions[{index}]", "a promotion", describe(promotion)))
+                continue
+            kind, key = promotion.kind, promotion.key
+            keys = self._by_key[kind]
+            if key is None or key in keys:
+                problems.append(_key_problem(index, promotion, keys.get(key)))
+                continue
+            keys[key] = index
+            of_kind[kind].append(index)
+            if promotion.enabled:
+                enabled.append(index)
+            if kind is rule_kind and promotion.satisfied_for_unauth:
+                unauth_rules.append(index)
+            for start, end in promotion.window.all_periods:
+                periods.append((index, start, end))
             for condition in promotion.conditions:
-                name = condition.attribute
-                if name not in owners:
-                    owners[name], conditions[name] = [], []
-                owners[name].append(index)
-                conditions[name].append(condition)
+                attribute = gathered.get(condition.attribute)
+                if attribute is None:
+                    attribute = gathered[condition.attribute] = AttributeConditions()
+                attribute.add(index, condition)
+        if problems:
+            raise ValidationError(problems)
+        self._kind_masks = {kind: bitset(found, size) for kind, found in of_kind.items()}
+        self._enabled = bitset(enabled, size)
+        self._rules = self._kind_masks[rule_kind]
+        self._unauth_rules = bitset(unauth_rules, size)
+        self._build_windows(periods)
         base_bytes = max(0, cache_bytes) // 8
         self._base_budget = ByteBudget(base_bytes)
         self._attribute_budget = ByteBudget(max(0, cache_bytes) - base_bytes)
         shared: dict[int, tuple[Hashable, ...]] = {}
         self._shared = shared
         self._attributes = {
-            name: AttributeIndex(
-                owners[name], conditions[name], size, self._attribute_budget, shared
-            )
-            for name in owners
+            name: AttributeIndex(conditions, size, self._attribute_budget, shared)
+            for name, conditions in gathered.items()
         }
+        del gathered
         groups = [g for index in self._attributes.values() for g in index.equality_groups()]
         shared.update(shared_members(groups))
         self._collectors = [(name, index.collector) for name, index in self._attributes.items()]
         self._base_cache: dict[int, int] = {}
 
-    @staticmethod
-    def _check(promotions: tuple[Promotion, ...]) -> None:
-        problems = []
-        seen: dict[tuple[PromotionKind, str | None], int] = {}
-        for index, promotion in enumerate(promotions):
-            if not isinstance(promotion, _PROMOTION_TYPES):
-                problems.append(Problem(f"promotions[{index}]", "a promotion", describe(promotion)))
-                continue
-            if promotion.key is None:
-                problems.append(
-                    Problem(
-                        f"promotions[{index}]",
-                        "a promotion with an external_id or a numeric id",
-                        "neither",
-                    )
-                )
-                continue
-            key = (promotion.kind, promotion.key)
-            if key in seen:
-                problems.append(
-                    Problem(
-                        f"promotions[{index}]",
-                        f"a {promotion.kind.value} id not used before",
-                        f"{promotion.key!r}, already promotions[{seen[key]}]",
-                    )
-                )
-            else:
-                seen[key] = index
-        if problems:
-            raise ValidationError(problems)
-
-    def _build_windows(self) -> None:
+    def _build_windows(self, periods: list[tuple[int, datetime | None, datetime | None]]) -> None:
         # Every period of every promotion is a start and an end. Periods of one promotion do
         # not overlap, so in region r (r bounds are <= at) it runs exactly when an odd number
         # of its starts and ends rank below r: its started periods number one more than its
         # ended ones. Sorted by rank, the starts (and the ends) below r are a prefix, read
         # from checkpointed prefix parities; for one period a promotion, this is "started and
         # not ended".
-        starts: list[tuple[int, datetime | None]] = []
-        ends: list[tuple[int, datetime | None]] = []
-        for index, promotion in enumerate(self._promotions):
-            for start, end in promotion.window.all_periods:
-                starts.append((index, start))
-                ends.append((index, end))
-        self._bounds = sorted({m for _, m in starts + ends if m is not None})
+        bounds = {start for _, start, _ in periods if start is not None}
+        bounds.update(end for _, _, end in periods if end is not None)
+        self._bounds = sorted(bounds)
         rank = {moment: i for i, moment in enumerate(self._bounds)}
         never = len(self._bounds)
-        start_ranks = [-1 if m is None else rank[m] for _, m in starts]
-        end_ranks = [never if m is None else rank[m] for _, m in ends]
+        start_ranks = [-1 if start is None else rank[start] for _, start, _ in periods]
+        end_ranks = [never if end is None else rank[end] for _, _, end in periods]
         size = len(self._promotions)
-        by_start = sorted(range(len(starts)), key=start_ranks.__getitem__)
-        by_end = sorted(range(len(ends)), key=end_ranks.__getitem__)
+        by_start = sorted(range(len(periods)), key=start_ranks.__getitem__)
+        by_end = sorted(range(len(periods)), key=end_ranks.__getitem__)
         self._start_ranks = array("l", (start_ranks[i] for i in by_start))
         self._end_ranks = array("l", (end_ranks[i] for i in by_end))
         # Checkpoints scale with the periods a promotion has, so that a new moment reads
         # about as few members past its checkpoint as with one window each.
-        checkpoints = 256 * max(1, -(-len(starts) // max(1, size)))
-        self._started = PrefixParity([starts[i][0] for i in by_start], size, checkpoints)
-        self._ended = PrefixParity([ends[i][0] for i in by_end], size, checkpoints)
+        checkpoints = 256 * max(1, -(-len(periods) // max(1, size)))
+        self._started = PrefixParity([periods[i][0] for i in by_start], size, checkpoints)
+        self._ended = PrefixParity([periods[i][0] for i in by_end], size, checkpoints)
 
     def _active(self, at: datetime) -> int:
         region = bisect.bisect_right(self._bounds, at)
@@ -288,6 +262,18 @@ class Catalog:
             for item in rule.items:
                 shown.setdefault(item)
         return list(shown)
+
+
+def _key_problem(index: int, promotion: Promotion, first: int | None) -> Problem:
+    if promotion.key is None:
+        return Problem(
+            f"promotions[{index}]", "a promotion with an external_id or a numeric id", "neither"
+        )
+    return Problem(
+        f"promotions[{index}]",
+        f"a {promotion.kind.value} id not used before",
+        f"{promotion.key!r}, already promotions[{first}]",
+    )
 
 
 class EligibleSet:
