@@ -180,17 +180,17 @@ def checkpoint_step(size: int) -> int:
 class OrderedConditions:
     """Conditions comparing one totally ordered kind of value (numbers, days or moments).
 
-    `gt` and `ge` conditions fail for values below their thresholds: sorted by threshold,
-    then `ge` before `gt`, and read from the top, those a value v fails (thresholds above
-    v, and `gt` ones at v) are a prefix. `lt` and `le` conditions fail for values above:
-    sorted by threshold, then `lt` before `le`, v fails those below it and the `lt` ones at
-    it, a prefix too. Two sequences an attribute, each read from `PrefixBits`; a prefix's
-    length is two bisections of the thresholds and a running count of the strict ones.
+    `gt` and `ge` conditions fail for values below their thresholds: read from the top
+    threshold down, each threshold's `gt` promotions before its `ge` ones, those a value v
+    fails (thresholds above v, and `gt` ones at v) are a prefix. `lt` and `le` conditions
+    fail for values above: read from the bottom up, `lt` before `le`, v fails those below
+    it and the `lt` ones at it, a prefix too. Two sequences an attribute, each read from
+    `PrefixBits`; a prefix's length is two bisections of the distinct thresholds and a
+    count kept for each.
     """
 
     def __init__(self, family: ConditionFamily, size: int) -> None:
-        """Index `family`'s conditions over `size` promotions (its sequences are sorted in
-        place: a family is built for one index)."""
+        """Index `family`'s ordered and equality conditions over `size` promotions."""
         self._size = size
         self._equality = _Equality(family, size)
         step = checkpoint_step(size)
