@@ -70,7 +70,7 @@ _EQ, _NE, _GT, _GE, _LT, _LE = (Operator(name) for name in ("eq", "ne", "gt", "g
 
 class ConditionFamily:
     """The conditions of one comparison family (strings, numbers, days or moments) on one
-    attribute, sorted by operator and value as they are added: what `_Equality` and
+    attribute, grouped by operator and value as they are added: what `_Equality` and
     `OrderedConditions` are built from.
 
     Each condition is read once, while its model is at hand, and what is kept is grouped
@@ -330,8 +330,8 @@ class AttributeIndex:
         budget: ByteBudget,
         shared: Mapping[int, tuple[Hashable, ...]],
     ) -> None:
-        """Index `conditions` over `size` promotions (their families are consumed: sorted
-        in place)."""
+        """Index `conditions` over `size` promotions (the index keeps some of their lists:
+        gather a new `AttributeConditions` for each index)."""
         self._direct = conditions.direct
         days, moments = conditions.days, conditions.moments
         self._size = size
