@@ -238,13 +238,11 @@ class _SortedThresholds:
         fail_above: bool,
     ) -> None:
         self._thresholds = sorted(buckets)
-        order = reversed(self._thresholds) if fail_above else self._thresholds
+        pairs = [buckets[threshold] for threshold in self._thresholds]
         sequence = array("i")
-        for threshold in order:
-            strict, inclusive = buckets[threshold]
+        for strict, inclusive in reversed(pairs) if fail_above else pairs:
             sequence.extend(strict)
             sequence.extend(inclusive)
-        pairs = [buckets[threshold] for threshold in self._thresholds]
         sizes = [len(strict) + len(inclusive) for strict, inclusive in pairs]
         # passed[j]: how many promotions the thresholds past j's side hold: for fail_above
         # those at index j and above, otherwise those below j.
@@ -299,12 +297,12 @@ class AttributeConditions:
         if not condition.can_be_missing:
             self.required.append(index)
         kind = type(condition)
-        value = condition.value
+        # The compiled check's value: integral number thresholds as ints, compared faster.
+        value = condition.check[3]
         if kind is StringCondition:
             family = self.strings
         elif kind is NumberCondition:
             family = self.numbers
-            value = condition.check[3]  # integral thresholds as ints: compared faster
         elif isinstance(value, datetime):
             if type(value.tzinfo) is not timezone:  # a zone whose offset varies
                 self.direct.append((index, condition))  # type: ignore[arg-type]

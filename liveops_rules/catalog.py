@@ -148,7 +148,7 @@ class Catalog:
             name: AttributeIndex(conditions, size, self._attribute_budget, shared)
             for name, conditions in gathered.items()
         }
-        del gathered
+        del gathered  # its groups are in the indexes now: free them before the rest
         groups = [g for index in self._attributes.values() for g in index.equality_groups()]
         shared.update(shared_members(groups))
         self._collectors = [(name, index.collector) for name, index in self._attributes.items()]
