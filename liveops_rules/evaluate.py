@@ -44,7 +44,7 @@ __all__ = [
 
 _SHOWN = 100
 _UNREAD = object()
-_checked: list[object] = [_UNREAD]
+_checked: list[object] = [_UNREAD, _UNREAD]
 _OPERATOR_TEXT = {operator: str(operator.value) for operator in Operator}
 
 
@@ -137,40 +137,44 @@ def _check_user(user: object) -> User:
 
 def is_eligible(promotion: Promotion, user: User, at: datetime) -> bool:
     """Whether `promotion` applies to `user` at `at`; the same answer as `evaluate`, faster."""
-    # Callers check many promotions at one moment: the moment is checked once, when it
-    # changes, and both checks cost one test while nothing changes.
-    if at is not _checked[0] or user.__class__ is not User:
+    # Callers check many promotions at one moment for one user: the moment and the user are
+    # checked when either changes, and cost two identity tests while nothing does. Each slot
+    # only ever holds a value that passed its check, so threads sharing them stay right.
+    if at is not _checked[0] or user is not _checked[1]:
         _checked[0] = check_moment(at)
-        _check_user(user)
+        _checked[1] = _check_user(user)
     gate = promotion.gate
     if gate is None:
         return False
-    start, end, periods, unauth, equal, unequal, typed = gate
+    start, end, rare, equal, unequal, typed = gate
     if (start is not None and at < start) or (end is not None and at >= end):
         return False
-    if periods is not None and periods.position(at):
-        return False
-    if unauth is not None and user.id is None:
-        return unauth
+    if rare is not None:
+        periods, unauth = rare
+        if periods is not None and periods.position(at):
+            return False
+        if unauth is not None and user.id is None:
+            return unauth
     # The conditions' loops are written out here, not called: a call costs as much as a check.
-    # `eq` and `ne` have a loop each: one loop testing which it is measured slower.
-    get = user.attributes.get
+    # `eq` and `ne` have a loop each: one loop testing which it is measured slower. Looking
+    # `get` up per condition is cheaper than binding it once (no method object is made).
+    attributes = user.attributes
     if equal:
         for attribute, expected, can_be_missing in equal:
-            raw = get(attribute)
+            raw = attributes.get(attribute)
             if raw != expected or (raw.__class__ is not str and not isinstance(raw, str)):
                 if raw is None and can_be_missing:
                     continue
                 return False
     if unequal:
         for attribute, expected, can_be_missing in unequal:
-            raw = get(attribute)
+            raw = attributes.get(attribute)
             if raw == expected or (raw.__class__ is not str and not isinstance(raw, str)):
                 if raw is None and can_be_missing:
                     continue
                 return False
     for attribute, kind, compare, expected, can_be_missing in typed:
-        raw = get(attribute)
+        raw = attributes.get(attribute)
         if raw is None:
             if can_be_missing:
                 continue

@@ -263,6 +263,23 @@ def test_naive_or_missing_moments_are_refused():
         is_eligible(coupon(), {"id": "u"}, AT)  # type: ignore[arg-type]
 
 
+def test_arguments_are_checked_after_good_calls_with_either_of_them():
+    # is_eligible skips its checks while the moment and the user stay the same objects: a
+    # wrong one in either place, after good calls with the other, is still refused.
+    promotion, user = coupon(), User("u")
+    assert is_eligible(promotion, user, AT)
+    with pytest.raises(ValidationError):
+        is_eligible(promotion, {"id": "u"}, AT)  # type: ignore[arg-type]
+    assert is_eligible(promotion, user, AT)
+    with pytest.raises(NaiveDatetimeError):
+        is_eligible(promotion, user, datetime(2026, 3, 1))
+    with pytest.raises(ValidationError):
+        is_eligible(promotion, user, "2026-03-01T00:00:00Z")  # type: ignore[arg-type]
+    assert is_eligible(promotion, User("v"), AT)
+    with pytest.raises(ValidationError):
+        is_eligible(promotion, None, AT)  # type: ignore[arg-type]
+
+
 def test_reasons_render_as_json_ready_dicts():
     (reason,) = reasons(coupon(NumberCondition("level", "ge", 10)), {"level": 3})
     assert reason.to_dict() == {

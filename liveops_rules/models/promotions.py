@@ -61,11 +61,13 @@ T = TypeVar("T")
 
 StringCheck: TypeAlias = tuple[str, Any, bool]
 """A string condition in a `gate`: (attribute, expected, can_be_missing)."""
+Rare: TypeAlias = tuple[ValidityWindow | None, bool | None]
+"""A `gate`'s rarely needed part: (the window when it has periods, `satisfied_for_unauth`
+for a personalized rule), each None when it does not apply."""
 Gate: TypeAlias = tuple[
     datetime | None,
     datetime | None,
-    ValidityWindow | None,
-    bool | None,
+    Rare | None,
     tuple[StringCheck, ...],
     tuple[StringCheck, ...],
     tuple[Check, ...],
@@ -194,9 +196,9 @@ class _PromotionBase:
     enabled: bool = attrs.field(default=False, validator=is_bool)
     gate: Gate | None = attrs.field(init=False, eq=False, hash=False, repr=False, order=False)
     """What `is_eligible` reads, gathered once: None for a disabled promotion, else (start,
-    end, the window when it has periods else None, `satisfied_for_unauth` for a personalized
-    rule else None, string `eq` checks, string `ne` checks, other checks); each string check
-    is (attribute, expected, can_be_missing), each other a condition's whole `check`."""
+    end, None or the rare part (the window when it has periods, `satisfied_for_unauth` for a
+    personalized rule), string `eq` checks, string `ne` checks, other checks); each string
+    check is (attribute, expected, can_be_missing), each other a condition's whole `check`."""
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "gate", self._gate() if self.enabled else None)
@@ -219,11 +221,14 @@ class _PromotionBase:
                 unequal.append((attribute, expected, can_be_missing))
             else:
                 typed.append(check)
+        periods = window if window.periods else None
+        unauth = self._unauth()
+        # Most promotions have neither: one test skips both.
+        rare = None if periods is None and unauth is None else (periods, unauth)
         return (
             window.start,
             window.end,
-            window if window.periods else None,
-            self._unauth(),
+            rare,
             tuple(equal),
             tuple(unequal),
             tuple(typed),
