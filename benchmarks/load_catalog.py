@@ -12,6 +12,13 @@ the same plus building the models (`read_json_file` + `load_catalog`); building 
 the same command on an empty catalog (its fixed cost: start, imports, the user) and
 `python -c pass` with the same interpreter, all from cached bytecode as an installed
 package runs.
+
+Two floors for building the models are timed beside them, from the models already built: the
+models' public constructors called again with their own field values (every promotion's
+fields given as they are, conditions and windows already built), with attrs' validators
+switched off (`attrs.validators.disabled()`, process-wide, so only in a benchmark); and a new
+instance of each class with every slot set and nothing else (`object.__new__`). What no
+loader producing these classes can go under.
 """
 
 from __future__ import annotations
@@ -31,7 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from liveops_rules import Catalog  # noqa: E402
+import attrs  # noqa: E402
+
+from liveops_rules import Catalog, Promotion  # noqa: E402
 from liveops_rules.wire import load_catalog, read_json_file  # noqa: E402
 
 AT = "2026-11-22T12:00:00+00:00"
@@ -135,6 +144,37 @@ _ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTE
 _ENVIRONMENT["PYTHONPATH"] = str(ROOT)
 
 
+def _constructed(promotions: list[Promotion]) -> list[Promotion]:
+    """Each promotion built again by its public constructor from its own field values."""
+    built = []
+    for promotion in promotions:
+        cls = promotion.__class__
+        fields = {f.name: getattr(promotion, f.name) for f in attrs.fields(cls) if f.init}
+        built.append(cls(**fields))
+    return built
+
+
+def _unvalidated(promotions: list[Promotion]) -> list[Promotion]:
+    with attrs.validators.disabled():
+        return _constructed(promotions)
+
+
+def _slots_set(promotions: list[Promotion]) -> list[object]:
+    """A new instance of each promotion's class with every slot set: no constructor at all."""
+    names = {
+        cls: tuple(f.name for f in attrs.fields(cls)) for cls in {p.__class__ for p in promotions}
+    }
+    setter = object.__setattr__
+    built: list[object] = []
+    for promotion in promotions:
+        cls = promotion.__class__
+        new = object.__new__(cls)
+        for name in names[cls]:
+            setter(new, name, getattr(promotion, name))
+        built.append(new)
+    return built
+
+
 def _process(arguments: list[str]) -> Callable[[], float]:
     def run() -> float:
         started = time.perf_counter()
@@ -160,6 +200,9 @@ def measure(size: int, rounds: int, directory: Path) -> None:
         _timer(lambda: json.loads(path.read_bytes())),
         _timer(lambda: load_catalog(read_json_file(path))),
         _timer(lambda: Catalog(promotions)),
+        _timer(lambda: _constructed(promotions)),
+        _timer(lambda: _unvalidated(promotions)),
+        _timer(lambda: _slots_set(promotions)),
         _process(check),
         _process(check_empty),
         _process([sys.executable, "-c", "pass"]),
@@ -168,12 +211,20 @@ def measure(size: int, rounds: int, directory: Path) -> None:
     for _ in range(rounds):
         for index, timer in enumerate(timers):
             samples[index].append(timer())
-    floor, models, catalog, cli, imports, python = (statistics.median(s) for s in samples)
+    medians = [statistics.median(s) for s in samples]
+    floor, models, catalog, constructed, unvalidated, slots, cli, imports, python = medians
+    each = 1e6 / size
     print(
         f"P={size:>7,}  json.loads {floor:6.3f} s  models {models:6.3f} s "
-        f"({models / floor:5.1f}x the floor, {models / size * 1e6:5.1f} µs/promotion)  "
+        f"({models / floor:5.1f}x the floor, {models * each:5.1f} µs/promotion)  "
         f"Catalog {catalog:6.3f} s  CLI check {cli:6.3f} s (of an empty catalog "
         f"{imports:5.3f} s, python alone {python:5.3f} s)"
+    )
+    print(
+        f"           floors of the models, µs/promotion: public constructors again "
+        f"{constructed * each:5.1f}, validators off {unvalidated * each:5.1f}, "
+        f"slots set {slots * each:5.1f}; a check's floor (empty check + json.loads + "
+        f"constructors, validators off) {imports + floor + unvalidated:6.3f} s"
     )
 
 
