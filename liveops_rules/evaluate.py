@@ -44,7 +44,8 @@ __all__ = [
 
 _SHOWN = 100
 _UNREAD = object()
-_checked: list[object] = [_UNREAD, _UNREAD]
+_checked_at: object = _UNREAD
+_checked_user: object = _UNREAD
 _OPERATOR_TEXT = {operator: str(operator.value) for operator in Operator}
 
 
@@ -138,11 +139,13 @@ def _check_user(user: object) -> User:
 def is_eligible(promotion: Promotion, user: User, at: datetime) -> bool:
     """Whether `promotion` applies to `user` at `at`; the same answer as `evaluate`, faster."""
     # Callers check many promotions at one moment for one user: the moment and the user are
-    # checked when either changes, and cost two identity tests while nothing does. Each slot
-    # only ever holds a value that passed its check, so threads sharing them stay right.
-    if at is not _checked[0] or user is not _checked[1]:
-        _checked[0] = check_moment(at)
-        _checked[1] = _check_user(user)
+    # checked when either changes, and cost two identity tests while nothing does (module
+    # globals: a list's items cost a subscript more). Each only ever holds a value that
+    # passed its check, so threads sharing them stay right.
+    global _checked_at, _checked_user
+    if at is not _checked_at or user is not _checked_user:
+        _checked_at = check_moment(at)
+        _checked_user = _check_user(user)
     gate = promotion.gate
     if gate is None:
         return False
