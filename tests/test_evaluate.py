@@ -264,20 +264,29 @@ def test_naive_or_missing_moments_are_refused():
 
 
 def test_arguments_are_checked_after_good_calls_with_either_of_them():
-    # is_eligible skips its checks while the moment and the user stay the same objects: a
-    # wrong one in either place, after good calls with the other, is still refused.
-    promotion, user = coupon(), User("u")
-    assert is_eligible(promotion, user, AT)
-    with pytest.raises(ValidationError):
-        is_eligible(promotion, {"id": "u"}, AT)  # type: ignore[arg-type]
-    assert is_eligible(promotion, user, AT)
-    with pytest.raises(NaiveDatetimeError):
-        is_eligible(promotion, user, datetime(2026, 3, 1))
-    with pytest.raises(ValidationError):
-        is_eligible(promotion, user, "2026-03-01T00:00:00Z")  # type: ignore[arg-type]
-    assert is_eligible(promotion, User("v"), AT)
-    with pytest.raises(ValidationError):
-        is_eligible(promotion, None, AT)  # type: ignore[arg-type]
+    # is_eligible skips its checks while the moment stays the same object and the user does
+    # too (or is another User): a wrong one in either place is refused every time it comes,
+    # after good calls with the other, whatever the promotion (a disabled one reads neither).
+    user, other = User("u"), User("v")
+    for promotion in (coupon(), Coupon(external_id="off", enabled=False)):
+        expected = promotion.enabled
+        for wrong_user in ({"id": "u"}, None, "u"):
+            assert is_eligible(promotion, user, AT) is expected
+            for _ in range(2):
+                with pytest.raises(ValidationError):
+                    is_eligible(promotion, wrong_user, AT)  # type: ignore[arg-type]
+        wrong_moments = [
+            (datetime(2026, 3, 1), NaiveDatetimeError),
+            ("2026-03-01T00:00:00Z", ValidationError),
+            (None, ValidationError),
+        ]
+        for wrong_moment, error in wrong_moments:
+            assert is_eligible(promotion, other, AT) is expected
+            for _ in range(2):
+                with pytest.raises(error):
+                    is_eligible(promotion, other, wrong_moment)  # type: ignore[arg-type]
+        assert is_eligible(promotion, user, AT) is expected
+        assert is_eligible(promotion, other, AT) is expected
 
 
 def test_reasons_render_as_json_ready_dicts():
