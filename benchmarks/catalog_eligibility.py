@@ -158,14 +158,7 @@ def per_user_seconds(function: object, users: list[User]) -> float:
 def measure(size: int, user_count: int, periods: int = 1) -> None:
     promotions = make_catalog(size, seed=size, periods=periods)
     users = make_users(user_count, seed=7)
-    builds = []
-    for _ in range(3):
-        gc.collect()
-        started = time.perf_counter()
-        catalog = Catalog(promotions)  # type: ignore[arg-type]
-        builds.append(time.perf_counter() - started)
-        del catalog
-    build = sorted(builds)[1]  # the median of three
+    build = sorted(build_seconds(promotions, 3))[1]  # the median of three
     gc.collect()
     tracemalloc.start()  # memory is measured on a separate build: tracing slows building
     catalog = Catalog(promotions)  # type: ignore[arg-type]

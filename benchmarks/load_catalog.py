@@ -13,12 +13,12 @@ the same command on an empty catalog (its fixed cost: start, imports, the user) 
 `python -c pass` with the same interpreter, all from cached bytecode as an installed
 package runs.
 
-Two floors for building the models are timed beside them, from the models already built: the
-models' public constructors called again with their own field values (every promotion's
-fields given as they are, conditions and windows already built), with attrs' validators
-switched off (`attrs.validators.disabled()`, process-wide, so only in a benchmark); and a new
-instance of each class with every slot set and nothing else (`object.__new__`). What no
-loader producing these classes can go under.
+Two floors for building the models are timed beside them, from the models already built (their
+field values read before timing): the models' public constructors called again with their own
+field values (conditions, windows and names already built), as they are and with attrs'
+validators switched off (`attrs.validators.disabled()`, process-wide, so only in a
+benchmark); and a new instance of each class with every slot set and nothing else
+(`object.__new__`). What no loader producing these classes can go under.
 """
 
 from __future__ import annotations
@@ -144,33 +144,37 @@ _ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTE
 _ENVIRONMENT["PYTHONPATH"] = str(ROOT)
 
 
-def _constructed(promotions: list[Promotion]) -> list[Promotion]:
-    """Each promotion built again by its public constructor from its own field values."""
-    built = []
-    for promotion in promotions:
-        cls = promotion.__class__
-        fields = {f.name: getattr(promotion, f.name) for f in attrs.fields(cls) if f.init}
-        built.append(cls(**fields))
-    return built
+Prepared = list[tuple[type, dict[str, object]]]
 
 
-def _unvalidated(promotions: list[Promotion]) -> list[Promotion]:
-    with attrs.validators.disabled():
-        return _constructed(promotions)
-
-
-def _slots_set(promotions: list[Promotion]) -> list[object]:
-    """A new instance of each promotion's class with every slot set: no constructor at all."""
+def _field_values(promotions: list[Promotion], *, init_only: bool) -> Prepared:
+    """Each promotion's class and its fields' values (only its constructor's arguments when
+    `init_only`), read before any timing."""
     names = {
-        cls: tuple(f.name for f in attrs.fields(cls)) for cls in {p.__class__ for p in promotions}
+        cls: tuple(f.name for f in attrs.fields(cls) if f.init or not init_only)
+        for cls in {p.__class__ for p in promotions}
     }
+    return [(p.__class__, {n: getattr(p, n) for n in names[p.__class__]}) for p in promotions]
+
+
+def _constructed(prepared: Prepared) -> list[object]:
+    """Each promotion built again by its public constructor."""
+    return [cls(**arguments) for cls, arguments in prepared]
+
+
+def _unvalidated(prepared: Prepared) -> list[object]:
+    with attrs.validators.disabled():
+        return _constructed(prepared)
+
+
+def _slots_set(prepared: Prepared) -> list[object]:
+    """A new instance of each promotion's class with every slot set: no constructor at all."""
     setter = object.__setattr__
     built: list[object] = []
-    for promotion in promotions:
-        cls = promotion.__class__
-        new = object.__new__(cls)
-        for name in names[cls]:
-            setter(new, name, getattr(promotion, name))
+    for cls, values in prepared:
+        new: object = object.__new__(cls)
+        for name, value in values.items():
+            setter(new, name, value)
         built.append(new)
     return built
 
@@ -191,6 +195,8 @@ def measure(size: int, rounds: int, directory: Path) -> None:
     user.write_text(json.dumps({"id": "u1", "attributes": {"attr1": "v3", "level": "42"}}))
     promotions = load_catalog(read_json_file(path))
     assert len(promotions) == size
+    arguments = _field_values(promotions, init_only=True)
+    slot_values = _field_values(promotions, init_only=False)
     empty = directory / "empty.json"
     empty.write_text("{}")
     check = [sys.executable, "-m", "liveops_rules.cli", "check", str(path)]
@@ -200,9 +206,9 @@ def measure(size: int, rounds: int, directory: Path) -> None:
         _timer(lambda: json.loads(path.read_bytes())),
         _timer(lambda: load_catalog(read_json_file(path))),
         _timer(lambda: Catalog(promotions)),
-        _timer(lambda: _constructed(promotions)),
-        _timer(lambda: _unvalidated(promotions)),
-        _timer(lambda: _slots_set(promotions)),
+        _timer(lambda: _constructed(arguments)),
+        _timer(lambda: _unvalidated(arguments)),
+        _timer(lambda: _slots_set(slot_values)),
         _process(check),
         _process(check_empty),
         _process([sys.executable, "-c", "pass"]),
